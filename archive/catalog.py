@@ -1,0 +1,268 @@
+"""The SQLite catalog: the source of truth of an archive.
+
+WAL mode so readers (search, site) never block the one writer; every write
+happens inside `transaction()`, which bumps the archive's revision once, so a
+crash leaves either the whole batch or none of it. Schema changes are
+migrations numbered by `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import ArchiveError
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('revision', '0');
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, folder TEXT NOT NULL,
+        manifest TEXT, data TEXT NOT NULL, revision INTEGER NOT NULL);
+    CREATE TABLE sessions (
+        event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, title TEXT NOT NULL, day TEXT NOT NULL, start TEXT NOT NULL,
+        end TEXT NOT NULL, room TEXT, data TEXT NOT NULL, PRIMARY KEY (event_id, id));
+    CREATE TABLE people (
+        event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (event_id, id));
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY, event_id TEXT NOT NULL, kind TEXT NOT NULL,
+        mime TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,
+        relpath TEXT NOT NULL, taken TEXT, metadata TEXT NOT NULL,
+        resolved TEXT NOT NULL DEFAULT '{}',
+        revision INTEGER NOT NULL, added REAL NOT NULL);
+    CREATE INDEX items_event ON items(event_id);
+    CREATE INDEX items_revision ON items(revision);
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY, event_id TEXT NOT NULL, relpath TEXT NOT NULL,
+        item_id TEXT REFERENCES items(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('present', 'missing', 'failed')),
+        role TEXT NOT NULL DEFAULT 'media' CHECK (role IN ('media', 'sidecar')),
+        revision INTEGER NOT NULL);
+    CREATE INDEX files_item ON files(item_id);
+    CREATE INDEX files_event ON files(event_id);
+    CREATE TABLE tags (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL, value TEXT NOT NULL, relation TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL, PRIMARY KEY (item_id, kind, value, relation));
+    CREATE INDEX tags_value ON tags(kind, value);
+    CREATE TABLE credits (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        field TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
+        PRIMARY KEY (item_id, field));
+    CREATE TABLE thumbnails (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, path TEXT NOT NULL, width INTEGER, height INTEGER,
+        PRIMARY KEY (item_id, name));
+    CREATE TABLE errors (
+        path TEXT NOT NULL, stage TEXT NOT NULL, event_id TEXT NOT NULL,
+        message TEXT NOT NULL, level TEXT NOT NULL DEFAULT 'error',
+        revision INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (path, stage));
+    CREATE TABLE deletions (item_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+    """,
+)
+
+
+class CatalogError(ArchiveError):
+    """The catalog file cannot be opened or written."""
+
+
+class Catalog:
+    """A connection to one catalog file, with the queries the rest of the code needs."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                uri = f"file:{path}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                          check_same_thread=False)
+            else:
+                self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+        except sqlite3.Error as exc:
+            raise CatalogError(f"{path}: cannot open the catalog: {exc}") from None
+        self.revision_in_tx: int | None = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise CatalogError(f"{self.path}: catalog schema {version} is newer than this "
+                               f"program ({len(MIGRATIONS)}); upgrade event-archive")
+        for number in range(version, len(MIGRATIONS)):
+            self.db.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {number + 1}")
+            self.db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def revision(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return int(row[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[int]:
+        """One write transaction that bumps the revision; yields the new revision."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(f"{self.path}: cannot write the catalog: {exc}") from None
+        try:
+            revision = self.revision + 1
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
+            self.revision_in_tx = revision
+            yield revision
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self.revision_in_tx = None
+
+    def _rev(self) -> int:
+        if self.revision_in_tx is None:
+            raise RuntimeError("catalog write outside a transaction")
+        return self.revision_in_tx
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self.db.execute(sql, tuple(params)).fetchall()
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, tuple(params))
+
+    # ---- events --------------------------------------------------------------------
+
+    def save_event(self, event_row: dict[str, Any], sessions: list[dict[str, Any]],
+                   people: list[dict[str, Any]]) -> None:
+        """Replace an event's description, sessions and people (not its items)."""
+        rev = self._rev()
+        self.db.execute(
+            "INSERT INTO events (id, title, folder, manifest, data, revision) "
+            "VALUES (:id, :title, :folder, :manifest, :data, :revision) "
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, folder = excluded.folder, "
+            "manifest = excluded.manifest, data = excluded.data, revision = excluded.revision",
+            {**event_row, "revision": rev})
+        self.db.execute("DELETE FROM sessions WHERE event_id = ?", (event_row["id"],))
+        self.db.execute("DELETE FROM people WHERE event_id = ?", (event_row["id"],))
+        self.db.executemany(
+            "INSERT INTO sessions (event_id, id, title, day, start, end, room, data) "
+            "VALUES (:event_id, :id, :title, :day, :start, :end, :room, :data)", sessions)
+        self.db.executemany(
+            "INSERT INTO people (event_id, id, name, data) "
+            "VALUES (:event_id, :id, :name, :data)", people)
+
+    # ---- files ----------------------------------------------------------------------
+
+    def files_of_event(self, event_id: str) -> dict[str, sqlite3.Row]:
+        rows = self.db.execute("SELECT * FROM files WHERE event_id = ?", (event_id,))
+        return {row["path"]: row for row in rows}
+
+    def upsert_file(self, path: str, event_id: str, relpath: str, item_id: str | None,
+                    size: int, mtime_ns: int, state: str, role: str = "media") -> None:
+        self.db.execute(
+            "INSERT INTO files (path, event_id, relpath, item_id, size, mtime_ns, state, "
+            "role, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE "
+            "SET event_id = excluded.event_id, relpath = excluded.relpath, "
+            "item_id = excluded.item_id, size = excluded.size, mtime_ns = excluded.mtime_ns, "
+            "state = excluded.state, role = excluded.role, revision = excluded.revision",
+            (path, event_id, relpath, item_id, size, mtime_ns, state, role, self._rev()))
+
+    def set_file_state(self, path: str, state: str) -> None:
+        self.db.execute("UPDATE files SET state = ?, revision = ? WHERE path = ?",
+                        (state, self._rev(), path))
+
+    def delete_file(self, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    # ---- items ----------------------------------------------------------------------
+
+    def get_item(self, item_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+
+    def put_item(self, row: dict[str, Any]) -> None:
+        """Insert or replace an item's extracted facts; tags and credits are kept."""
+        self.db.execute(
+            "INSERT INTO items (id, event_id, kind, mime, size, path, relpath, metadata, "
+            "revision, added) VALUES (:id, :event_id, :kind, :mime, :size, :path, :relpath, "
+            ":metadata, :revision, :added) ON CONFLICT(id) DO UPDATE SET "
+            "event_id = excluded.event_id, kind = excluded.kind, mime = excluded.mime, "
+            "size = excluded.size, path = excluded.path, relpath = excluded.relpath, "
+            "metadata = excluded.metadata, revision = excluded.revision",
+            {**row, "metadata": json.dumps(row["metadata"], ensure_ascii=False),
+             "revision": self._rev(), "added": time.time()})
+        self.db.execute("DELETE FROM deletions WHERE item_id = ?", (row["id"],))
+
+    def set_resolved(self, item_id: str, taken: str | None, resolved: dict[str, Any]) -> None:
+        self.db.execute("UPDATE items SET taken = ?, resolved = ?, revision = ? WHERE id = ?",
+                        (taken, json.dumps(resolved, ensure_ascii=False), self._rev(), item_id))
+
+    def move_item(self, item_id: str, path: str, relpath: str) -> None:
+        self.db.execute("UPDATE items SET path = ?, relpath = ?, revision = ? WHERE id = ?",
+                        (path, relpath, self._rev(), item_id))
+
+    def touch_item(self, item_id: str) -> None:
+        self.db.execute("UPDATE items SET revision = ? WHERE id = ?", (self._rev(), item_id))
+
+    def delete_item(self, item_id: str) -> None:
+        self.db.execute("DELETE FROM items WHERE id = ?", (item_id,))
+        self.db.execute("INSERT OR REPLACE INTO deletions VALUES (?, ?)",
+                        (item_id, self._rev()))
+
+    def set_thumbnails(self, item_id: str, thumbs: dict[str, dict[str, Any]]) -> None:
+        self.db.execute("DELETE FROM thumbnails WHERE item_id = ?", (item_id,))
+        self.db.executemany(
+            "INSERT INTO thumbnails VALUES (?, ?, ?, ?, ?)",
+            [(item_id, name, t["path"], t.get("width"), t.get("height"))
+             for name, t in thumbs.items()])
+
+    def set_tags(self, item_id: str, tags: list[dict[str, str]], kinds: tuple[str, ...]) -> None:
+        """Replace the item's tags of the given kinds."""
+        marks = ",".join("?" * len(kinds))
+        self.db.execute(f"DELETE FROM tags WHERE item_id = ? AND kind IN ({marks})",
+                        (item_id, *kinds))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO tags (item_id, kind, value, relation, source) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(item_id, t["kind"], t["value"], t.get("relation") or "", t["source"])
+             for t in tags])
+
+    def set_credits(self, item_id: str, credit: dict[str, tuple[str, str]]) -> None:
+        self.db.execute("DELETE FROM credits WHERE item_id = ?", (item_id,))
+        self.db.executemany("INSERT INTO credits VALUES (?, ?, ?, ?)",
+                            [(item_id, name, value, source)
+                             for name, (value, source) in credit.items()])
+
+    # ---- errors ---------------------------------------------------------------------
+
+    def record_error(self, event_id: str, path: str, stage: str, message: str,
+                     level: str = "error") -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO errors VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (path, stage, event_id, message, level, self._rev(), time.time()))
+
+    def clear_errors(self, path: str) -> None:
+        self.db.execute("DELETE FROM errors WHERE path = ?", (path,))

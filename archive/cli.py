@@ -1,0 +1,181 @@
+"""`event-archive`: the command line, and the composition root of the project.
+
+The one module of `archive` allowed to import `indexer` and `web`, inside the
+commands that need them. Errors users can cause are printed on one line and
+exit 1; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import tools
+from .errors import ArchiveError
+from .ingest import IngestSummary, ingest_folder
+from .itemjson import find_item, items_json
+from .locking import write_lock
+from .report import build_report, report_lines
+from .store import ENV_VAR, Archive, default_archive_dir
+
+
+class Context:
+    def __init__(self, archive_dir: Path, verbose: int, debug: bool) -> None:
+        self.archive_dir, self.verbose, self.debug = archive_dir, verbose, debug
+
+    def open(self, create: bool = False, readonly: bool = False) -> Archive:
+        return Archive.open(self.archive_dir, create=create, readonly=readonly)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar=ENV_VAR, default=None, show_envvar=True,
+              help="Archive directory (default: ./event-archive).")
+@click.option("-v", "--verbose", count=True, help="Say more.")
+@click.option("-q", "--quiet", is_flag=True, help="Say only what went wrong.")
+@click.option("--debug", is_flag=True, help="Show tracebacks; re-raise per-file errors.")
+@click.version_option(package_name="event-archive")
+@click.pass_context
+def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
+         debug: bool) -> None:
+    """Archive and search the photos and videos of events."""
+    ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug)
+
+
+def _print_summary(summary: IngestSummary, verbose: int) -> None:
+    click.echo(summary.line())
+    problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
+    for error in problems[:20 if verbose < 1 else None]:
+        click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
+                   f"{error['message']}", err=True)
+    if len(problems) > 20 and verbose < 1:
+        click.echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
+
+
+@main.command()
+@click.argument("event_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: number of cores).")
+@click.option("--prune", is_flag=True, help="Forget items whose files have disappeared.")
+@json_option
+@click.pass_obj
+def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: bool,
+           as_json: bool) -> None:
+    """Ingest event folders (media plus event.toml) into the archive."""
+    absent = tools.missing("ffprobe", "ffmpeg")
+    if absent and not as_json:
+        click.echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
+                   f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
+    summaries, failures = [], []
+    with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
+        for folder in event_dirs:
+            try:
+                summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
+                                        debug=obj.debug, progress=not as_json)
+            except ArchiveError as exc:
+                if obj.debug:
+                    raise
+                failures.append({"folder": str(folder), "error": str(exc)})
+                click.echo(f"error: {exc}", err=True)
+                continue
+            summaries.append(summary)
+            if not as_json and obj.verbose >= 0:
+                _print_summary(summary, obj.verbose)
+    if as_json:
+        emit({"events": [s.as_dict() for s in summaries], "failed": failures})
+    if failures:
+        sys.exit(1)
+
+
+@main.command("list")
+@click.option("--event", "event_id", help="Only items of this event.")
+@json_option
+@click.pass_obj
+def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
+    """List every item."""
+    with obj.open(readonly=True) as archive:
+        sql = "SELECT * FROM items {} ORDER BY event_id, taken, relpath".format(
+            "WHERE event_id = ?" if event_id else "")
+        rows = archive.catalog.query(sql, (event_id,) if event_id else ())
+        items = items_json(archive.catalog, rows)
+    if as_json:
+        emit(items)
+        return
+    for item in items:
+        credit = (item["credit"] or {}).get("line") or "no credit"
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+                   f"{item['relpath']}  [{credit}]")
+
+
+@main.command()
+@click.argument("item")
+@json_option
+@click.pass_obj
+def show(obj: Context, item: str, as_json: bool) -> None:
+    """Show one item, by id, id prefix or original path."""
+    with obj.open(readonly=True) as archive:
+        try:
+            row = find_item(archive.catalog, item)
+        except LookupError as exc:
+            raise ArchiveError(str(exc)) from None
+        if row is None:
+            raise ArchiveError(f"no item {item!r} in {archive.root}; see 'event-archive list'")
+        data = items_json(archive.catalog, [row])[0]
+    if as_json:
+        emit(data)
+        return
+    for key, value in data.items():
+        if value not in (None, [], {}):
+            shown = value if isinstance(value, str | int | float) else json.dumps(
+                value, ensure_ascii=False)
+            click.echo(f"{key:13} {shown}")
+
+
+@main.command()
+@click.option("--event", "event_id", help="Only this event.")
+@json_option
+@click.pass_obj
+def report(obj: Context, event_id: str | None, as_json: bool) -> None:
+    """Errors, missing files, duplicates, items without credit or session."""
+    with obj.open(readonly=True) as archive:
+        data = build_report(archive.catalog, event_id)
+    if as_json:
+        emit(data)
+    else:
+        click.echo("\n".join(report_lines(data)) or "nothing to report")
+
+
+def run() -> None:
+    """Entry point: one line per user error, exit 1; tracebacks only with --debug."""
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ArchiveError as exc:
+        if "--debug" in sys.argv:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted; the catalog keeps every finished batch, run again to "
+                   "complete", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        os._exit(0)

@@ -1,0 +1,88 @@
+"""Commit: apply what the workers found to the catalog, one file at a time.
+
+Runs inside a catalog transaction opened by the caller (a batch). Decides
+whether a file is a new item, a changed one, a move, or a duplicate copy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from .catalog import Catalog
+from .examine import Outcome
+
+
+def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:
+    path = outcome.task.path
+    catalog.clear_errors(path)
+    for stage, message, level in outcome.problems:
+        catalog.record_error(event_id, path, stage, message, level)
+
+
+def _orphan_previous(catalog: Catalog, path: str, new_item: str | None) -> None:
+    """A file whose content changed: its old item goes if no other file holds it."""
+    row = catalog.query("SELECT item_id FROM files WHERE path = ?", (path,))
+    old = row[0]["item_id"] if row else None
+    if old and old != new_item:
+        catalog.delete_file(path)
+        others = catalog.query("SELECT path, relpath FROM files WHERE item_id = ? AND "
+                               "role = 'media' ORDER BY path", (old,))
+        if not others:
+            catalog.delete_item(old)
+        else:
+            primary = catalog.get_item(old)
+            if primary and primary["path"] == path:
+                catalog.move_item(old, others[0]["path"], others[0]["relpath"])
+
+
+def _place(catalog: Catalog, outcome: Outcome, present: Callable[[str], bool]) -> bool:
+    """Attach the file to its item; returns True when the item itself must be (re)written.
+
+    A copy of an item whose primary file still exists is a duplicate; the
+    primary is the smallest present path, so the result never depends on the
+    order the workers finished in. A copy whose primary vanished is a move.
+    """
+    task, item_id = outcome.task, outcome.item_id or ""
+    existing = catalog.get_item(item_id)
+    if existing is None or existing["path"] == task.path:
+        return True
+    primary = existing["path"]
+    primary_here = present(primary)
+    if primary_here and primary < task.path:
+        return False  # a duplicate: the file row below is all it needs
+    if not primary_here:
+        catalog.delete_file(primary)
+    catalog.move_item(item_id, task.path, task.relpath)
+    return False
+
+
+def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
+                   present: Callable[[str], bool]) -> str:
+    """Write one examined file; returns what happened: added, updated, moved, duplicate, failed."""
+    task = outcome.task
+    _orphan_previous(catalog, task.path, outcome.item_id)
+    if outcome.item_id is None:
+        catalog.upsert_file(task.path, event_id, task.relpath, None, task.size,
+                            task.mtime_ns, "failed")
+        _record_problems(catalog, event_id, outcome)
+        return "failed"
+    before = catalog.get_item(outcome.item_id)
+    result = "updated" if before else "added"
+    if _place(catalog, outcome, present):
+        catalog.put_item({"id": outcome.item_id, "event_id": event_id, "kind": outcome.kind,
+                          "mime": outcome.mime, "size": task.size, "path": task.path,
+                          "relpath": task.relpath, "metadata": outcome.metadata})
+    else:
+        moved = catalog.get_item(outcome.item_id)["path"] == task.path
+        result = "moved" if moved else "duplicate"
+    if outcome.thumbnails:
+        catalog.set_thumbnails(outcome.item_id, outcome.thumbnails)
+    catalog.upsert_file(task.path, event_id, task.relpath, outcome.item_id, task.size,
+                        task.mtime_ns, "present")
+    folder = os.path.dirname(task.relpath)
+    for path, size, mtime_ns in task.sidecars:
+        catalog.upsert_file(path, event_id, os.path.join(folder, os.path.basename(path)),
+                            outcome.item_id, size, mtime_ns, "present", "sidecar")
+    _record_problems(catalog, event_id, outcome)
+    return result

@@ -1,0 +1,182 @@
+"""Examine one file in a worker process: identify, extract, make thumbnails.
+
+Runs in the pool, so it takes and returns plain picklable data and never
+touches the catalog. Every failure becomes a recorded (stage, message); only
+a file whose content cannot be recognised or decoded at all yields no item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import mediatypes, posters, thumbs
+from .errors import MediaError
+from .extract import photo, sidecar, video
+from .mediatypes import MediaType
+
+READ_CHUNK = 1 << 20
+MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
+XMP_SCAN = 8 * 1024 * 1024  # video: XMP is looked for in the first bytes only
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    relpath: str
+    size: int
+    mtime_ns: int
+    sidecars: tuple[tuple[str, int, int], ...]  # path, size, mtime_ns
+    root: str  # the archive directory, for thumbnails
+    debug: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a worker found; `item_id` is None when the file gives no item."""
+
+    task: Task
+    item_id: str | None = None
+    kind: str | None = None
+    mime: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # stage, msg, level
+
+    def problem(self, stage: str, message: str, level: str = "error") -> None:
+        self.problems.append((stage, message, level))
+
+
+def _hash_file(path: str) -> tuple[str, bytes]:
+    """SHA-256 of a file and its first bytes, read in one pass without holding it all."""
+    digest = hashlib.sha256()
+    head = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(READ_CHUNK):
+            if not head:
+                head = chunk[:mediatypes.HEAD_BYTES]
+            digest.update(chunk)
+    return digest.hexdigest(), head
+
+
+def _read(path: str, size: int) -> bytes:
+    if size > MAX_IN_MEMORY:
+        raise MediaError("read", f"photo of {size} bytes is larger than {MAX_IN_MEMORY}")
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _identify(task: Task, out: Outcome) -> tuple[MediaType, bytes | None]:
+    """Hash and recognise the file; photos are read whole (decoded from memory)."""
+    if task.size == 0:
+        raise MediaError("identify", "empty file (0 bytes)")
+    with open(task.path, "rb") as fh:
+        head = fh.read(mediatypes.HEAD_BYTES)
+    media_type = mediatypes.sniff(head)
+    if media_type is None:
+        raise MediaError("identify", "not a recognised photo, video or audio file")
+    if media_type.kind == "photo":
+        data = _read(task.path, task.size)
+        out.item_id = hashlib.sha256(data).hexdigest()
+    else:
+        data = None
+        out.item_id, _ = _hash_file(task.path)
+    return media_type, data
+
+
+def _check_extension(task: Task, media_type: MediaType, out: Outcome) -> None:
+    if mediatypes.extension_mismatch(media_type, Path(task.path)):
+        out.problem("identify", f"named {Path(task.path).suffix} but the content is "
+                    f"{media_type.mime}; catalogued by its content", "warning")
+
+
+def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None:
+    image = None
+    if not media_type.is_raw:
+        image = photo.open_image(data)  # raises: an undecodable photo is no item
+    meta, notes = photo.read_photo(data, media_type, image)
+    media_type = mediatypes.refine_tiff(media_type, meta["camera"]["make"], Path(task.path))
+    out.kind, out.mime, out.metadata = "photo", media_type.mime, meta
+    _check_extension(task, media_type, out)
+    for note in notes:
+        out.problem("extract", note, "warning")
+    if thumbs.thumbs_exist(Path(task.root), out.item_id or ""):
+        out.thumbnails = thumbs.existing(Path(task.root), out.item_id or "")
+        return
+    if image is None:
+        image = photo.embedded_preview(data)
+        if image is None:
+            out.problem("thumbnail", "camera raw without a readable embedded preview; "
+                        "no thumbnail", "warning")
+            return
+    try:
+        out.thumbnails = thumbs.make_thumbnails(image, meta["orientation"], Path(task.root),
+                                                out.item_id or "")
+    except photo.PIL_ERRORS as exc:
+        if not media_type.is_raw:
+            raise MediaError("decode", f"image data unreadable: {exc}") from None
+        out.problem("thumbnail", f"embedded preview unreadable: {exc}", "warning")
+
+
+def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
+    path = Path(task.path)
+    meta = video.normalise(video.probe(path))
+    if meta["duration"] is None and meta["video"]:
+        meta["duration"] = video.packet_duration(path)
+    kind = "video" if meta["video"] else "audio"
+    _check_extension(task, media_type, out)
+    out.kind, out.mime, out.metadata = kind, media_type.mime, meta
+    with open(path, "rb") as fh:
+        meta["xmp"] = photo.xmp_of(fh.read(XMP_SCAN), [])
+    if kind == "video":
+        try:
+            out.thumbnails = posters.make_posters(path, meta["duration"], Path(task.root),
+                                                  out.item_id or "")
+        except MediaError as exc:
+            out.problem(exc.stage, str(exc))  # the item stays, without a poster
+
+
+def _sidecars(task: Task, out: Outcome) -> None:
+    for name, _size, _mtime in task.sidecars:
+        path = Path(name)
+        try:
+            if path.suffix.lower() == ".xmp":
+                out.metadata["sidecar_xmp"] = sidecar.read_xmp_sidecar(path)
+            else:
+                cues = sidecar.read_subtitles(path)
+                out.metadata.setdefault("transcript", []).extend(cues)
+                out.metadata.setdefault("transcript_files", []).append(path.name)
+        except MediaError as exc:
+            out.problem(exc.stage, str(exc))
+
+
+def examine(task: Task) -> Outcome:
+    """Identify, extract and make thumbnails for one file; never raises for bad input."""
+    out = Outcome(task)
+    try:
+        media_type, data = _identify(task, out)
+        if media_type.kind == "photo":
+            _photo(task, media_type, data or b"", out)
+        else:
+            _video(task, media_type, out)
+        _sidecars(task, out)
+    except MediaError as exc:
+        out.item_id = None
+        out.problem(exc.stage, str(exc))
+    except OSError as exc:
+        out.item_id = None
+        out.problem("read", f"cannot read: {exc.strerror or exc}")
+    except MemoryError:
+        out.item_id = None
+        out.problem("extract", "ran out of memory reading this file")
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
+        if task.debug:
+            raise
+        out.item_id = None
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        out.problem("extract", f"internal error ({detail}); rerun with --debug to see it")
+    return out
+

@@ -1,0 +1,167 @@
+"""XMP packets (in files or `.xmp` sidecars) parsed with defusedxml.
+
+Entity expansion and external entities are refused by defusedxml, so a
+hostile packet fails like a malformed one: a recorded problem, never a hang.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from .exif import parse_exif_datetime
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "xmpRights": "http://ns.adobe.com/xap/1.0/rights/",
+    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
+    "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+    "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "lr": "http://ns.adobe.com/lightroom/1.0/",
+    "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
+    "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+}
+_RDF = "{" + NS["rdf"] + "}"
+_START = re.compile(rb"<x:xmpmeta|<x:xapmeta|<rdf:RDF")
+_END = (b"</x:xmpmeta>", b"</x:xapmeta>", b"</rdf:RDF>")
+MAX_PACKET = 4 * 1024 * 1024
+_GPS = re.compile(r"(\d+),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?([NSEW])\Z")
+
+
+class XmpError(ValueError):
+    """The packet is not well-formed XML or is refused as hostile."""
+
+
+def find_packet(data: bytes) -> bytes | None:
+    """The first XMP packet embedded in a file's bytes, or None."""
+    start = _START.search(data)
+    if not start:
+        return None
+    for end_tag in _END:
+        end = data.find(end_tag, start.start())
+        if end >= 0:
+            return data[start.start():end + len(end_tag)]
+    return None
+
+
+def _q(prefix: str, name: str) -> str:
+    return "{" + NS[prefix] + "}" + name
+
+
+def _value(element: ET.Element) -> Any:
+    """Text, or a list for rdf:Bag/Seq/Alt (x-default first for Alt)."""
+    for container in ("Bag", "Seq", "Alt"):
+        found = element.find(_RDF + container)
+        if found is not None:
+            items = found.findall(_RDF + "li")
+            if container == "Alt":
+                items.sort(key=lambda li: li.get("{http://www.w3.org/XML/1998/namespace}lang")
+                           != "x-default")
+            return [(li.text or "").strip() for li in items if (li.text or "").strip()]
+    return (element.text or "").strip() or element.get(_RDF + "resource")
+
+
+def _properties(root: ET.Element) -> dict[str, Any]:
+    """Every simple property of every rdf:Description, keyed by Clark name."""
+    props: dict[str, Any] = {}
+    for desc in root.iter(_RDF + "Description"):
+        for name, value in desc.attrib.items():
+            if not name.startswith(_RDF):
+                props.setdefault(name, value.strip())
+        for child in desc:
+            value = _value(child)
+            if value:
+                props.setdefault(child.tag, value)
+    return props
+
+
+def _as_list(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v for v in value if v] if isinstance(value, list) else [value]
+
+
+def _as_text(value: Any) -> str | None:
+    items = _as_list(value)
+    return items[0] if items else None
+
+
+def _region_names(root: ET.Element) -> list[str]:
+    """Names of MWG face regions (the people a photo shows, as Lightroom/Picasa write)."""
+    names = []
+    for name in root.iter(_q("mwg-rs", "Name")):
+        if name.text and name.text.strip():
+            names.append(name.text.strip())
+    for desc in root.iter(_RDF + "Description"):
+        if desc.get(_q("mwg-rs", "Name")):
+            names.append(desc.get(_q("mwg-rs", "Name")).strip())
+    return list(dict.fromkeys(names))
+
+
+def _gps(lat: Any, lon: Any) -> dict[str, float | None] | None:
+    """XMP GPS values look like '43,46.2N' or '43,46,12N'."""
+    values = []
+    for text in (_as_text(lat), _as_text(lon)):
+        match = _GPS.match((text or "").strip())
+        if not match:
+            return None
+        deg = int(match[1]) + float(match[2]) / 60 + float(match[3] or 0) / 3600
+        values.append(round(-deg if match[4] in "SW" else deg, 7))
+    if abs(values[0]) > 90 or abs(values[1]) > 180:
+        return None
+    return {"lat": values[0], "lon": values[1], "alt": None}
+
+
+def _taken(p: dict[str, Any]) -> str | None:
+    for name in (_q("photoshop", "DateCreated"), _q("exif", "DateTimeOriginal"),
+                 _q("xmp", "CreateDate")):
+        text = _as_text(p.get(name))
+        if text:
+            iso = parse_exif_datetime(text[:19].replace("-", ":", 2),
+                                      offset=text[19:].replace("Z", "+00:00")[-6:]
+                                      if len(text) > 19 else None)
+            if iso:
+                return iso
+    return None
+
+
+def parse_packet(packet: bytes) -> dict[str, Any]:
+    """The credit, people, keyword and date facts of an XMP packet.
+
+    Raises XmpError when the packet is malformed, too large or hostile.
+    """
+    if len(packet) > MAX_PACKET:
+        raise XmpError(f"XMP packet of {len(packet)} bytes is larger than {MAX_PACKET}")
+    try:
+        root = fromstring(packet.strip(b"\x00").lstrip(b"\xef\xbb\xbf"))
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise XmpError(f"XMP is not well-formed: {exc}") from None
+    p = _properties(root)
+    persons = _as_list(p.get(_q("Iptc4xmpExt", "PersonInImage"))) + _region_names(root)
+    return {
+        "title": _as_text(p.get(_q("dc", "title"))),
+        "description": _as_text(p.get(_q("dc", "description"))),
+        "creator": _as_list(p.get(_q("dc", "creator"))),
+        "rights": _as_text(p.get(_q("dc", "rights"))),
+        "credit": _as_text(p.get(_q("photoshop", "Credit"))),
+        "keywords": _as_list(p.get(_q("dc", "subject")))
+        + _as_list(p.get(_q("lr", "hierarchicalSubject"))),
+        "persons": list(dict.fromkeys(persons)),
+        "event": _as_text(p.get(_q("Iptc4xmpExt", "Event"))
+                          or p.get(_q("Iptc4xmpCore", "Event"))),
+        "license_url": _as_text(p.get(_q("xmpRights", "WebStatement"))),
+        "usage_terms": _as_text(p.get(_q("xmpRights", "UsageTerms"))),
+        "taken": _taken(p),
+        "make": _as_text(p.get(_q("tiff", "Make"))),
+        "model": _as_text(p.get(_q("tiff", "Model"))),
+        "gps": _gps(p.get(_q("exif", "GPSLatitude")), p.get(_q("exif", "GPSLongitude"))),
+    }

@@ -1,0 +1,225 @@
+"""The ingest pipeline: scan -> identify/extract/thumbnails -> commit -> resolve.
+
+`ingest_folder` reads as the whole flow; each stage lives in its own module.
+Extraction runs in a process pool; the catalog is written by this process
+alone, in batches, each one transaction, so a kill at any moment leaves a
+consistent catalog and a re-run finishes the job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .catalog import Catalog
+from .commit import commit_outcome
+from .examine import Outcome, Task, examine
+from .manifest import load_event
+from .model import Event
+from .pool import TaskFailed, run_tasks
+from .resolve import ItemFacts, resolve
+from .scan import ScanEntry, ScanResult, scan
+from .store import Archive
+
+BATCH = 50
+FILE_TIMEOUT = 120.0
+
+
+@dataclass
+class IngestSummary:
+    event: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    missing: int = 0
+    pruned: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{self.added:,} added", f"{self.updated:,} updated",
+                 f"{self.unchanged:,} unchanged"]
+        for name in ("moved", "duplicate", "failed", "missing", "pruned"):
+            if getattr(self, name):
+                parts.append(f"{getattr(self, name):,} {name}")
+        return f"{self.event}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def _event_rows(event: Event) -> tuple[dict, list[dict], list[dict]]:
+    def encode(obj: object) -> str:
+        return json.dumps(dataclasses.asdict(obj), default=str, ensure_ascii=False)
+
+    event_row = {"id": event.id, "title": event.title, "folder": str(event.folder),
+                 "manifest": str(event.source) if event.source else None,
+                 "data": json.dumps({k: v for k, v in dataclasses.asdict(event).items()
+                                     if k not in ("sessions", "people", "media")},
+                                    default=str, ensure_ascii=False)}
+    sessions = [{"event_id": event.id, "id": s.id, "title": s.title, "day": str(s.date),
+                 "start": s.start.isoformat("minutes"), "end": s.end.isoformat("minutes"),
+                 "room": s.room, "data": encode(s)} for s in event.sessions]
+    people = [{"event_id": event.id, "id": p.id, "name": p.name, "data": encode(p)}
+              for p in event.people]
+    return event_row, sessions, people
+
+
+def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
+    """Same path, size and mtime for the file and each sidecar: skip without reading."""
+    row = known.get(entry.file.path)
+    if row is None or row["state"] == "missing":
+        return False
+    if (row["size"], row["mtime_ns"]) != (entry.file.size, entry.file.mtime_ns):
+        return False
+    for sidecar in entry.sidecars:
+        side = known.get(sidecar.path)
+        if side is None or (side["size"], side["mtime_ns"]) != (sidecar.size,
+                                                                 sidecar.mtime_ns):
+            return False
+    had = {p for p, r in known.items() if r["role"] == "sidecar" and r["item_id"]
+           and r["item_id"] == row["item_id"] and r["state"] == "present"}
+    return had == {s.path for s in entry.sidecars}
+
+
+def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
+           summary: IngestSummary) -> list[Task]:
+    tasks = []
+    for entry in found.entries:
+        if _unchanged(entry, known):
+            summary.unchanged += 1
+            continue
+        tasks.append(Task(entry.file.path, entry.file.relpath, entry.file.size,
+                          entry.file.mtime_ns,
+                          tuple((s.path, s.size, s.mtime_ns) for s in entry.sidecars),
+                          str(root), debug))
+    return tasks
+
+
+def _outcomes(tasks: list[Task], jobs: int, progress: bool) -> Iterable[Outcome]:
+    bar = tqdm(total=len(tasks), unit="file", disable=None if progress else True,
+               leave=False, dynamic_ncols=True)
+    with bar:
+        for task, result in run_tasks(examine, tasks, jobs, FILE_TIMEOUT):
+            bar.update()
+            if isinstance(result, TaskFailed):
+                result = Outcome(task, problems=[("extract", str(result), "error")])
+            yield result
+
+
+def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
+            present: Callable[[str], bool], summary: IngestSummary) -> None:
+    batch: list[Outcome] = []
+
+    def flush() -> None:
+        with catalog.transaction():
+            for outcome in batch:
+                result = commit_outcome(catalog, event.id, outcome, present)
+                setattr(summary, result, getattr(summary, result) + 1)
+                summary.warnings += sum(1 for p in outcome.problems if p[2] == "warning")
+        batch.clear()
+
+    for outcome in outcomes:
+        batch.append(outcome)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+
+
+def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
+             summary: IngestSummary) -> None:
+    """Files catalogued but gone: reported as missing; with prune, forgotten."""
+    with catalog.transaction():
+        for path, row in catalog.files_of_event(event.id).items():
+            if path in seen:
+                continue
+            if row["state"] != "missing" and row["role"] == "media":
+                summary.missing += 1
+            if prune or row["role"] == "sidecar" or row["state"] == "failed":
+                catalog.delete_file(path)
+                catalog.clear_errors(path)
+            elif row["state"] != "missing":
+                catalog.set_file_state(path, "missing")
+        if prune:
+            for row in catalog.query(
+                    "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                    "files WHERE files.item_id = items.id AND files.role = 'media')",
+                    (event.id,)):
+                catalog.delete_item(row["id"])
+                summary.pruned += 1
+
+
+def _record_scan_problems(catalog: Catalog, event: Event, found: ScanResult) -> None:
+    with catalog.transaction():
+        catalog.execute("DELETE FROM errors WHERE event_id = ? AND stage = 'scan'", (event.id,))
+        for path, reason in found.unreadable:
+            catalog.record_error(event.id, path, "scan", reason)
+        for orphan in found.orphans:
+            catalog.record_error(event.id, orphan.path, "scan",
+                                 "sidecar with no media file beside it", "warning")
+
+
+def resolve_event(catalog: Catalog, event: Event) -> int:
+    """Re-resolve every item of the event; returns how many changed."""
+    rows = catalog.query(
+        "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, f.mtime_ns FROM items i "
+        "LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
+    changed = 0
+    with catalog.transaction():
+        for row in rows:
+            facts = ItemFacts(row["id"], row["kind"], row["relpath"],
+                              json.loads(row["metadata"]), row["mtime_ns"] or 0)
+            result = resolve(facts, event).as_dict()
+            if result != json.loads(row["resolved"]):
+                catalog.set_resolved(row["id"], result["taken"], result)
+                changed += 1
+    return changed
+
+
+def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
+                  prune: bool = False, debug: bool = False,
+                  progress: bool = True) -> IngestSummary:
+    """Ingest one event folder into the archive.
+
+    Raises ManifestError for a wrong event file (nothing is written then) and
+    CatalogError when the archive cannot be written; per-file problems are
+    recorded in the catalog and counted, never raised.
+    """
+    started = time.monotonic()
+    event = load_event(Path(folder))
+    catalog = archive.catalog
+    summary = IngestSummary(event.id)
+    with catalog.transaction():
+        catalog.save_event(*_event_rows(event))
+    found = scan(event.folder)
+    _record_scan_problems(catalog, event, found)
+    known = catalog.files_of_event(event.id)
+    tasks = _tasks(found, known, archive.root, debug, summary)
+    seen = {e.file.path for e in found.entries} | {
+        s.path for e in found.entries for s in e.sidecars}
+    prefix = str(event.folder) + os.sep
+
+    def present(path: str) -> bool:
+        return path in seen if path.startswith(prefix) else os.path.exists(path)
+
+    _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress),
+            present, summary)
+    _missing(catalog, event, seen, prune, summary)
+    resolve_event(catalog, event)
+    summary.errors = [dict(r) for r in catalog.query(
+        "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
+        (event.id,))]
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary

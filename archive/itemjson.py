@@ -1,0 +1,121 @@
+"""The item JSON of DESIGN.md, built from catalog rows.
+
+A contract: users' scripts read it, so fields are only ever added. Absent
+facts are null or empty lists, never invented.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+from .catalog import Catalog
+from .credits import credit_line
+
+_CAMERA = ("make", "model", "serial", "lens")
+_EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
+
+
+def _related(catalog: Catalog, table: str, ids: list[str], where: str = "",
+             order: str = "") -> dict[str, list[sqlite3.Row]]:
+    found: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT * FROM {table} WHERE item_id IN ({marks}) {where} {order}"
+        for row in catalog.query(sql, chunk):
+            found[row["item_id"]].append(row)
+    return found
+
+
+def _nulls(block: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    block = block or {}
+    values = {k: block.get(k) for k in keys}
+    return values if any(v is not None for v in values.values()) else None
+
+
+def _credit(rows: list[sqlite3.Row], kind: str) -> dict[str, Any]:
+    values = {r["field"]: r["value"] for r in rows}
+    fields = {k: values.get(k) for k in ("creator", "organisation", "project", "copyright",
+                                         "license")}
+    extra = {k: values[k] for k in ("acquire_license_page",) if k in values}
+    return {**fields, **extra, "line": credit_line(kind, values) if values else None,
+            "sources": {r["field"]: r["source"] for r in rows}}
+
+
+def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
+          ) -> dict[str, Any]:
+    meta = json.loads(row["metadata"])
+    resolved = json.loads(row["resolved"])
+    tags = related["tags"].get(row["id"], [])
+    files = related["files"].get(row["id"], [])
+    return {
+        "id": row["id"], "event": row["event_id"], "kind": row["kind"],
+        "path": row["path"], "relpath": row["relpath"], "mime": row["mime"],
+        "size": row["size"], "width": meta.get("width"), "height": meta.get("height"),
+        "orientation": meta.get("orientation"),
+        "taken": resolved.get("taken"), "taken_source": resolved.get("taken_source"),
+        "camera": _nulls(meta.get("camera"), _CAMERA),
+        "exposure": _nulls(meta.get("exposure"), _EXPOSURE),
+        "gps": meta.get("gps") or (meta.get("sidecar_xmp") or {}).get("gps")
+        or (meta.get("xmp") or {}).get("gps"),
+        "duration": meta.get("duration"), "video": meta.get("video"),
+        "audio": meta.get("audio"),
+        "title": resolved.get("title"), "description": resolved.get("description"),
+        "keywords": resolved.get("keywords") or [],
+        "sessions": [{"id": t["value"], "source": t["source"]}
+                     for t in tags if t["kind"] == "session"],
+        "people": [{"id": t["value"], "name": None, "relation": t["relation"] or None,
+                    "source": t["source"]} for t in tags if t["kind"] == "person"],
+        "credit": _credit(related["credits"].get(row["id"], []), row["kind"]),
+        "thumbnails": {t["name"]: t["path"] for t in related["thumbnails"].get(row["id"], [])}
+        or None,
+        "transcript": meta.get("transcript") or [],
+        "duplicates": [f["path"] for f in files if f["path"] != row["path"]],
+    }
+
+
+def items_json(catalog: Catalog, rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    """Item objects for catalog rows, loading their related rows in a few queries."""
+    ids = [r["id"] for r in rows]
+    related = {
+        "tags": _related(catalog, "tags", ids, order="ORDER BY rowid"),
+        "credits": _related(catalog, "credits", ids),
+        "thumbnails": _related(catalog, "thumbnails", ids),
+        "files": _related(catalog, "files", ids, "AND role = 'media' AND state = 'present'",
+                          "ORDER BY path"),
+    }
+    names = _person_names(catalog)
+    items = [build(row, related) for row in rows]
+    for item in items:
+        for person in item["people"]:
+            person["name"] = names.get((item["event"], person["id"]))
+    return items
+
+
+def _person_names(catalog: Catalog) -> dict[tuple[str, str], str]:
+    return {(r["event_id"], r["id"]): r["name"]
+            for r in catalog.query("SELECT event_id, id, name FROM people")}
+
+
+def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:
+    """An item by full id, unique id prefix (at least 4 hex digits) or original path.
+
+    Raises LookupError when a prefix matches more than one item.
+    """
+    row = catalog.get_item(ref)
+    if row is not None:
+        return row
+    by_path = catalog.query("SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
+                            "WHERE f.path = ? OR i.relpath = ?", (ref, ref))
+    if by_path:
+        return by_path[0]
+    if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
+        rows = catalog.query("SELECT * FROM items WHERE id >= ? AND id < ? LIMIT 2",
+                             (ref.lower(), ref.lower() + "g"))
+        if len(rows) > 1:
+            raise LookupError(f"{ref!r} matches more than one item; give more of the id")
+        return rows[0] if rows else None
+    return None

@@ -1,0 +1,386 @@
+"""Read `event.toml` into an `Event`.
+
+Every mistake raises `ManifestError` naming the file, the key and what was
+expected; unknown keys are errors so a typo never goes silently unused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ManifestError
+from .globs import GlobError, compile_glob
+from .licenses import license_problem
+from .model import (
+    CREDIT_FIELDS,
+    Camera,
+    CreditRule,
+    CreditSpec,
+    Event,
+    MediaEntry,
+    Person,
+    Session,
+)
+
+EVENT_FILE = "event.toml"
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_OFFSET = re.compile(r"([+-])(\d{2}):([0-5]\d):([0-5]\d)\Z")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\Z")
+_MAX_TEXT = 10_000
+# TOML 1.1 allows times without seconds (`start = 11:15`, as DESIGN.md writes them);
+# Python's tomllib reads TOML 1.0, so such bare values get ":00" before parsing.
+_BARE_TIME = re.compile(r"^(\s*[A-Za-z0-9_.\"'-]+\s*=\s*)(\d{1,2}):(\d{2})(\s*(?:#.*)?)$",
+                        re.MULTILINE)
+
+Check = Callable[[Any], Any]
+
+
+class _Reader:
+    """Reads one table of the event file; knows the path and key for messages."""
+
+    def __init__(self, path: Path, where: str, table: Any) -> None:
+        self.path, self.where = path, where
+        if not isinstance(table, dict):
+            self.fail("", f"expected a table, got {_kind(table)}")
+        self.table: dict[str, Any] = table
+
+    def fail(self, key: str, problem: str) -> None:
+        name = f"{self.where}.{key}" if key else self.where
+        raise ManifestError(self.path, name, problem)
+
+    def only(self, allowed: tuple[str, ...]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                self.fail(key, f"unknown key; expected one of {', '.join(allowed)}")
+
+    def get(self, key: str, check: Check, required: bool = False) -> Any:
+        if key not in self.table:
+            if required:
+                self.fail(key, "missing; this key is required")
+            return None
+        try:
+            return check(self.table[key])
+        except ValueError as exc:
+            self.fail(key, str(exc))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_kind(value)}")
+    if not value.strip():
+        raise ValueError("expected a non-empty string")
+    if len(value) > _MAX_TEXT:
+        raise ValueError(f"string of {len(value)} characters; at most {_MAX_TEXT} allowed")
+    return value
+
+
+def ident(value: Any) -> str:
+    value = text(value)
+    if not _ID.match(value):
+        raise ValueError(f"{value!r} is not an id; expected letters, digits, '.', '_' or '-'")
+    return value
+
+
+def texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected an array of strings, got {_kind(value)}")
+    return tuple(text(v) for v in value)
+
+
+def idents(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected an array of ids, got {_kind(value)}")
+    return tuple(ident(v) for v in value)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_kind(value)}")
+    return value
+
+
+def date(value: Any) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2019-03-19")
+
+
+def time(value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    match = _TIME.match(value) if isinstance(value, str) else None
+    if match and int(match[1]) < 24 and int(match[2]) < 60 and int(match[3] or 0) < 60:
+        return dt.time(int(match[1]), int(match[2]), int(match[3] or 0))
+    raise ValueError(f"{value!r} is not a time; expected HH:MM, e.g. 11:15")
+
+
+def timezone(value: Any) -> str:
+    value = text(value)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. 'Europe/Rome'") from None
+    return value
+
+
+def clock_offset(value: Any) -> dt.timedelta:
+    match = _OFFSET.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not an offset; expected ±HH:MM:SS, e.g. '-00:03:20'")
+    sign = -1 if match[1] == "-" else 1
+    return sign * dt.timedelta(hours=int(match[2]), minutes=int(match[3]),
+                               seconds=int(match[4]))
+
+
+def glob(value: Any) -> str:
+    value = text(value)
+    try:
+        compile_glob(value)
+    except GlobError as exc:
+        raise ValueError(f"{value!r} is not a valid glob: {exc}") from None
+    return value
+
+
+def license_(value: Any) -> str:
+    value = text(value)
+    problem = license_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def relpath(value: Any) -> str:
+    value = text(value).replace("\\", "/")
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
+    return value.removeprefix("./")
+
+
+def _credit(r: _Reader) -> CreditSpec:
+    checks = {"license": license_}
+    return CreditSpec(**{name: r.get(name, checks.get(name, text)) for name in CREDIT_FIELDS})
+
+
+def _tables(path: Path, data: dict[str, Any], key: str) -> list[_Reader]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ManifestError(path, key, f"expected an array of tables [[{key}]], got "
+                            f"{_kind(value)}")
+    return [_Reader(path, f"{key}[{i}]", item) for i, item in enumerate(value)]
+
+
+def _name_by_id(r: _Reader) -> str:
+    """Read the required id and name later messages by it (easier to find than an index)."""
+    value = r.get("id", ident, required=True)
+    r.where = f"{r.where.split('[')[0]}[id={value!r}]"
+    return value
+
+
+def _event(path: Path, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    if "event" not in data:
+        raise ManifestError(path, "event", "missing; the file needs an [event] table")
+    r = _Reader(path, "event", data["event"])
+    r.only(("id", "title", "date", "end_date", "timezone", "venue", "organisers",
+            "description", "url"))
+    fields = {"id": r.get("id", ident, True), "title": r.get("title", text, True),
+              "date": r.get("date", date), "end_date": r.get("end_date", date),
+              "timezone": r.get("timezone", timezone) or "UTC",
+              "venue": r.get("venue", text), "organisers": r.get("organisers", texts) or (),
+              "description": r.get("description", text), "url": r.get("url", text)}
+    if fields["end_date"] and not fields["date"]:
+        r.fail("end_date", "given without date; add the event's first day as date")
+    if fields["end_date"] and fields["end_date"] < fields["date"]:
+        r.fail("end_date", f"{fields['end_date']} is before date {fields['date']}")
+    return fields
+
+
+def _credits(path: Path, data: dict[str, Any]) -> tuple[CreditSpec, tuple[CreditRule, ...]]:
+    table = dict(data.get("credit", {})) if isinstance(data.get("credit", {}), dict) else None
+    if table is None:
+        raise ManifestError(path, "credit", f"expected a table, got {_kind(data['credit'])}")
+    rules_data = table.pop("rules", [])
+    r = _Reader(path, "credit", table)
+    r.only(CREDIT_FIELDS + ("rules",))
+    default = _credit(r)
+    rules = []
+    for rr in _tables(path, {"credit.rules": rules_data}, "credit.rules"):
+        rr.only(CREDIT_FIELDS + ("match", "force"))
+        rules.append(CreditRule(match=rr.get("match", glob, True), credit=_credit(rr),
+                                force=bool(rr.get("force", boolean))))
+    return default, tuple(rules)
+
+
+def _people(path: Path, data: dict[str, Any]) -> tuple[Person, ...]:
+    people = []
+    for r in _tables(path, data, "people"):
+        r.only(("id", "name", "affiliation", "project", "aliases", "url"))
+        people.append(Person(id=_name_by_id(r), name=r.get("name", text, True),
+                             affiliation=r.get("affiliation", text),
+                             project=r.get("project", text),
+                             aliases=r.get("aliases", texts) or (), url=r.get("url", text)))
+    return tuple(people)
+
+
+def _sessions(path: Path, data: dict[str, Any], day: dt.date | None) -> tuple[Session, ...]:
+    sessions = []
+    for r in _tables(path, data, "sessions"):
+        r.only(("id", "title", "date", "start", "end", "room", "moderators", "speakers",
+                "description"))
+        sid = _name_by_id(r)
+        session_day = r.get("date", date) or day
+        if session_day is None:
+            r.fail("date", "missing; give the session a date or the [event] a date")
+        start, end = r.get("start", time, True), r.get("end", time, True)
+        if end <= start:
+            r.fail("end", f"{end:%H:%M} is not after start {start:%H:%M}; "
+                   "expected the session to end after it starts")
+        sessions.append(Session(
+            id=sid, title=r.get("title", text, True), date=session_day, start=start, end=end,
+            room=r.get("room", text), moderators=r.get("moderators", idents) or (),
+            speakers=r.get("speakers", idents) or (), description=r.get("description", text)))
+    return tuple(sessions)
+
+
+def _cameras(path: Path, data: dict[str, Any]) -> tuple[Camera, ...]:
+    cameras = []
+    for r in _tables(path, data, "cameras"):
+        r.only(("serial", "make", "model", "clock_offset", "room"))
+        camera = Camera(serial=r.get("serial", text), make=r.get("make", text),
+                        model=r.get("model", text),
+                        clock_offset=r.get("clock_offset", clock_offset) or dt.timedelta(0),
+                        room=r.get("room", text))
+        if not camera.serial and not camera.model:
+            r.fail("", "a camera needs a serial or a model to be recognised")
+        cameras.append(camera)
+    return tuple(cameras)
+
+
+def _media(path: Path, data: dict[str, Any]) -> tuple[MediaEntry, ...]:
+    entries = []
+    for r in _tables(path, data, "media"):
+        r.only(("path", "session", "people", "title", "description", "keywords")
+               + CREDIT_FIELDS)
+        entries.append(MediaEntry(
+            path=r.get("path", relpath, True), session=r.get("session", ident),
+            people=r.get("people", idents) or (), title=r.get("title", text),
+            description=r.get("description", text), keywords=r.get("keywords", texts) or (),
+            credit=_credit(r)))
+    return tuple(entries)
+
+
+def _unique(path: Path, key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ManifestError(path, f"{key}[id={value!r}]",
+                                "duplicate id; each id must appear once")
+        seen.add(value)
+
+
+def _check_references(path: Path, event: Event) -> None:
+    people = {p.id for p in event.people}
+    sessions = {s.id for s in event.sessions}
+    for s in event.sessions:
+        for role in ("moderators", "speakers"):
+            for pid in getattr(s, role):
+                if pid not in people:
+                    raise ManifestError(path, f"sessions[id={s.id!r}].{role}",
+                                        f"unknown person id {pid!r}; expected one of the "
+                                        "[[people]] ids")
+    seen_paths: set[str] = set()
+    for m in event.media:
+        where = f"media[path={m.path!r}]"
+        if m.path in seen_paths:
+            raise ManifestError(path, where, "duplicate path; each file may have one entry")
+        seen_paths.add(m.path)
+        if m.session and m.session not in sessions:
+            raise ManifestError(path, f"{where}.session",
+                                f"unknown session id {m.session!r}; expected one of the "
+                                "[[sessions]] ids")
+        for pid in m.people:
+            if pid not in people:
+                raise ManifestError(path, f"{where}.people",
+                                    f"unknown person id {pid!r}; expected one of the "
+                                    "[[people]] ids")
+
+
+def _check_overlaps(path: Path, sessions: tuple[Session, ...]) -> None:
+    """Two sessions in the same room at the same time cannot both be true."""
+    by_room: dict[tuple[dt.date, str], list[Session]] = {}
+    for s in sessions:
+        if s.room:
+            by_room.setdefault((s.date, s.room), []).append(s)
+    for group in by_room.values():
+        group.sort(key=lambda s: s.start)
+        for a, b in zip(group, group[1:], strict=False):
+            if b.start < a.end:
+                raise ManifestError(
+                    path, f"sessions[id={b.id!r}].start",
+                    f"{b.start:%H:%M} overlaps session {a.id!r} (until {a.end:%H:%M}) in "
+                    f"room {b.room!r}; expected sessions in one room not to overlap")
+
+
+def parse_event(text_: str, path: Path, folder: Path) -> Event:
+    """Parse the text of an event file; raises ManifestError on the first mistake."""
+    text_ = _BARE_TIME.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3]}:00{m[4]}", text_)
+    try:
+        data = tomllib.loads(text_)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(path, "", f"not valid TOML: {exc}") from None
+    allowed = ("event", "credit", "people", "sessions", "cameras", "media")
+    for key in data:
+        if key not in allowed:
+            raise ManifestError(path, key, f"unknown table; expected one of {', '.join(allowed)}")
+    fields = _event(path, data, folder)
+    credit, rules = _credits(path, data)
+    event = Event(**fields, folder=folder, source=path, credit=credit, credit_rules=rules,
+                  people=_people(path, data),
+                  sessions=_sessions(path, data, fields["date"]),
+                  cameras=_cameras(path, data), media=_media(path, data))
+    _unique(path, "people", [p.id for p in event.people])
+    _unique(path, "sessions", [s.id for s in event.sessions])
+    _check_references(path, event)
+    _check_overlaps(path, event.sessions)
+    return event
+
+
+def default_event(folder: Path) -> Event:
+    """An event for a folder without an event file: named after the folder."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-.") or "event"
+    return Event(id=slug[:128], title=folder.name or slug, folder=folder)
+
+
+def load_event(folder: Path) -> Event:
+    """The event of a media folder: its `event.toml`, or a default one if it has none.
+
+    Raises ManifestError when the file exists but cannot be read or is wrong.
+    """
+    folder = folder.resolve()
+    path = folder / EVENT_FILE
+    if not path.exists():
+        return default_event(folder)
+    try:
+        raw = path.read_bytes()
+        content = raw.decode("utf-8")
+    except OSError as exc:
+        raise ManifestError(path, "", f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(path, "", f"not UTF-8 text (byte {exc.start}); save the file "
+                            "as UTF-8") from None
+    return parse_event(content, path, folder)

@@ -1,0 +1,63 @@
+"""The ingest report: what an organiser must look at after an ingest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .catalog import Catalog
+
+
+def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    return [dict(row) for row in catalog.query(sql, params)]
+
+
+def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any]:
+    """Errors, warnings, missing files, duplicates and items lacking credit or session."""
+    scope, params = ("AND event_id = ?", (event_id,)) if event_id else ("", ())
+    item_scope = scope.replace("event_id", "i.event_id")
+    return {
+        "events": _rows(catalog, f"SELECT id, title, folder FROM events WHERE 1=1 {scope} "
+                        "ORDER BY id", params),
+        "counts": _rows(catalog, f"SELECT event_id AS event, kind, COUNT(*) AS items FROM "
+                        f"items WHERE 1=1 {scope} GROUP BY event_id, kind ORDER BY 1, 2",
+                        params),
+        "errors": _rows(catalog, "SELECT path, stage, message, event_id AS event FROM errors "
+                        f"WHERE level = 'error' {scope} ORDER BY path, stage", params),
+        "warnings": _rows(catalog, "SELECT path, stage, message, event_id AS event FROM "
+                          f"errors WHERE level = 'warning' {scope} ORDER BY path, stage",
+                          params),
+        "missing": _rows(catalog, "SELECT path, item_id AS item, event_id AS event FROM files "
+                         f"WHERE state = 'missing' AND role = 'media' {scope} ORDER BY path",
+                         params),
+        "duplicates": _rows(catalog, "SELECT f.path, i.path AS original, i.id AS item FROM "
+                            "files f JOIN items i ON i.id = f.item_id WHERE f.role = 'media' "
+                            f"AND f.state = 'present' AND f.path != i.path {item_scope} "
+                            "ORDER BY f.path", params),
+        "without_creator": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
+                                 "EXISTS (SELECT 1 FROM credits c WHERE c.item_id = i.id AND "
+                                 f"c.field = 'creator') {item_scope} ORDER BY i.path", params),
+        "without_session": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
+                                 "EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND "
+                                 f"t.kind = 'session') {item_scope} ORDER BY i.path", params),
+    }
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The report as text for a terminal: a heading per non-empty list."""
+    lines = []
+    for count in report["counts"]:
+        lines.append(f"{count['event']}: {count['items']} {count['kind']} item(s)")
+    titles = {"errors": "Errors", "warnings": "Warnings", "missing": "Missing files",
+              "duplicates": "Duplicates", "without_creator": "Items without a creator",
+              "without_session": "Items without a session"}
+    for key, title in titles.items():
+        rows = report[key]
+        if not rows:
+            continue
+        lines.append(f"\n{title} ({len(rows)}):")
+        for row in rows:
+            detail = row.get("message") or (f"copy of {row['original']}"
+                                            if "original" in row else "")
+            stage = f"[{row['stage']}] " if "stage" in row else ""
+            lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
+    return lines

@@ -1,0 +1,65 @@
+"""`Archive`: one archive directory, its catalog connection and its derived folders."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, CatalogError
+
+CATALOG_FILE = "catalog.sqlite3"
+DEFAULT_DIR = "event-archive"
+ENV_VAR = "EVENT_ARCHIVE"
+
+
+def default_archive_dir() -> Path:
+    """`$EVENT_ARCHIVE`, else `./event-archive`."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
+
+
+@dataclass
+class Archive:
+    """Paths of an archive plus its open catalog; passed to whatever needs them."""
+
+    root: Path
+    catalog: Catalog
+
+    @classmethod
+    def open(cls, root: Path, create: bool = True, readonly: bool = False) -> Archive:
+        """Open (and with `create`, make) the archive at `root`.
+
+        Raises CatalogError when the directory or the catalog cannot be used.
+        """
+        root = Path(root).resolve()
+        if not (root / CATALOG_FILE).exists():
+            if not create:
+                raise CatalogError(f"{root}: no archive here; run 'event-archive ingest' "
+                                   "first or pass --archive DIR")
+            try:
+                (root / "thumbs").mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CatalogError(f"{root}: cannot create the archive: "
+                                   f"{exc.strerror}") from None
+        return cls(root=root, catalog=Catalog(root / CATALOG_FILE, readonly=readonly))
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.root / "thumbs"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "ingest.lock"
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,106 @@
+"""Thumbnails: decode a photo once at reduced size, write both sizes, content-addressed.
+
+JPEG "draft" decoding lets libjpeg scale by 1/2, 1/4 or 1/8 while decoding, so
+a 24 MP photo is never decoded at full size for a 1280 px thumbnail.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+SIZES = {"small": 320, "large": 1280}
+FORMAT, SUFFIX = "WEBP", "webp"
+# WebP method 0-6 trades encoder speed for size; 2 keeps ingest within its speed budget.
+SAVE_OPTIONS = {"quality": 80, "method": 2}
+Image.MAX_IMAGE_PIXELS = 250_000_000
+
+# EXIF orientation -> the transposes that bring the pixels upright.
+_UPRIGHT: dict[int, tuple[Image.Transpose, ...]] = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def thumb_relpath(item_id: str, size: int) -> str:
+    """Where a thumbnail lives inside the archive: thumbs/<2 hex>/<hash>-<size>.webp."""
+    return f"thumbs/{item_id[:2]}/{item_id}-{size}.{SUFFIX}"
+
+
+def thumbs_exist(root: Path, item_id: str) -> bool:
+    return all((root / thumb_relpath(item_id, px)).is_file() for px in SIZES.values())
+
+
+def existing(root: Path, item_id: str) -> dict[str, dict[str, object]]:
+    """The facts of thumbnails already on disk (content-addressed: same hash, same pixels)."""
+    result: dict[str, dict[str, object]] = {}
+    for name, px in SIZES.items():
+        rel = thumb_relpath(item_id, px)
+        with Image.open(root / rel) as im:
+            result[name] = {"path": rel, "width": im.width, "height": im.height}
+    return result
+
+
+def upright(image: Image.Image, orientation: int | None) -> Image.Image:
+    for step in _UPRIGHT.get(orientation or 1, ()):
+        image = image.transpose(step)
+    return image
+
+
+def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    w, h = size
+    scale = min(1.0, longest / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _write_atomic(image: Image.Image, target: Path) -> None:
+    """Write via a temporary file and rename, so a killed ingest leaves no half thumbnail."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, FORMAT, **SAVE_OPTIONS)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "RGBA", "L"):
+        return image
+    if image.mode in ("LA", "PA", "P") and "transparency" in image.info or image.mode in (
+            "LA", "PA"):
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def make_thumbnails(image: Image.Image, orientation: int | None, root: Path,
+                    item_id: str) -> dict[str, dict[str, object]]:
+    """Write the small and large thumbnails of an opened image; returns name -> facts.
+
+    Raises OSError (or a Pillow error) when the pixels cannot be decoded.
+    """
+    largest = max(SIZES.values())
+    w, h = image.size
+    if image.format == "JPEG":
+        # Ask for the smallest decode still at least `largest` on the long side.
+        image.draft("RGB", _fit((w, h), largest) if max(w, h) > largest else (w, h))
+    image.load()
+    frame = upright(_flatten(image), orientation)
+    result: dict[str, dict[str, object]] = {}
+    for name, px in sorted(SIZES.items(), key=lambda kv: -kv[1]):
+        frame = frame.resize(_fit(frame.size, px), Image.Resampling.BILINEAR,
+                             reducing_gap=2.0) if max(frame.size) > px else frame
+        rel = thumb_relpath(item_id, px)
+        _write_atomic(frame, root / rel)
+        result[name] = {"path": rel, "width": frame.width, "height": frame.height}
+    return result

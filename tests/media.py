@@ -1,0 +1,160 @@
+"""Media made by the tests: Pillow images with EXIF, XMP and IPTC, ffmpeg lavfi videos."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from PIL import ExifTags, Image
+from PIL.TiffImagePlugin import IFDRational
+
+EXIF_IFD, GPS_IFD = ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo
+T = ExifTags.Base
+
+
+def _rational(value: float | Fraction) -> IFDRational:
+    frac = Fraction(value).limit_denominator(10000)
+    return IFDRational(frac.numerator, frac.denominator)
+
+
+def _dms(value: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = Fraction(round((value - degrees - minutes / 60) * 3600 * 1000), 1000)
+    return _rational(degrees), _rational(minutes), _rational(seconds)
+
+
+def make_exif(make: str | None = "Canon", model: str | None = "Canon EOS 80D",
+              taken: dt.datetime | None = None, subsec: str | None = None,
+              offset: str | None = None, orientation: int | None = None,
+              serial: str | None = None, lens: str | None = None,
+              gps: tuple[float, float, float | None] | None = None,
+              artist: str | None = None, copyright: str | None = None,
+              description: str | None = None, iso: int | None = None,
+              fnumber: float | None = None, exposure: Fraction | None = None,
+              focal: float | None = None) -> Image.Exif:
+    exif = Image.Exif()
+    for tag, value in ((T.Make, make), (T.Model, model), (T.Orientation, orientation),
+                       (T.Artist, artist), (T.Copyright, copyright),
+                       (T.ImageDescription, description)):
+        if value is not None:
+            exif[tag] = value
+    sub = exif.get_ifd(EXIF_IFD)
+    if taken:
+        sub[T.DateTimeOriginal] = taken.strftime("%Y:%m:%d %H:%M:%S")
+    for tag, value in ((T.SubsecTimeOriginal, subsec), (T.OffsetTimeOriginal, offset),
+                       (T.BodySerialNumber, serial), (T.LensModel, lens),
+                       (T.ISOSpeedRatings, iso),
+                       (T.FNumber, _rational(fnumber) if fnumber else None),
+                       (T.ExposureTime, _rational(exposure) if exposure else None),
+                       (T.FocalLength, _rational(focal) if focal else None)):
+        if value is not None:
+            sub[tag] = value
+    if gps:
+        lat, lon, alt = gps
+        g = exif.get_ifd(GPS_IFD)
+        g[ExifTags.GPS.GPSLatitudeRef] = "N" if lat >= 0 else "S"
+        g[ExifTags.GPS.GPSLatitude] = _dms(lat)
+        g[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
+        g[ExifTags.GPS.GPSLongitude] = _dms(lon)
+        if alt is not None:
+            g[ExifTags.GPS.GPSAltitudeRef] = b"\x01" if alt < 0 else b"\x00"
+            g[ExifTags.GPS.GPSAltitude] = _rational(abs(alt))
+    return exif
+
+
+def make_xmp(creator: list[str] | None = None, rights: str | None = None,
+             title: str | None = None, description: str | None = None,
+             subjects: list[str] | None = None, credit: str | None = None,
+             persons: list[str] | None = None, event: str | None = None,
+             date_created: str | None = None) -> bytes:
+    def bag(kind: str, values: list[str]) -> str:
+        items = "".join(f"<rdf:li>{escape(v)}</rdf:li>" for v in values)
+        return f"<rdf:{kind}>{items}</rdf:{kind}>"
+
+    def alt(value: str) -> str:
+        return f'<rdf:Alt><rdf:li xml:lang="x-default">{escape(value)}</rdf:li></rdf:Alt>'
+
+    parts = []
+    for tag, value in (("dc:creator", creator and bag("Seq", creator)),
+                       ("dc:rights", rights and alt(rights)),
+                       ("dc:title", title and alt(title)),
+                       ("dc:description", description and alt(description)),
+                       ("dc:subject", subjects and bag("Bag", subjects)),
+                       ("photoshop:Credit", credit and escape(credit)),
+                       ("photoshop:DateCreated", date_created),
+                       ("Iptc4xmpExt:PersonInImage", persons and bag("Bag", persons)),
+                       ("Iptc4xmpExt:Event", event and alt(event))):
+        if value:
+            parts.append(f"<{tag}>{value}</{tag}>")
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+            'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+            + "".join(parts) + "</rdf:Description></rdf:RDF></x:xmpmeta>").encode()
+
+
+def iptc_segment(fields: dict[tuple[int, int], list[str] | str]) -> bytes:
+    """A JPEG APP13 'Photoshop 3.0' segment holding IPTC IIM datasets (UTF-8 declared)."""
+    iim = b"\x1c\x01\x5a\x00\x03\x1b%G"  # 1:90 coded character set = UTF-8
+    for (record, dataset), values in fields.items():
+        for value in [values] if isinstance(values, str) else values:
+            data = value.encode("utf-8")
+            iim += struct.pack(">BBBH", 0x1C, record, dataset, len(data)) + data
+    if len(iim) % 2:
+        iim += b"\x00"
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(
+        ">I", len(iim)) + iim
+    body = b"Photoshop 3.0\x00" + resource
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+
+
+def add_iptc(path: Path, fields: dict[tuple[int, int], list[str] | str]) -> None:
+    """Insert an IPTC APP13 segment right after the JPEG's SOI marker."""
+    data = path.read_bytes()
+    path.write_bytes(data[:2] + iptc_segment(fields) + data[2:])
+
+
+def pattern(size: tuple[int, int] = (64, 48)) -> Image.Image:
+    """An image whose corners differ, so orientation handling can be checked."""
+    w, h = size
+    im = Image.new("RGB", size, (128, 128, 128))
+    im.paste((255, 0, 0), (0, 0, w // 2, h // 2))        # top-left red
+    im.paste((0, 0, 255), (w // 2, 0, w, h // 2))        # top-right blue
+    im.paste((0, 255, 0), (0, h // 2, w // 2, h))        # bottom-left green
+    return im
+
+
+def make_jpeg(path: Path, size: tuple[int, int] = (64, 48), exif: Image.Exif | None = None,
+              xmp: bytes | None = None, image: Image.Image | None = None,
+              quality: int = 90) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options: dict = {"quality": quality}
+    if exif is not None:
+        options["exif"] = exif
+    if xmp is not None:
+        options["xmp"] = xmp
+    (image or pattern(size)).save(path, "JPEG", **options)
+    return path
+
+
+def make_video(path: Path, seconds: float = 1.0, size: str = "320x240",
+               metadata: dict[str, str] | None = None, extra: list[str] | None = None,
+               source: str | None = None, audio: bool = True) -> Path:
+    """A real video made with ffmpeg's lavfi test sources."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+            source or f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    for key, value in (metadata or {}).items():
+        args += ["-metadata", f"{key}={value}"]
+    args += (extra or []) + ["-shortest", str(path)]
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+    return path
