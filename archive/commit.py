@@ -36,8 +36,8 @@ def _orphan_previous(catalog: Catalog, path: str, new_item: str | None) -> None:
                 catalog.move_item(old, others[0]["path"], others[0]["relpath"])
 
 
-def _place(catalog: Catalog, outcome: Outcome, present: Callable[[str], bool]) -> bool:
-    """Attach the file to its item; returns True when the item itself must be (re)written.
+def _place(catalog: Catalog, outcome: Outcome, present: Callable[[str], bool]) -> str:
+    """Attach the file to its item: "write" (new or same path), "duplicate" or "moved".
 
     A copy of an item whose primary file still exists is a duplicate; the
     primary is the smallest present path, so the result never depends on the
@@ -46,15 +46,15 @@ def _place(catalog: Catalog, outcome: Outcome, present: Callable[[str], bool]) -
     task, item_id = outcome.task, outcome.item_id or ""
     existing = catalog.get_item(item_id)
     if existing is None or existing["path"] == task.path:
-        return True
+        return "write"
     primary = existing["path"]
-    primary_here = present(primary)
-    if primary_here and primary < task.path:
-        return False  # a duplicate: the file row below is all it needs
-    if not primary_here:
-        catalog.delete_file(primary)
+    if present(primary):
+        if task.path < primary:
+            catalog.move_item(item_id, task.path, task.relpath)
+        return "duplicate"
+    catalog.delete_file(primary)
     catalog.move_item(item_id, task.path, task.relpath)
-    return False
+    return "moved"
 
 
 def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
@@ -67,15 +67,14 @@ def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
                             task.mtime_ns, "failed")
         _record_problems(catalog, event_id, outcome)
         return "failed"
-    before = catalog.get_item(outcome.item_id)
-    result = "updated" if before else "added"
-    if _place(catalog, outcome, present):
+    result = "updated" if catalog.get_item(outcome.item_id) else "added"
+    placed = _place(catalog, outcome, present)
+    if placed == "write":
         catalog.put_item({"id": outcome.item_id, "event_id": event_id, "kind": outcome.kind,
                           "mime": outcome.mime, "size": task.size, "path": task.path,
                           "relpath": task.relpath, "metadata": outcome.metadata})
     else:
-        moved = catalog.get_item(outcome.item_id)["path"] == task.path
-        result = "moved" if moved else "duplicate"
+        result = placed
     if outcome.thumbnails:
         catalog.set_thumbnails(outcome.item_id, outcome.thumbnails)
     catalog.upsert_file(task.path, event_id, task.relpath, outcome.item_id, task.size,

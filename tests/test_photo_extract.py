@@ -6,12 +6,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 from PIL import Image
 
 from archive import mediatypes
 from archive.examine import Task, examine
 from archive.extract import exif, xmp
-from media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 
@@ -29,7 +29,8 @@ def test_exif_fields_are_normalised(tmp_path: Path) -> None:
         orientation=1))
     out = run(photo, tmp_path / "arch")
     meta = out.metadata
-    assert out.kind == "photo" and out.mime == "image/jpeg"
+    assert out.kind == "photo"
+    assert out.mime == "image/jpeg"
     assert meta["taken"] == "2019-03-19T11:42:07.250000+01:00"
     assert meta["camera"] == {"make": "Canon", "model": "Canon EOS 80D", "serial": "0123456",
                               "lens": "EF 35mm f/2"}

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from media import make_exif, make_jpeg, make_xmp
+
+from archive.ingest import ingest_folder
+from archive.itemjson import items_json
+from archive.store import Archive
+
+TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
+
+
+def ingest(archive: Archive, folder: Path, **kw: object) -> object:
+    return ingest_folder(archive, folder, jobs=kw.pop("jobs", 1), progress=False, **kw)
+
+
+def items(archive: Archive) -> list[dict]:
+    rows = archive.catalog.query("SELECT * FROM items ORDER BY relpath")
+    return items_json(archive.catalog, rows)
+
+
+def errors(archive: Archive) -> dict[str, tuple[str, str]]:
+    return {Path(r["path"]).name: (r["stage"], r["level"])
+            for r in archive.catalog.query("SELECT * FROM errors")}
+
+
+def photos(folder: Path, count: int, prefix: str = "IMG_") -> list[Path]:
+    return [make_jpeg(folder / f"{prefix}{i:04d}.jpg", image=None, size=(40 + i, 30),
+                      exif=make_exif(taken=TAKEN + dt.timedelta(minutes=i)))
+            for i in range(count)]
+
+
+def test_first_ingest_catalogues_items(archive: Archive, event_dir: Path) -> None:
+    photos(event_dir / "photos", 3)
+    summary = ingest(archive, event_dir)
+    assert (summary.added, summary.failed, summary.unchanged) == (3, 0, 0)
+    found = items(archive)
+    assert [i["relpath"] for i in found] == [f"photos/IMG_{i:04d}.jpg" for i in range(3)]
+    first = found[0]
+    assert first["taken"] == "2019-03-19T11:42:07+00:00"  # no event file: UTC
+    assert first["taken_source"] == "exif"
+    assert first["path"] == str(event_dir / "photos" / "IMG_0000.jpg")
+    for size in ("small", "large"):
+        assert (archive.root / first["thumbnails"][size]).is_file()
+    assert archive.catalog.revision > 0
+
+
+def test_unchanged_files_are_skipped_without_reading(archive: Archive, event_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    photos(event_dir, 4)
+    ingest(archive, event_dir)
+    revision = archive.catalog.revision
+    import archive.ingest as pipeline
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("an unchanged file was examined")
+
+    monkeypatch.setattr(pipeline, "run_tasks", lambda fn, tasks, *a: iter(
+        [refuse() for _ in tasks]))
+    summary = ingest(archive, event_dir)
+    assert (summary.added, summary.updated, summary.unchanged) == (0, 0, 4)
+    item_revisions = {r["revision"] for r in archive.catalog.query("SELECT revision FROM items")}
+    assert max(item_revisions) <= revision  # nothing the index would need to redo
+
+
+def test_modified_file_replaces_its_item(archive: Archive, event_dir: Path) -> None:
+    (photo,) = photos(event_dir, 1)
+    ingest(archive, event_dir)
+    old_id = items(archive)[0]["id"]
+    make_jpeg(photo, size=(99, 33), exif=make_exif(model="Other"))
+    os.utime(photo, ns=(1, 2_000_000_000_000_000_000))
+    summary = ingest(archive, event_dir)
+    assert summary.added == 1
+    (item,) = items(archive)
+    assert item["id"] != old_id
+    assert item["camera"]["model"] == "Other"
+    deleted = archive.catalog.query("SELECT item_id FROM deletions")
+    assert [r["item_id"] for r in deleted] == [old_id]
+
+
+def test_moved_file_keeps_its_identity(archive: Archive, event_dir: Path) -> None:
+    (photo,) = photos(event_dir / "day1", 1)
+    ingest(archive, event_dir)
+    (before,) = items(archive)
+    (event_dir / "renamed").mkdir()
+    photo.rename(event_dir / "renamed" / "keller.jpg")
+    summary = ingest(archive, event_dir)
+    assert (summary.moved, summary.added, summary.missing) == (1, 0, 0)
+    (after,) = items(archive)
+    assert after["id"] == before["id"]
+    assert after["relpath"] == "renamed/keller.jpg"
+    assert after["duplicates"] == []
+
+
+def test_copies_are_duplicates_of_one_item(archive: Archive, event_dir: Path) -> None:
+    (photo,) = photos(event_dir, 1, prefix="b_")
+    shutil.copy2(photo, event_dir / "a_copy.jpg")
+    shutil.copy2(photo, event_dir / "c_copy.jpg")
+    summary = ingest(archive, event_dir, jobs=2)
+    assert summary.added == 1
+    assert summary.duplicate == 2
+    (item,) = items(archive)
+    assert item["relpath"] == "a_copy.jpg"  # the smallest path is the primary, always
+    assert item["duplicates"] == [str(event_dir / "b_0000.jpg"), str(event_dir / "c_copy.jpg")]
+
+
+def test_missing_files_are_kept_until_prune(archive: Archive, event_dir: Path, cli) -> None:
+    first, second = photos(event_dir, 2)
+    ingest(archive, event_dir)
+    second.unlink()
+    summary = ingest(archive, event_dir)
+    assert summary.missing == 1
+    assert len(items(archive)) == 2
+    report = cli.json("report")
+    assert [m["path"] for m in report["missing"]] == [str(second)]
+    summary = ingest(archive, event_dir, prune=True)
+    assert summary.pruned == 1
+    assert [i["relpath"] for i in items(archive)] == [first.name]
+
+
+BAD_FILES = {
+    "empty.jpg": b"",
+    "truncated.jpg": None,  # filled below: a real JPEG cut in half
+    "corrupt.jpg": b"\xff\xd8\xff\xe0" + b"\x00garbage" * 50,
+    "notes.txt": b"speaker notes, not media",
+    "fake.mp4": b"\x00\x00\x00\x18ftypisom" + b"\x00" * 200,
+}
+
+
+def test_bad_files_are_recorded_and_the_batch_goes_on(archive: Archive, event_dir: Path,
+                                                      cli) -> None:
+    good = photos(event_dir, 2)
+    for name, data in BAD_FILES.items():
+        if data is None:
+            data = make_jpeg(event_dir / "tmp.jpg", size=(400, 300)).read_bytes()
+            (event_dir / "tmp.jpg").unlink()
+            data = data[: len(data) // 2]
+        (event_dir / name).write_bytes(data)
+    # A real JPEG named .png is catalogued by its content, with a warning.
+    shutil.copy(good[0], event_dir / "mislabelled.png")
+    os.utime(event_dir / "mislabelled.png", (0, 0))
+    make_jpeg(event_dir / "renamed.png", size=(50, 50))
+    summary = ingest(archive, event_dir, jobs=2)
+    assert summary.added == 3
+    assert summary.failed == len(BAD_FILES)
+    found = errors(archive)
+    assert found["empty.jpg"] == ("identify", "error")
+    assert found["truncated.jpg"] == ("decode", "error")
+    assert found["corrupt.jpg"][1] == "error"
+    assert found["notes.txt"] == ("identify", "error")
+    assert found["fake.mp4"] == ("probe", "error")
+    assert found["renamed.png"] == ("identify", "warning")
+    report = cli.json("report")
+    assert {Path(e["path"]).name for e in report["errors"]} == set(BAD_FILES)
+    assert all(e["message"] and e["stage"] for e in report["errors"])
+
+
+def test_failed_files_are_not_retried_until_they_change(archive: Archive,
+                                                        event_dir: Path) -> None:
+    bad = event_dir / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff" + b"\x00" * 10)
+    assert ingest(archive, event_dir).failed == 1
+    again = ingest(archive, event_dir)
+    assert (again.failed, again.unchanged) == (0, 1)
+    assert "bad.jpg" in errors(archive)
+    make_jpeg(bad)
+    os.utime(bad, ns=(1, 3_000_000_000_000_000_000))
+    fixed = ingest(archive, event_dir)
+    assert fixed.added == 1
+    assert "bad.jpg" not in errors(archive)
+
+
+def test_sidecar_xmp_is_paired_and_change_triggers_re_read(archive: Archive,
+                                                           event_dir: Path) -> None:
+    (photo,) = photos(event_dir, 1)
+    sidecar = event_dir / "IMG_0000.xmp"
+    sidecar.write_bytes(make_xmp(title="From the sidecar", creator=["Anna Rossi"]))
+    (event_dir / "lonely.xmp").write_bytes(make_xmp(title="nobody's"))
+    ingest(archive, event_dir)
+    (item,) = items(archive)
+    assert item["title"] == "From the sidecar"
+    assert errors(archive)["lonely.xmp"] == ("scan", "warning")
+    sidecar.write_bytes(make_xmp(title="Edited title"))
+    os.utime(sidecar, ns=(1, 3_000_000_000_000_000_000))
+    summary = ingest(archive, event_dir)
+    assert summary.updated == 1
+    assert items(archive)[0]["title"] == "Edited title"
+
+
+def test_event_timezone_applies_to_camera_local_time(archive: Archive,
+                                                     event_dir: Path) -> None:
+    (event_dir / "event.toml").write_text(
+        '[event]\nid = "florence-2019"\ntitle = "Florence"\ndate = 2019-03-19\n'
+        'timezone = "Europe/Rome"\n', encoding="utf-8")
+    photos(event_dir, 1)
+    ingest(archive, event_dir)
+    (item,) = items(archive)
+    assert item["event"] == "florence-2019"
+    assert item["taken"] == "2019-03-19T11:42:07+01:00"
+
+
+def test_unreadable_file_is_recorded(tmp_path: Path) -> None:
+    """Permission denied, made real even as root by dropping to 'nobody' in a subprocess."""
+
+    # pytest's own temp folders are private to root; 'nobody' needs a path it can walk.
+    base = Path(tempfile.mkdtemp(prefix="ea-perm-"))
+    try:
+        _unreadable_case(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _unreadable_case(base: Path) -> None:
+    import subprocess
+    import sys
+
+    base.chmod(0o777)
+    event_dir, root = base / "event", base / "archive"
+    event_dir.mkdir(mode=0o777)
+    event_dir.chmod(0o777)
+    photos(event_dir, 1)[0].chmod(0o644)
+    secret = make_jpeg(event_dir / "secret.jpg")
+    secret.chmod(0)
+    # Everything is imported before dropping privileges: the interpreter's own
+    # files may not be readable by 'nobody'.
+    code = ("import sys, os, difflib, PIL.Image\n"
+            "from archive.cli import run\n"
+            "import archive.examine, archive.ingest, archive.extract.video\n"
+            "PIL.Image.init()\n"
+            "if os.geteuid() == 0:\n"
+            "    os.setgid(65534); os.setuid(65534)\n"
+            "sys.argv = ['event-archive', '--archive', sys.argv[1], 'ingest', '-j', '1', "
+            "sys.argv[2]]\nrun()\n")
+    done = subprocess.run([sys.executable, "-c", code, str(root), str(event_dir)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Archive.open(root) as again:
+        rows = again.catalog.query("SELECT * FROM errors WHERE path = ?", (str(secret),))
+        assert [(r["stage"], r["level"]) for r in rows] == [("read", "error")]
+        assert "Permission denied" in rows[0]["message"]
+        assert len(again.catalog.query("SELECT id FROM items")) == 1
