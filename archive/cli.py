@@ -36,10 +36,23 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+class ArchiveGroup(click.Group):
+    """Turns errors users can cause into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as exc:
+            if ctx.obj is not None and ctx.obj.debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
               envvar=ENV_VAR, default=None, show_envvar=True,
               help="Archive directory (default: ./event-archive).")
@@ -159,23 +172,19 @@ def report(obj: Context, event_id: str | None, as_json: bool) -> None:
 
 
 def run() -> None:
-    """Entry point: one line per user error, exit 1; tracebacks only with --debug."""
+    """Entry point: Ctrl-C and closed pipes end quietly; the group handles user errors."""
     try:
-        main.main(standalone_mode=False)
+        code = main.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ArchiveError as exc:
-        if "--debug" in sys.argv:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted; the catalog keeps every finished batch, run again to "
                    "complete", err=True)
         sys.exit(130)
     except BrokenPipeError:
         os._exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -75,12 +75,31 @@ def localise(stamp: str, event: Event) -> str:
     return parsed.isoformat()
 
 
+def _iptc_taken(iptc: dict[str, Any]) -> str | None:
+    """IPTC 2:55 Date Created (CCYYMMDD) with 2:60 Time Created (HHMMSS±HHMM)."""
+    date, clock = iptc.get("date") or "", iptc.get("time") or ""
+    try:  # a date without a time is not a capture time; inventing midnight would mislead
+        day = dt.datetime.strptime(date, "%Y%m%d")
+        at = dt.datetime.strptime(clock[:6], "%H%M%S").time()
+    except ValueError:
+        return None
+    stamp = dt.datetime.combine(day.date(), at)
+    offset = clock[6:]
+    if len(offset) == 5 and offset[0] in "+-" and offset[1:].isdigit():
+        sign = -1 if offset[0] == "-" else 1
+        delta = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
+        stamp = stamp.replace(tzinfo=dt.timezone(sign * delta))
+    return stamp.isoformat()
+
+
 def resolve_taken(facts: ItemFacts, event: Event) -> tuple[str | None, str | None]:
+    """The capture time and its source: exif/video > xmp > iptc > file time."""
     meta = facts.metadata
     own = "exif" if facts.kind == "photo" else "video"
     for source, value in ((own, meta.get("taken")),
                           ("xmp", (meta.get("sidecar_xmp") or {}).get("taken")),
-                          ("xmp", (meta.get("xmp") or {}).get("taken"))):
+                          ("xmp", (meta.get("xmp") or {}).get("taken")),
+                          ("iptc", _iptc_taken(meta.get("iptc") or {}))):
         if value:
             return localise(value, event), source
     if facts.mtime_ns:

@@ -229,7 +229,7 @@ def _unreadable_case(base: Path) -> None:
     secret.chmod(0)
     # Everything is imported before dropping privileges: the interpreter's own
     # files may not be readable by 'nobody'.
-    code = ("import sys, os, difflib, PIL.Image\n"
+    code = ("import sys, os, difflib, _strptime, PIL.Image\n"
             "from archive.cli import run\n"
             "import archive.examine, archive.ingest, archive.extract.video\n"
             "PIL.Image.init()\n"
