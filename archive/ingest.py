@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .catalog import Catalog
 from .commit import commit_outcome
-from .examine import Outcome, Task, examine
+from .examine import Outcome, Task, examine, prepare_worker
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
@@ -107,11 +107,16 @@ def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
     return tasks
 
 
+class _Bar(tqdm):
+    # No monitor thread: the pool forks its workers, which is only safe single-threaded.
+    monitor_interval = 0
+
+
 def _outcomes(tasks: list[Task], jobs: int, progress: bool) -> Iterable[Outcome]:
-    bar = tqdm(total=len(tasks), unit="file", disable=None if progress else True,
+    bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, dynamic_ncols=True)
     with bar:
-        for task, result in run_tasks(examine, tasks, jobs, FILE_TIMEOUT):
+        for task, result in run_tasks(examine, tasks, jobs, FILE_TIMEOUT, prepare_worker):
             bar.update()
             if isinstance(result, TaskFailed):
                 result = Outcome(task, problems=[("extract", str(result), "error")])

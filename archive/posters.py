@@ -25,7 +25,7 @@ DARK = 24  # mean luma below this (of 255) counts as a black frame
 
 
 def strip_relpath(item_id: str) -> str:
-    return f"thumbs/{item_id[:2]}/{item_id}-strip.webp"
+    return f"thumbs/{item_id[:2]}/{item_id}-strip.jpg"
 
 
 def frame_times(duration: float | None, count: int = STRIP_FRAMES) -> list[float]:

@@ -100,10 +100,10 @@ def test_large_photo_thumbnails_have_both_sizes(tmp_path: Path) -> None:
     out = run(photo, tmp_path / "arch")
     assert out.thumbnails["large"]["width"] == 1280
     assert out.thumbnails["small"]["width"] == 320
-    assert out.thumbnails["small"]["path"] == f"thumbs/{out.item_id[:2]}/{out.item_id}-320.webp"
+    assert out.thumbnails["small"]["path"] == f"thumbs/{out.item_id[:2]}/{out.item_id}-320.jpg"
     for name in ("small", "large"):
         with Image.open(tmp_path / "arch" / out.thumbnails[name]["path"]) as im:
-            assert im.format == "WEBP"
+            assert im.format == "JPEG"
 
 
 def test_draft_decoding_never_decodes_full_size(tmp_path: Path) -> None:
