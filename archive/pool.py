@@ -9,6 +9,7 @@ takes its place.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,13 +22,25 @@ class TaskFailed(Exception):
     """The worker running a task timed out or died; carries the reason."""
 
 
-def _serve(conn: Connection, fn: Callable[[Any], Any],
-           init: Callable[[], None] | None) -> None:
-    """Worker loop: receive a task, send back fn(task), until told to stop."""
+def _serve(conn: Connection, fn: Callable[[Any], Any], init: Callable[[], None] | None,
+           siblings: list[Connection]) -> None:
+    """Worker loop: receive a task, send back fn(task), until told to stop.
+
+    A forked worker holds copies of its siblings' pipes; closing them lets each
+    worker see end-of-file when the parent goes. The parent's pid is watched
+    too, so no worker outlives a parent killed with SIGKILL.
+    """
+    for other in siblings:
+        other.close()
     if init is not None:
         init()
+    parent = os.getppid()
     try:
         while True:
+            if not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
+                continue
             task = conn.recv()
             if task is None:
                 return
@@ -73,7 +86,9 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], jobs: int,
 
     def start() -> _Worker:
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_serve, args=(child, fn, init), daemon=True)
+        siblings = [w.conn for w in workers] + [parent] if ctx.get_start_method() == "fork" \
+            else []
+        process = ctx.Process(target=_serve, args=(child, fn, init, siblings), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
