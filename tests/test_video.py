@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from media import make_video
+from PIL import Image, ImageStat
+
+from archive.errors import MediaError
+from archive.examine import Task, examine
+from archive.extract.sidecar import parse_subtitles
+from archive.extract.video import parse_iso6709
+from archive.posters import pick_poster
+
+META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
+        "creation_time": "2019-03-19T10:42:00Z"}
+
+
+def run(path: Path, root: Path, sidecars: tuple = ()) -> object:
+    st = path.stat()
+    return examine(Task(str(path), path.name, st.st_size, st.st_mtime_ns, sidecars, str(root)))
+
+
+@pytest.mark.parametrize(("suffix", "mime", "codec_args"), [
+    ("mp4", "video/mp4", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+    ("mov", "video/quicktime", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+    ("mkv", "video/x-matroska", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+    ("webm", "video/webm", ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus"]),
+    ("avi", "video/x-msvideo", ["-c:v", "mjpeg", "-c:a", "pcm_s16le"]),
+])
+def test_every_container(tmp_path: Path, suffix: str, mime: str, codec_args: list) -> None:
+    video = make_video(tmp_path / f"talk.{suffix}", seconds=2, metadata=META,
+                       extra=codec_args)
+    out = run(video, tmp_path / "arch")
+    assert out.problems == []
+    meta = out.metadata
+    assert (out.kind, out.mime) == ("video", mime)
+    assert meta["duration"] == pytest.approx(2.0, abs=0.15)
+    assert (meta["width"], meta["height"]) == (320, 240)
+    assert meta["video"]["fps"] == pytest.approx(25.0)
+    assert meta["audio"]["sample_rate"] in (44100, 48000)
+    assert meta["tags"]["title"] == "Opening talk é"
+    assert meta["tags"]["artist"] == "Barry Guckian"
+    if suffix != "avi":  # the AVI muxer writes no creation date
+        assert meta["taken"] == "2019-03-19T10:42:00+00:00"
+    assert set(out.thumbnails) == {"small", "large", "strip"}
+    with Image.open(tmp_path / "arch" / out.thumbnails["strip"]["path"]) as strip:
+        assert strip.height == 90
+        assert strip.width > 4 * 120  # several frames side by side
+
+
+def test_rotation_and_location(tmp_path: Path) -> None:
+    plain = make_video(tmp_path / "plain.mp4", seconds=1, audio=False,
+                       metadata={"location": "+43.7696+011.2558/"})
+    rotated = tmp_path / "phone.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(plain), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=90", str(rotated)], check=True, timeout=60)
+    out = run(rotated, tmp_path / "arch")
+    meta = out.metadata
+    assert meta["rotation"] in (90, 270)
+    assert (meta["width"], meta["height"]) == (240, 320)  # as displayed
+    assert meta["gps"] == {"lat": 43.7696, "lon": 11.2558, "alt": None}
+    assert out.thumbnails["large"]["width"] < out.thumbnails["large"]["height"]
+
+
+def test_poster_skips_a_black_first_second(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "fade.mp4", seconds=4, audio=False,
+                       extra=["-vf", "fade=in:st=0:d=1.2", "-g", "5"])
+    out = run(video, tmp_path / "arch")
+    with Image.open(tmp_path / "arch" / out.thumbnails["large"]["path"]) as poster:
+        mean = ImageStat.Stat(poster.convert("L")).mean[0]
+    assert mean > 40
+
+
+def test_pick_poster_prefers_the_first_bright_frame() -> None:
+    dark, grey, bright = (Image.new("RGB", (8, 8), (v, v, v)) for v in (5, 100, 200))
+    assert pick_poster([dark, grey, bright]) is grey
+    assert pick_poster([dark, Image.new("RGB", (8, 8), (10, 10, 10))]).getpixel((0, 0))[0] == 10
+
+
+def test_truncated_video_is_kept_or_recorded_never_raised(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "long.mp4", seconds=3,
+                       extra=["-c:v", "libx264", "-preset", "ultrafast"])
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    out = run(cut, tmp_path / "arch")
+    assert out.problems, "a truncated video must leave a recorded problem"
+    assert out.problems[0][0] in ("probe", "poster")
+
+
+def test_audio_only_files_are_audio_items(tmp_path: Path) -> None:
+    for suffix in ("mp3", "m4a", "wav"):
+        path = tmp_path / f"talk.{suffix}"
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=2",
+                        "-metadata", "title=Keynote", str(path)], check=True, timeout=60)
+        out = run(path, tmp_path / "arch")
+        assert out.kind == "audio", suffix
+        assert out.metadata["duration"] == pytest.approx(2.0, abs=0.1)
+        assert out.metadata["tags"]["title"] == "Keynote"
+        assert out.thumbnails == {}
+
+
+def test_subtitles_become_the_transcript(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "talk.mp4", seconds=1)
+    vtt = tmp_path / "talk.en.vtt"
+    vtt.write_text("WEBVTT\n\n00:00.500 --> 00:02.000\nPéter <b>Keller</b> speaks\n",
+                   encoding="utf-8")
+    st = vtt.stat()
+    out = run(video, tmp_path / "arch", ((str(vtt), st.st_size, st.st_mtime_ns),))
+    assert out.metadata["transcript"] == [{"start": 0.5, "end": 2.0,
+                                           "text": "Péter Keller speaks"}]
+
+
+def test_malformed_subtitles_are_recorded_and_the_item_kept(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "talk.mp4", seconds=1)
+    srt = tmp_path / "talk.srt"
+    srt.write_text("1\n00:00:01,000 --> soon\nhello\n", encoding="utf-8")
+    st = srt.stat()
+    out = run(video, tmp_path / "arch", ((str(srt), st.st_size, st.st_mtime_ns),))
+    assert out.item_id is not None
+    assert [p[0] for p in out.problems] == ["sidecar"]
+    assert "bad timing line" in out.problems[0][1]
+
+
+@pytest.mark.parametrize(("text", "cues"), [
+    ("1\n00:00:01,000 --> 00:00:02,500\nHello\nworld\n\n2\n00:01:00,000 --> 00:01:01,000\nBye",
+     [(1.0, 2.5, "Hello world"), (60.0, 61.0, "Bye")]),
+    ("WEBVTT\nKind: captions\n\nNOTE a comment\n\nid-1\n01:02:03.250 --> 01:02:04.000 "
+     "align:start\n<c.yellow>Hi</c> &amp; bye", [(3723.25, 3724.0, "Hi & bye")]),
+])
+def test_subtitle_parsing(text: str, cues: list) -> None:
+    assert [(c["start"], c["end"], c["text"]) for c in parse_subtitles(text)] == cues
+
+
+def test_empty_subtitles_are_an_error() -> None:
+    with pytest.raises(MediaError, match="no subtitle cues"):
+        parse_subtitles("WEBVTT\n\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("+32.0929+034.8620+028.516/", {"lat": 32.0929, "lon": 34.862, "alt": 28.516}),
+    ("-33.8688-070.6693/", {"lat": -33.8688, "lon": -70.6693, "alt": None}),
+    ("+99.0000+000.0000/", None),
+    ("nowhere", None),
+])
+def test_iso6709(text: str, expected: dict | None) -> None:
+    assert parse_iso6709(text) == expected
+
+
+def test_missing_ffmpeg_is_one_clear_message_and_photos_still_ingest(
+        cli, event_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from media import make_jpeg
+
+    make_video(event_dir / "talk.mp4", seconds=1)
+    make_jpeg(event_dir / "photo.jpg")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    out = cli("ingest", "-j", "1", str(event_dir))
+    assert out.count("ffprobe, ffmpeg not found") == 1
+    assert "apt-get install ffmpeg" in out
+    assert "1 added" in out and "1 failed" in out
+    report = cli.json("report")
+    (error,) = report["errors"]
+    assert error["path"].endswith("talk.mp4")
+    assert "ffprobe not found on PATH" in error["message"]
