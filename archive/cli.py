@@ -17,8 +17,9 @@ import click
 
 from . import tools
 from .errors import ArchiveError
+from .exports import FORMATS, export
 from .ingest import IngestSummary, ingest_folder
-from .itemjson import find_item, items_json
+from .itemjson import find_item, items_json, select_rows
 from .locking import write_lock
 from .report import build_report, report_lines
 from .store import ENV_VAR, Archive, default_archive_dir
@@ -120,10 +121,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
 def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
     """List every item."""
     with obj.open(readonly=True) as archive:
-        sql = "SELECT * FROM items {} ORDER BY event_id, taken, relpath".format(
-            "WHERE event_id = ?" if event_id else "")
-        rows = archive.catalog.query(sql, (event_id,) if event_id else ())
-        items = items_json(archive.catalog, rows)
+        items = items_json(archive.catalog, select_rows(archive.catalog, event=event_id))
     if as_json:
         emit(items)
         return
@@ -169,6 +167,51 @@ def report(obj: Context, event_id: str | None, as_json: bool) -> None:
         emit(data)
     else:
         click.echo("\n".join(report_lines(data)) or "nothing to report")
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export data from the archive."""
+
+
+@export_group.command("credits")
+@click.argument("query", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--event", "event_id", help="Only this event.")
+@click.option("--session", help="Only items of this session id.")
+@click.option("--person", help="Only items with this person id.")
+@click.option("--strict", is_flag=True, help="Refuse (exit 1) if an item has no creator.")
+@click.option("--base-url", help="Site address, for contentUrl in JSON-LD.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | None,
+                   session: str | None, person: str | None, strict: bool,
+                   base_url: str | None, output: Path | None) -> None:
+    """Export the credits of the selected items (CSV, JSON, JSON-LD or HTML)."""
+    with obj.open(readonly=True) as archive:
+        items = _select_for_export(archive, query, event_id, session, person)
+    if strict:
+        lacking = [i for i in items if not (i["credit"] or {}).get("creator")]
+        if lacking:
+            for item in lacking:
+                click.echo(f"no creator: {item['path']}", err=True)
+            raise ArchiveError(f"{len(lacking)} selected item(s) have no creator; add one "
+                               "in event.toml ([[media]] or [[credit.rules]]) and ingest")
+    text = export(items, fmt, title=query, base_url=base_url)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _select_for_export(archive: Archive, query: str | None, event_id: str | None,
+                       session: str | None, person: str | None) -> list[dict[str, Any]]:
+    if query:
+        raise ArchiveError("a search query needs the index; use --event, --session or "
+                           "--person")
+    rows = select_rows(archive.catalog, event=event_id, session=session, person=person)
+    return items_json(archive.catalog, rows)
 
 
 def run() -> None:

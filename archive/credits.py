@@ -1,10 +1,16 @@
-"""Credit lines and credit exports."""
+"""Credit: who must be credited for an item, field by field, and the credit line."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from .globs import glob_matches
+from .model import CREDIT_FIELDS, CreditRule, Event, MediaEntry
 
 _LABEL = {"photo": "Photo", "video": "Video", "audio": "Audio"}
+
+Credit = dict[str, tuple[str, str]]  # field -> (value, source)
 
 
 def credit_line(kind: str, credit: Mapping[str, str | None]) -> str | None:
@@ -16,3 +22,65 @@ def credit_line(kind: str, credit: Mapping[str, str | None]) -> str | None:
     if not who:
         return None
     return f"{_LABEL.get(kind, 'Media')}: {who}"
+
+
+def _joined(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = ", ".join(v.strip() for v in value if v and v.strip())
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def embedded_credit(meta: dict[str, Any]) -> Credit:
+    """Creator, copyright and credit-line organisation written in the file or sidecar.
+
+    XMP (sidecar first) over IPTC over EXIF, as the Metadata Working Group
+    advises; the IPTC/XMP Credit Line names the provider, so it fills the
+    organisation unless it only repeats the creator.
+    """
+    blocks = [("xmp", meta.get("sidecar_xmp") or {}), ("xmp", meta.get("xmp") or {}),
+              ("iptc", meta.get("iptc") or {}), ("exif", meta.get("exif") or {}),
+              ("video", meta.get("tags") or {})]
+    keys = {"creator": {"xmp": "creator", "iptc": "creator", "exif": "artist",
+                        "video": "artist"},
+            "copyright": {"xmp": "rights", "iptc": "copyright", "exif": "copyright",
+                          "video": "copyright"},
+            "organisation": {"xmp": "credit", "iptc": "credit"}}
+    found: Credit = {}
+    for name, by_source in keys.items():
+        for source, block in blocks:
+            value = _joined(block.get(by_source.get(source, "")))
+            if value and name not in found:
+                found[name] = (value, source)
+    creator = found.get("creator", ("",))[0].casefold()
+    if "organisation" in found and found["organisation"][0].casefold() == creator:
+        del found["organisation"]
+    return found
+
+
+def first_rule(event: Event, relpath: str) -> CreditRule | None:
+    return next((r for r in event.credit_rules if glob_matches(r.match, relpath)), None)
+
+
+def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
+                   entry: MediaEntry | None) -> Credit:
+    """Each field on its own: [[media]] > embedded > first matching rule > [credit].
+
+    A rule with `force = true` beats what the file says.
+    """
+    rule = first_rule(event, relpath)
+    rule_values = rule.credit.as_dict() if rule else {}
+    embedded = embedded_credit(meta)
+    entry_values = entry.credit.as_dict() if entry else {}
+    default = event.credit.as_dict()
+    credit: Credit = {}
+    for name in CREDIT_FIELDS:
+        layers = [(entry_values.get(name), "media")]
+        ruled = (rule_values.get(name), "rule")
+        layers += [ruled, embedded.get(name, (None, ""))] if rule and rule.force else [
+            embedded.get(name, (None, "")), ruled]
+        layers.append((default.get(name), "default"))
+        for value, source in layers:
+            if value:
+                credit[name] = (value, source)
+                break
+    return credit

@@ -9,6 +9,7 @@ consistent catalog and a re-run finishes the job.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import time
@@ -24,7 +25,7 @@ from .examine import Outcome, Task, examine, prepare_worker
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
-from .resolve import ItemFacts, resolve
+from .resolve import ItemFacts, Resolution, resolve
 from .scan import ScanEntry, ScanResult, scan
 from .store import Archive
 
@@ -176,8 +177,27 @@ def _record_scan_problems(catalog: Catalog, event: Event, found: ScanResult) -> 
                                  "sidecar with no media file beside it", "warning")
 
 
+def sortable_time(taken: str | None) -> str | None:
+    """UTC ISO text, so that ORDER BY sorts items of any offset by the instant."""
+    if not taken:
+        return None
+    return dt.datetime.fromisoformat(taken).astimezone(dt.UTC).isoformat()
+
+
+def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> None:
+    data = result.as_dict()
+    catalog.set_resolved(item_id, sortable_time(data["taken"]), data)
+    tags = [{"kind": "session", "value": s["id"], "source": s["source"]}
+            for s in result.sessions]
+    tags += [{"kind": "person", "value": p["id"], "relation": p["relation"],
+              "source": p["source"]} for p in result.people]
+    catalog.set_tags(item_id, tags, ("session", "person"))
+    catalog.set_credits(item_id, result.credit)
+
+
 def resolve_event(catalog: Catalog, event: Event) -> int:
-    """Re-resolve every item of the event; returns how many changed."""
+    """Re-resolve every item of the event; only items whose answer changed are
+    written (and so re-indexed). Returns how many changed."""
     rows = catalog.query(
         "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, f.mtime_ns FROM items i "
         "LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
@@ -186,9 +206,9 @@ def resolve_event(catalog: Catalog, event: Event) -> int:
         for row in rows:
             facts = ItemFacts(row["id"], row["kind"], row["relpath"],
                               json.loads(row["metadata"]), row["mtime_ns"] or 0)
-            result = resolve(facts, event).as_dict()
-            if result != json.loads(row["resolved"]):
-                catalog.set_resolved(row["id"], result["taken"], result)
+            result = resolve(facts, event)
+            if result.as_dict() != json.loads(row["resolved"]):
+                _store_resolution(catalog, row["id"], result)
                 changed += 1
     return changed
 

@@ -119,3 +119,20 @@ def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:
             raise LookupError(f"{ref!r} matches more than one item; give more of the id")
         return rows[0] if rows else None
     return None
+
+
+def select_rows(catalog: Catalog, event: str | None = None, session: str | None = None,
+                person: str | None = None) -> list[sqlite3.Row]:
+    """Items filtered by event, session and person ids (all optional), in time order."""
+    clauses, params = [], []
+    if event:
+        clauses.append("i.event_id = ?")
+        params.append(event)
+    for kind, value in (("session", session), ("person", person)):
+        if value:
+            clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND "
+                           "t.kind = ? AND t.value = ?)")
+            params += [kind, value]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return catalog.query(f"SELECT i.* FROM items i {where} ORDER BY i.event_id, i.taken, "
+                         "i.relpath", params)

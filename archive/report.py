@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .catalog import Catalog
@@ -39,6 +40,17 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "without_session": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
                                  "EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND "
                                  f"t.kind = 'session') {item_scope} ORDER BY i.path", params),
+        "ambiguous": _rows(catalog, "SELECT i.path, i.id AS item, json_extract(i.resolved, "
+                           "'$.ambiguous') AS sessions FROM items i WHERE json_array_length("
+                           f"i.resolved, '$.ambiguous') > 0 {item_scope} ORDER BY i.path",
+                           params),
+        "unknown_cameras": _rows(
+            catalog, "SELECT i.event_id AS event, json_extract(i.metadata, '$.camera.make') AS "
+            "make, json_extract(i.metadata, '$.camera.model') AS model, json_extract("
+            "i.metadata, '$.camera.serial') AS serial, COUNT(*) AS items FROM items i WHERE "
+            "json_extract(i.metadata, '$.camera.model') IS NOT NULL AND NOT COALESCE("
+            f"json_extract(i.resolved, '$.camera_known'), 0) {item_scope} "
+            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", params),
     }
 
 
@@ -49,7 +61,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"{count['event']}: {count['items']} {count['kind']} item(s)")
     titles = {"errors": "Errors", "warnings": "Warnings", "missing": "Missing files",
               "duplicates": "Duplicates", "without_creator": "Items without a creator",
-              "without_session": "Items without a session"}
+              "without_session": "Items without a session",
+              "ambiguous": "Items between parallel sessions (add the camera's room)"}
     for key, title in titles.items():
         rows = report[key]
         if not rows:
@@ -59,5 +72,14 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             detail = row.get("message") or (f"copy of {row['original']}"
                                             if "original" in row else "")
             stage = f"[{row['stage']}] " if "stage" in row else ""
+            if key == "ambiguous":
+                detail = "could be " + " or ".join(json.loads(row["sessions"]))
             lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
+    if report["unknown_cameras"]:
+        lines.append(f"\nCameras not in the event file ({len(report['unknown_cameras'])}); "
+                     "add them as [[cameras]] with clock_offset and room:")
+        for cam in report["unknown_cameras"]:
+            serial = f", serial {cam['serial']}" if cam["serial"] else ""
+            lines.append(f"  {cam['event']}: {cam['make'] or '?'} {cam['model']}{serial} "
+                         f"({cam['items']} items)")
     return lines

@@ -1,8 +1,9 @@
 """Resolve: decide each item's time, descriptive fields, sessions, people and credit.
 
-Every answer keeps its source, so the report and the site can say where a
-fact came from. Works from the stored extraction and the event file alone,
-so editing `event.toml` re-resolves without reading any media again.
+Implements the resolution rules of DESIGN.md; every answer keeps its source
+(media, folder, xmp, iptc, exif, video, time, rule, default, subtitle). Works
+from the stored extraction and the event file alone, so editing `event.toml`
+re-resolves without reading any media again.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Event, MediaEntry
+from .credits import resolve_credit
+from .model import Camera, Event, MediaEntry, Session
+from .names import NameIndex, fold
+
+RELATION_RANK = {"shown": 0, "session": 1, "mentioned": 2}
 
 
 @dataclass
@@ -32,10 +37,21 @@ class Resolution:
     title: str | None = None
     description: str | None = None
     keywords: list[str] = field(default_factory=list)
+    sessions: list[dict[str, str]] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    people: list[dict[str, str]] = field(default_factory=list)
+    credit: dict[str, tuple[str, str]] = field(default_factory=dict)
+    camera_known: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        """What is stored in the item's `resolved` column (sessions, people and credit
+        go to their own tables as well)."""
         return {"taken": self.taken, "taken_source": self.taken_source, "title": self.title,
-                "description": self.description, "keywords": self.keywords}
+                "description": self.description, "keywords": self.keywords,
+                "sessions": self.sessions, "ambiguous": self.ambiguous,
+                "people": self.people,
+                "credit": {k: list(v) for k, v in sorted(self.credit.items())},
+                "camera_known": self.camera_known}
 
 
 # Camera firmware fills ImageDescription with its own name; such text is no description.
@@ -43,7 +59,7 @@ _BOILERPLATE = {"OLYMPUS DIGITAL CAMERA", "SONY DSC", "DIGITAL CAMERA", "DCIM", 
                 "SAMSUNG", "PANASONIC", "DEFAULT", "IMAGE"}
 
 
-def _embedded(meta: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def embedded_blocks(meta: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Embedded metadata blocks in precedence order, each with its source name."""
     return [("xmp", meta.get("sidecar_xmp") or {}), ("xmp", meta.get("xmp") or {}),
             ("iptc", meta.get("iptc") or {}), ("exif", meta.get("exif") or {}),
@@ -51,7 +67,7 @@ def _embedded(meta: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _first_text(meta: dict[str, Any], key: str) -> str | None:
-    for _source, block in _embedded(meta):
+    for _source, block in embedded_blocks(meta):
         value = block.get(key)
         if isinstance(value, str) and value.strip() and \
                 value.strip().upper() not in _BOILERPLATE:
@@ -59,20 +75,23 @@ def _first_text(meta: dict[str, Any], key: str) -> str | None:
     return None
 
 
-def _keywords(meta: dict[str, Any], entry: MediaEntry | None) -> list[str]:
-    words: list[str] = list(entry.keywords) if entry else []
-    for _source, block in _embedded(meta):
+def _keywords(meta: dict[str, Any], entry: MediaEntry | None) -> list[tuple[str, str]]:
+    """(keyword, source) pairs, media entry first, without repeats."""
+    words: list[tuple[str, str]] = [(w, "media") for w in entry.keywords] if entry else []
+    for source, block in embedded_blocks(meta):
         value = block.get("keywords") or []
-        words += [value] if isinstance(value, str) else value
-    return list(dict.fromkeys(w.strip() for w in words if w and w.strip()))
+        words += [(w, source) for w in ([value] if isinstance(value, str) else value)]
+    seen: dict[str, tuple[str, str]] = {}
+    for word, source in words:
+        if word and word.strip():
+            seen.setdefault(word.strip(), (word.strip(), source))
+    return list(seen.values())
 
 
-def localise(stamp: str, event: Event) -> str:
+def localise(stamp: str, event: Event) -> dt.datetime:
     """An ISO time without offset is the camera's local time: the event's zone."""
     parsed = dt.datetime.fromisoformat(stamp)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=event.tz)
-    return parsed.isoformat()
+    return parsed.replace(tzinfo=event.tz) if parsed.tzinfo is None else parsed
 
 
 def _iptc_taken(iptc: dict[str, Any]) -> str | None:
@@ -92,7 +111,7 @@ def _iptc_taken(iptc: dict[str, Any]) -> str | None:
     return stamp.isoformat()
 
 
-def resolve_taken(facts: ItemFacts, event: Event) -> tuple[str | None, str | None]:
+def resolve_taken(facts: ItemFacts, event: Event) -> tuple[dt.datetime | None, str | None]:
     """The capture time and its source: exif/video > xmp > iptc > file time."""
     meta = facts.metadata
     own = "exif" if facts.kind == "photo" else "video"
@@ -103,8 +122,8 @@ def resolve_taken(facts: ItemFacts, event: Event) -> tuple[str | None, str | Non
         if value:
             return localise(value, event), source
     if facts.mtime_ns:
-        stamp = dt.datetime.fromtimestamp(facts.mtime_ns / 1e9, tz=event.tz)
-        return stamp.replace(microsecond=0).isoformat(), "file"
+        stamp = dt.datetime.fromtimestamp(facts.mtime_ns // 1_000_000_000, tz=event.tz)
+        return stamp, "file"
     return None, None
 
 
@@ -112,13 +131,114 @@ def media_entry(event: Event, relpath: str) -> MediaEntry | None:
     return next((m for m in event.media if m.path == relpath), None)
 
 
+def find_camera(event: Event, camera: dict[str, Any] | None) -> Camera | None:
+    """The event's camera for an item: by serial number, else by make and model."""
+    camera = camera or {}
+    serial, model = (camera.get("serial") or "").strip(), fold(camera.get("model") or "")
+    make = fold(camera.get("make") or "")
+    for known in event.cameras:
+        if known.serial and serial and known.serial.strip() == serial:
+            return known
+    for known in event.cameras:
+        if known.serial or not known.model or fold(known.model) != model:
+            continue
+        if not known.make or not make or make.startswith(fold(known.make)) or \
+                fold(known.make).startswith(make):
+            return known
+    return None
+
+
+def _session_by_name(event: Event, texts: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """A session named (by id or title) in embedded event/keyword fields."""
+    by_name = {fold(s.id): s.id for s in event.sessions}
+    by_name.update({fold(s.title): s.id for s in event.sessions})
+    for text, source in texts:
+        found = by_name.get(fold(text))
+        if found:
+            return found, source
+    return None
+
+
+def _sessions_at(event: Event, when: dt.datetime, room: str | None
+                 ) -> tuple[list[Session], list[Session]]:
+    """(chosen, ambiguous): sessions running at `when`, parallel ones told apart by room."""
+    running = [s for s in event.sessions
+               if s.start_at(event.tz) <= when < s.end_at(event.tz)]
+    if len(running) <= 1:
+        return running, []
+    in_room = [s for s in running if room and s.room and fold(s.room) == fold(room)]
+    if len(in_room) == 1:
+        return in_room, []
+    return [], running
+
+
+def resolve_sessions(facts: ItemFacts, event: Event, entry: MediaEntry | None,
+                     when: dt.datetime | None, time_source: str | None,
+                     camera: Camera | None) -> tuple[list[dict[str, str]], list[str]]:
+    """[{id, source}] by the rules' precedence, and the ids it could not choose between."""
+    ids = {s.id for s in event.sessions}
+    if entry and entry.session:
+        return [{"id": entry.session, "source": "media"}], []
+    for part in facts.relpath.split("/")[:-1]:
+        if part in ids:
+            return [{"id": part, "source": "folder"}], []
+    meta = facts.metadata
+    named = [(b.get("event"), s) for s, b in embedded_blocks(meta) if b.get("event")]
+    named += [(w, s) for w, s in _keywords(meta, None)]
+    found = _session_by_name(event, named)
+    if found:
+        return [{"id": found[0], "source": found[1]}], []
+    if when is None or time_source == "file":
+        return [], []  # a file's modification time says nothing about the event
+    corrected = when - (camera.clock_offset if camera else dt.timedelta(0))
+    chosen, ambiguous = _sessions_at(event, corrected, camera.room if camera else None)
+    return [{"id": s.id, "source": "time"} for s in chosen], [s.id for s in ambiguous]
+
+
+def resolve_people(facts: ItemFacts, event: Event, entry: MediaEntry | None,
+                   sessions: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Shown, session and mentioned people; each person once, by the strongest relation."""
+    names = NameIndex(event.people)
+    found: list[dict[str, str]] = []
+    if entry:
+        found += [{"id": p, "relation": "shown", "source": "media"} for p in entry.people]
+    for source, block in embedded_blocks(facts.metadata):
+        for name in block.get("persons") or []:
+            if (pid := names.exact(name)) is not None:
+                found.append({"id": pid, "relation": "shown", "source": source})
+    for word, source in _keywords(facts.metadata, None):
+        if (pid := names.exact(word)) is not None:
+            found.append({"id": pid, "relation": "shown", "source": source})
+    by_id = {s.id: s for s in event.sessions}
+    for tag in sessions:
+        session = by_id[tag["id"]]
+        for pid in (*session.moderators, *session.speakers):
+            found.append({"id": pid, "relation": "session", "source": tag["source"]})
+    for cue in facts.metadata.get("transcript") or []:
+        for pid in names.mentioned(cue.get("text", "")):
+            found.append({"id": pid, "relation": "mentioned", "source": "subtitle"})
+    best: dict[str, dict[str, str]] = {}
+    for person in found:
+        current = best.get(person["id"])
+        if current is None or RELATION_RANK[person["relation"]] < RELATION_RANK[
+                current["relation"]]:
+            best[person["id"]] = person
+    return sorted(best.values(), key=lambda p: (RELATION_RANK[p["relation"]], p["id"]))
+
+
 def resolve(facts: ItemFacts, event: Event) -> Resolution:
     entry = media_entry(event, facts.relpath)
-    taken, source = resolve_taken(facts, event)
+    when, source = resolve_taken(facts, event)
     meta = facts.metadata
+    camera = find_camera(event, meta.get("camera"))
+    sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
     return Resolution(
-        taken=taken, taken_source=source,
+        taken=when.isoformat() if when else None, taken_source=source,
         title=(entry.title if entry else None) or _first_text(meta, "title"),
         description=(entry.description if entry else None) or _first_text(meta, "description")
         or _first_text(meta, "comment"),
-        keywords=_keywords(meta, entry))
+        keywords=[w for w, _ in _keywords(meta, entry)],
+        sessions=sessions, ambiguous=ambiguous,
+        people=resolve_people(facts, event, entry, sessions),
+        credit=resolve_credit(facts.relpath, meta, event, entry),
+        camera_known=camera is not None)
