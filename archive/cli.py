@@ -108,6 +108,10 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
             summaries.append(summary)
             if not as_json and obj.verbose >= 0:
                 _print_summary(summary, obj.verbose)
+        if summaries:
+            from indexer.sync import sync
+
+            sync(archive, quiet=as_json or obj.verbose < 0)
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
@@ -207,11 +211,89 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
 
 def _select_for_export(archive: Archive, query: str | None, event_id: str | None,
                        session: str | None, person: str | None) -> list[dict[str, Any]]:
-    if query:
-        raise ArchiveError("a search query needs the index; use --event, --session or "
-                           "--person")
     rows = select_rows(archive.catalog, event=event_id, session=session, person=person)
+    if query:
+        wanted = set(_search_ids(archive, query))
+        rows = [r for r in rows if r["id"] in wanted]
     return items_json(archive.catalog, rows)
+
+
+def _search_ids(archive: Archive, query: str) -> list[str]:
+    from indexer.search import Page, QueryError, SearchIndex
+
+    index = SearchIndex(archive, quiet=False)
+    try:
+        first = index.search(query, Page(1, 200), facets=False)
+        ids = [hit["id"] for hit in first["results"]]
+        for number in range(2, first["pages"] + 1):
+            ids += [hit["id"] for hit in index.search(query, Page(number, 200),
+                                                      facets=False)["results"]]
+        return ids
+    except QueryError as exc:
+        raise ArchiveError(f"bad query: {exc}") from None
+    finally:
+        index.close()
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--sort", type=click.Choice(("relevance", "date", "-date")), default="relevance",
+              show_default=True)
+@json_option
+@click.pass_obj
+def search_command(obj: Context, query: str, limit: int, page: int, sort: str,
+                   as_json: bool) -> None:
+    """Search the archive: words, "phrases" and field:value filters."""
+    from indexer.search import Page, QueryError, SearchIndex
+
+    with obj.open(readonly=False) as archive:
+        index = SearchIndex(archive, quiet=as_json)
+        try:
+            result = index.search(query, Page(page, limit), sort)
+        except QueryError as exc:
+            raise ArchiveError(f"bad query: {exc}") from None
+        finally:
+            index.close()
+    if as_json:
+        emit(result)
+        return
+    _print_results(result)
+
+
+def _print_results(result: dict[str, Any]) -> None:
+    for notice in result["notices"]:
+        click.echo(f"note: {notice}", err=True)
+    click.echo(f"{result['total']} result(s) for {result['query']!r}"
+               + (f", page {result['page']} of {result['pages']}" if result["pages"] > 1
+                  else ""))
+    if result["suggestion"]:
+        click.echo(f"did you mean: {result['suggestion']}")
+    for item in result["results"]:
+        at = f" @{item['at']:g}s" if item["at"] is not None else ""
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+                   f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+    for name, counts in result["facets"].items():
+        if counts:
+            top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])
+            click.echo(f"  {name}: {top}")
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def reindex(obj: Context, as_json: bool) -> None:
+    """Rebuild the search index from the catalog (searches keep working meanwhile)."""
+    from indexer.sync import rebuild
+
+    with obj.open() as archive:
+        result = rebuild(archive, "asked for")
+    if as_json:
+        emit({"revision": result.revision, "items": result.updated,
+              "seconds": round(result.seconds, 3)})
+    else:
+        click.echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
 
 
 def run() -> None:

@@ -77,6 +77,25 @@ def _event_rows(event: Event) -> tuple[dict, list[dict], list[dict]]:
     return event_row, sessions, people
 
 
+def _rows_signature(event_row: dict, sessions: list[dict], people: list[dict]) -> str:
+    return json.dumps([{k: v for k, v in event_row.items() if k != "revision"},
+                       sorted(s["data"] for s in sessions), sorted(p["data"] for p in people)],
+                      sort_keys=True)
+
+
+def _event_signature(catalog: Catalog, event_id: str) -> str | None:
+    """What the catalog holds of an event's description, comparable with the file's."""
+    row = catalog.query("SELECT id, title, folder, manifest, data FROM events WHERE id = ?",
+                        (event_id,))
+    if not row:
+        return None
+    sessions = [{"data": r["data"]} for r in catalog.query(
+        "SELECT data FROM sessions WHERE event_id = ?", (event_id,))]
+    people = [{"data": r["data"]} for r in catalog.query(
+        "SELECT data FROM people WHERE event_id = ?", (event_id,))]
+    return _rows_signature(dict(row[0]), sessions, people)
+
+
 def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
     """Same path, size and mtime for the file and each sidecar: skip without reading."""
     row = known.get(entry.file.path)
@@ -195,9 +214,10 @@ def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> Non
     catalog.set_credits(item_id, result.credit)
 
 
-def resolve_event(catalog: Catalog, event: Event) -> int:
+def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False) -> int:
     """Re-resolve every item of the event; only items whose answer changed are
-    written (and so re-indexed). Returns how many changed."""
+    written (and so re-indexed), or all of them when the event's own description
+    (titles, names, rooms) changed. Returns how many were written."""
     rows = catalog.query(
         "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, f.mtime_ns FROM items i "
         "LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
@@ -207,7 +227,7 @@ def resolve_event(catalog: Catalog, event: Event) -> int:
             facts = ItemFacts(row["id"], row["kind"], row["relpath"],
                               json.loads(row["metadata"]), row["mtime_ns"] or 0)
             result = resolve(facts, event)
-            if result.as_dict() != json.loads(row["resolved"]):
+            if event_changed or result.as_dict() != json.loads(row["resolved"]):
                 _store_resolution(catalog, row["id"], result)
                 changed += 1
     return changed
@@ -226,8 +246,11 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     event = load_event(Path(folder))
     catalog = archive.catalog
     summary = IngestSummary(event.id)
-    with catalog.transaction():
-        catalog.save_event(*_event_rows(event))
+    rows = _event_rows(event)
+    event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)
+    if event_changed:
+        with catalog.transaction():
+            catalog.save_event(*rows)
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
@@ -242,7 +265,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress),
             present, summary)
     _missing(catalog, event, seen, prune, summary)
-    resolve_event(catalog, event)
+    resolve_event(catalog, event, event_changed)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]

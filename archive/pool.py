@@ -125,6 +125,7 @@ def _drain(workers: list[_Worker], start: Callable[[], _Worker],
                 try:
                     result: Any = worker.conn.recv()
                 except (EOFError, OSError):
+                    worker.process.join(timeout=5)
                     code = worker.process.exitcode
                     result = TaskFailed(f"worker died (exit code {code}) reading this file")
             elif time.monotonic() >= worker.deadline:

@@ -229,9 +229,10 @@ def _unreadable_case(base: Path) -> None:
     secret.chmod(0)
     # Everything is imported before dropping privileges: the interpreter's own
     # files may not be readable by 'nobody'.
-    code = ("import sys, os, difflib, _strptime, PIL.Image\n"
+    code = ("import sys, os, difflib, _strptime, asyncio, PIL.Image\n"
+            "import whoosh.codec.whoosh3, whoosh.writing, whoosh.searching\n"
             "from archive.cli import run\n"
-            "import archive.examine, archive.ingest, archive.extract.video\n"
+            "import archive.examine, archive.ingest, archive.extract.video, indexer.sync\n"
             "PIL.Image.init()\n"
             "if os.geteuid() == 0:\n"
             "    os.setgid(65534); os.setuid(65534)\n"

@@ -1,0 +1,1 @@
+"""The Whoosh index: a view derived from the catalog, always rebuildable."""

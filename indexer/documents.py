@@ -1,0 +1,98 @@
+"""Turn item JSON (archive.itemjson) into index documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from archive.catalog import Catalog
+from archive.itemjson import items_json
+
+
+def _local_time(taken: str | None) -> dt.datetime | None:
+    """The capture time as the item's own clock shows it: `taken:2019-03-19` means the
+    local day of the event, whatever the offset."""
+    if not taken:
+        return None
+    return dt.datetime.fromisoformat(taken).replace(tzinfo=None)
+
+
+def _camera(item: dict[str, Any]) -> str | None:
+    camera = item.get("camera") or {}
+    model, make = camera.get("model"), camera.get("make")
+    if model and make and not model.lower().startswith(make.split()[0].lower()):
+        return f"{make} {model}"
+    return model or make
+
+
+def _people_text(item: dict[str, Any], relation: str,
+                 aliases: dict[tuple[str, str], list[str]]) -> str:
+    names = []
+    for person in item["people"]:
+        if person["relation"] == relation:
+            names += [person["name"] or "", *aliases.get((item["event"], person["id"]), [])]
+    return "\n".join(names)
+
+
+def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The fields of one item; `context` holds event titles, session titles and rooms,
+    and person aliases, looked up once for a whole batch."""
+    credit = item.get("credit") or {}
+    sessions = [context["sessions"].get((item["event"], s["id"]), {}) for s in item["sessions"]]
+    camera = _camera(item)
+    shown = _people_text(item, "shown", context["aliases"])
+    session_people = _people_text(item, "session", context["aliases"])
+    credit_text = "\n".join(credit.get(k) or "" for k in ("creator", "organisation",
+                                                           "project", "copyright"))
+    transcript = "\n".join(cue["text"] for cue in item.get("transcript") or [])
+    words = [item.get("title") or "", item.get("description") or "",
+             " ".join(item.get("keywords") or []), item["relpath"].replace("/", " "),
+             context["events"].get(item["event"], ""),
+             " ".join(s.get("title", "") for s in sessions),
+             # Shown names thrice and session names twice, so plain-word searches for a
+             # name rank the photos showing the person first.
+             shown, shown, shown, session_people, session_people,
+             _people_text(item, "mentioned", context["aliases"]), credit_text, camera or "",
+             transcript]
+    text = "\n".join(w for w in words if w)
+    return {
+        "id": item["id"], "all": text, "spell": text,
+        "title": item.get("title") or "", "description": item.get("description") or "",
+        "keywords": " ".join(item.get("keywords") or []),
+        "filename": item["relpath"].replace("/", " ").replace(".", " "),
+        "transcript": transcript, "event_text": f"{item['event']} "
+        + context["events"].get(item["event"], ""),
+        "session_text": "\n".join(s.get("title", "") for s in sessions),
+        "person_shown": shown, "person_session": session_people,
+        "person_mentioned": _people_text(item, "mentioned", context["aliases"]),
+        "credit": credit_text, "camera_text": camera or "",
+        "room": "\n".join(s.get("room") or "" for s in sessions),
+        "taken": _local_time(item.get("taken")), "duration": item.get("duration"),
+        "event": item["event"], "session": ",".join(s["id"] for s in item["sessions"]),
+        "person": ",".join(p["id"] for p in item["people"]), "kind": item["kind"],
+        "creator": (credit.get("creator") or "").replace(",", " "),
+        "camera": (camera or "").replace(",", " "),
+        "doc": json.dumps(item, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def load_context(catalog: Catalog) -> dict[str, Any]:
+    events = {r["id"]: r["title"] for r in catalog.query("SELECT id, title FROM events")}
+    sessions = {(r["event_id"], r["id"]): {"title": r["title"], "room": r["room"]}
+                for r in catalog.query("SELECT event_id, id, title, room FROM sessions")}
+    aliases = {(r["event_id"], r["id"]): json.loads(r["data"]).get("aliases") or []
+               for r in catalog.query("SELECT event_id, id, data FROM people")}
+    return {"events": events, "sessions": sessions, "aliases": aliases}
+
+
+def documents(catalog: Catalog, rows: list[Any], context: dict[str, Any] | None = None
+              ) -> list[dict[str, Any]]:
+    """Index documents for catalog item rows."""
+    context = context or load_context(catalog)
+    docs = []
+    for item, row in zip(items_json(catalog, rows), rows, strict=True):
+        doc = to_document(item, context)
+        doc["revision"] = row["revision"]
+        docs.append(doc)
+    return docs

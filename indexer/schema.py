@@ -1,0 +1,56 @@
+"""The index schema and its analyzers.
+
+Names and identifiers fold case and accents but are not stemmed (`Keller` must
+not become `kell`); prose is stemmed as well. Unqualified words search one
+combined field, `all`: a parser fanning out over many fields is what makes
+Whoosh slow.
+"""
+
+from __future__ import annotations
+
+from whoosh import analysis, fields
+from whoosh.support.charset import accent_map
+
+FOLD = analysis.RegexTokenizer() | analysis.LowercaseFilter() | analysis.CharsetFilter(
+    accent_map)
+PROSE = (analysis.RegexTokenizer() | analysis.LowercaseFilter()
+         | analysis.CharsetFilter(accent_map)
+         | analysis.StopFilter() | analysis.StemFilter())
+
+# Per-field query boosts: a person shown in a photo ranks above one who spoke in its
+# session, above one merely mentioned in a transcript.
+RELATION_BOOST = {"shown": 3.0, "session": 2.0, "mentioned": 1.0}
+FACETS = ("event", "session", "person", "kind", "creator", "camera")
+
+
+def build_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        all=fields.TEXT(analyzer=PROSE, phrase=True),
+        title=fields.TEXT(analyzer=PROSE, phrase=True),
+        description=fields.TEXT(analyzer=PROSE),
+        keywords=fields.TEXT(analyzer=FOLD),
+        filename=fields.TEXT(analyzer=FOLD),
+        transcript=fields.TEXT(analyzer=PROSE, phrase=True),
+        event_text=fields.TEXT(analyzer=FOLD),
+        session_text=fields.TEXT(analyzer=FOLD, phrase=True),
+        person_shown=fields.TEXT(analyzer=FOLD, phrase=True),
+        person_session=fields.TEXT(analyzer=FOLD, phrase=True),
+        person_mentioned=fields.TEXT(analyzer=FOLD, phrase=True),
+        credit=fields.TEXT(analyzer=FOLD, phrase=True),
+        camera_text=fields.TEXT(analyzer=FOLD, phrase=True),
+        room=fields.TEXT(analyzer=FOLD, phrase=True),
+        taken=fields.DATETIME(sortable=True),
+        duration=fields.NUMERIC(float, decimal_places=0),
+        # Exact values for filters and facet counts.
+        event=fields.KEYWORD(lowercase=False, commas=True),
+        session=fields.KEYWORD(lowercase=False, commas=True),
+        person=fields.KEYWORD(lowercase=False, commas=True),
+        kind=fields.KEYWORD(lowercase=False),
+        creator=fields.KEYWORD(lowercase=False, commas=True),
+        camera=fields.KEYWORD(lowercase=False, commas=True),
+        # Unstemmed words of every text field, for "did you mean".
+        spell=fields.TEXT(analyzer=FOLD, phrase=False),
+        revision=fields.NUMERIC(int, stored=True),
+        doc=fields.STORED(),
+    )

@@ -1,0 +1,195 @@
+"""Search: run a parsed query, with facets, highlights, suggestions and pagination.
+
+`SearchIndex` keeps one Whoosh searcher open and refreshes it when the index
+changed, so the site pays the open cost once; the CLI makes one per call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import highlight, sorting
+from whoosh import query as q
+from whoosh.searching import Searcher
+
+from archive.store import Archive
+
+from .query import Parsed, QueryError, parse
+from .schema import FACETS, FOLD, PROSE
+from .store import IndexMissing, current_dir, open_index, read_revision
+from .sync import rebuild
+
+SORTS = ("relevance", "date", "-date")
+MAX_LIMIT = 200
+# Fields holding exact values, dates or numbers: nothing to highlight in text.
+_NOT_TEXT = {"id", "taken", "duration", "revision", "kind", "event", "session", "person",
+             "creator", "camera"}
+
+
+@dataclass
+class Page:
+    page: int = 1
+    limit: int = 20
+
+
+def _terms(query: q.Query | None) -> set[str]:
+    """The word forms a query looks for in text fields (stemmed and folded)."""
+    if query is None:
+        return set()
+    found = set()
+    for fieldname, text in query.iter_all_terms():
+        if fieldname not in _NOT_TEXT and isinstance(text, str):
+            found.add(text)
+    return found
+
+
+def _highlights(item: dict[str, Any], terms: set[str]) -> dict[str, str]:
+    formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+    fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
+    out = {}
+    sources = {"title": (item.get("title"), PROSE),
+               "description": (item.get("description"), PROSE),
+               "transcript": (" ".join(c["text"] for c in item.get("transcript") or []), PROSE),
+               "credit": ((item.get("credit") or {}).get("line"), FOLD),
+               "people": (", ".join(p["name"] or "" for p in item.get("people") or []), FOLD)}
+    for name, (text, analyzer) in sources.items():
+        if text and terms:
+            snippet = highlight.highlight(text, frozenset(terms), analyzer, fragmenter,
+                                          formatter, top=2)
+            if snippet:
+                out[name] = snippet
+    return out
+
+
+def _cue_at(item: dict[str, Any], terms: set[str]) -> float | None:
+    """Start of the first transcript cue holding a query word, so a player can jump there."""
+    for cue in item.get("transcript") or []:
+        if terms & {t.text for t in PROSE(cue["text"])}:
+            return cue["start"]
+    return None
+
+
+def _facets(results: Any) -> dict[str, dict[str, int]]:
+    facets = {}
+    for name in FACETS:
+        groups = results.groups(name)
+        counts = {str(k): len(v) if isinstance(v, list) else int(v)
+                  for k, v in groups.items() if k not in (None, "")}
+        facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return facets
+
+
+class SearchIndex:
+    """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
+
+    def __init__(self, archive: Archive, quiet: bool = True) -> None:
+        self.archive, self.quiet = archive, quiet
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._key: tuple[str, int] | None = None
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            ix = open_index(self.archive.index_dir)
+        except IndexMissing as exc:
+            if not self.quiet:
+                print(f"rebuilding the search index: {exc}", file=sys.stderr)
+            rebuild(self.archive, str(exc))
+            ix = open_index(self.archive.index_dir)
+        folder = current_dir(self.archive.index_dir)
+        self._searcher = ix.searcher()
+        self._key = (str(folder), read_revision(folder) if folder else -1)
+
+    def searcher(self) -> Searcher:
+        """The current searcher, reopened if another process changed the index."""
+        with self._lock:
+            folder = current_dir(self.archive.index_dir)
+            key = (str(folder), read_revision(folder) if folder else -1)
+            if self._searcher is None or key != self._key:
+                if self._searcher is not None:
+                    self._searcher.close()
+                self._open()
+            return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def search(self, text: str, page: Page | None = None, sort: str = "relevance",
+               facets: bool = True) -> dict[str, Any]:
+        """The search JSON of DESIGN.md; raises QueryError for a malformed query."""
+        page = page or Page()
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+        parsed = parse(text)
+        if parsed.query is None:
+            return self._empty(text, parsed)
+        searcher = self.searcher()
+        return self._run(searcher, text, parsed, page, sort, facets)
+
+    def _run(self, searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
+             facets: bool) -> dict[str, Any]:
+        limit = max(1, min(page.limit, MAX_LIMIT))
+        groupedby = sorting.Facets()
+        if facets:
+            for name in FACETS:
+                groupedby.add_field(name, allow_overlap=True)
+        sortedby = None if sort == "relevance" else sorting.FieldFacet(
+            "taken", reverse=sort == "-date")
+        results = searcher.search_page(parsed.query, max(1, page.page), pagelen=limit,
+                                       groupedby=groupedby if facets else None,
+                                       sortedby=sortedby, terms=False)
+        terms = _terms(parsed.query)
+        hits = []
+        for hit in results:
+            item = json.loads(hit["doc"])
+            item["score"] = round(hit.score, 4) if hit.score is not None else None
+            item["highlights"] = _highlights(item, terms)
+            item["at"] = _cue_at(item, terms)
+            hits.append(item)
+        total = len(results.results) if facets else results.total
+        return {"query": text, "total": total, "page": results.pagenum,
+                "pages": results.pagecount, "results": hits,
+                "facets": _facets(results.results) if facets else {},
+                "suggestion": self._suggest(searcher, text, parsed) if not total else None,
+                "notices": parsed.notices}
+
+    def _empty(self, text: str, parsed: Parsed) -> dict[str, Any]:
+        notices = parsed.notices + (["only common words: nothing to search for"]
+                                    if text.strip() else [])
+        return {"query": text, "total": 0, "page": 1, "pages": 0, "results": [],
+                "facets": {name: {} for name in FACETS}, "suggestion": None,
+                "notices": notices}
+
+    def _suggest(self, searcher: Searcher, text: str, parsed: Parsed) -> str | None:
+        """'Did you mean': each plain word the index lacks, replaced by its nearest term."""
+        corrector = searcher.corrector("spell")
+        suggestion, changed = text, False
+        for word in parsed.words:
+            folded = " ".join(t.text for t in FOLD(word))
+            if not folded or " " in folded or searcher.doc_frequency("spell", folded):
+                continue
+            found = corrector.suggest(folded, limit=1, maxdist=2)
+            if found:
+                suggestion = suggestion.replace(word, found[0], 1)
+                changed = True
+        return suggestion if changed else None
+
+
+def search(archive: Archive, text: str, page: Page | None = None, sort: str = "relevance",
+           quiet: bool = True) -> dict[str, Any]:
+    """One search against the archive's index (opened, and rebuilt if missing)."""
+    index = SearchIndex(archive, quiet)
+    try:
+        return index.search(text, page, sort)
+    finally:
+        index.close()
+
+
+__all__ = ["Page", "QueryError", "SearchIndex", "search"]

@@ -1,0 +1,99 @@
+"""Bring the index up to the catalog's revision: add, update, delete; or rebuild."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from archive.catalog import Catalog
+from archive.store import Archive
+
+from .documents import documents, load_context
+from .store import (
+    IndexMissing,
+    current_dir,
+    new_generation,
+    open_index,
+    read_revision,
+    swap,
+    write_revision,
+)
+
+BATCH = 2000
+
+
+@dataclass
+class SyncResult:
+    revision: int
+    updated: int = 0
+    deleted: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+    reason: str | None = None
+
+
+def _snapshot(catalog: Catalog, since: int) -> tuple[int, list, list[str]]:
+    """The catalog revision and what changed after `since`, read in one transaction."""
+    catalog.execute("BEGIN")
+    try:
+        revision = catalog.revision
+        rows = catalog.query("SELECT * FROM items WHERE revision > ? ORDER BY id", (since,))
+        deleted = [r["item_id"] for r in catalog.query(
+            "SELECT item_id FROM deletions WHERE revision > ?", (since,))]
+    finally:
+        catalog.execute("COMMIT")
+    return revision, rows, deleted
+
+
+def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> SyncResult:
+    """Index every item into a new generation, then swap it in atomically."""
+    started = time.perf_counter()
+    if reason and not quiet:
+        print(f"rebuilding the search index: {reason}", file=sys.stderr)
+    folder, ix = new_generation(archive.index_dir)
+    revision, rows, _ = _snapshot(archive.catalog, -1)
+    context = load_context(archive.catalog)
+    writer = ix.writer(limitmb=256)
+    try:
+        for start in range(0, len(rows), BATCH):
+            for doc in documents(archive.catalog, rows[start:start + BATCH], context):
+                writer.add_document(**doc)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    write_revision(folder, revision)
+    swap(archive.index_dir, folder)
+    return SyncResult(revision, updated=len(rows), rebuilt=True, reason=reason,
+                      seconds=time.perf_counter() - started)
+
+
+def sync(archive: Archive, quiet: bool = True) -> SyncResult:
+    """Apply the catalog's changes since the index's revision; rebuild if it is missing,
+    unreadable or older than the catalog can tell (no revision recorded)."""
+    started = time.perf_counter()
+    try:
+        ix = open_index(archive.index_dir)
+    except IndexMissing as exc:
+        return rebuild(archive, str(exc), quiet)
+    folder = current_dir(archive.index_dir)
+    have = read_revision(folder) if folder else -1
+    if have < 0:
+        return rebuild(archive, "the index does not say which revision it holds", quiet)
+    revision, rows, deleted = _snapshot(archive.catalog, have)
+    if revision == have:
+        return SyncResult(revision)
+    writer = ix.writer()
+    try:
+        for doc in documents(archive.catalog, rows):
+            writer.update_document(**doc)
+        for item_id in deleted:
+            writer.delete_by_term("id", item_id)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    write_revision(folder, revision)
+    return SyncResult(revision, updated=len(rows), deleted=len(deleted),
+                      seconds=time.perf_counter() - started)

@@ -1,0 +1,286 @@
+"""Search over the sample event: syntax, folding, ranking, facets, snippets, sync."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from archive.ingest import ingest_folder
+from archive.store import Archive
+from indexer.search import Page, QueryError, SearchIndex
+from indexer.store import current_dir, read_revision
+from indexer.sync import rebuild, sync
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "event"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
+                    str(folder)], check=True, capture_output=True, timeout=300)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("search-archive")
+    with Archive.open(root) as archive:
+        ingest_folder(archive, sample, jobs=2, progress=False)
+        sync(archive)
+    return root
+
+
+@pytest.fixture
+def index(built: Path) -> SearchIndex:
+    archive = Archive.open(built)
+    idx = SearchIndex(archive)
+    yield idx
+    idx.close()
+    archive.close()
+
+
+def files(result: dict) -> list[str]:
+    return [r["relpath"].rsplit("/", 1)[-1] for r in result["results"]]
+
+
+def test_words_phrases_and_fields(index: SearchIndex) -> None:
+    assert index.search("keller")["total"] == 16
+    assert files(index.search("credit:guckian")) == ["workshop-summary.mp4"]
+    video = index.search("kind:video")
+    assert video["total"] == 1
+    assert video["results"][0]["kind"] == "video"
+    s2 = index.search("session:s2", Page(limit=100))
+    assert s2["total"] == 15
+    assert all([x["id"] for x in r["sessions"]] == ["s2"] for r in s2["results"])
+    assert index.search('"advanced materials"')["total"] == 17
+    assert index.search('"materials advanced"')["total"] == 0
+    assert index.search("session:\"advanced materials\"")["total"] == 16
+    assert index.search("room:donatello")["total"] == 16
+    assert index.search("camera:canon session:s3a")["total"] == 15
+    assert index.search("event:florence-2019")["total"] == 59
+    assert index.search("title:innoprovement")["total"] == 1
+
+
+def test_boolean_operators(index: SearchIndex) -> None:
+    both = index.search("session:s3a OR session:s3b")["total"]
+    assert both == index.search("session:s3a")["total"] + index.search("session:s3b")["total"]
+    assert index.search("keller NOT kind:video")["total"] == 15
+    assert index.search("keller -kind:video")["total"] == 15
+    assert index.search("(session:s1 OR session:s2) kind:photo")["total"] == 25
+    assert index.search("NOT kind:photo")["total"] == 1
+
+
+def test_dates_and_durations(index: SearchIndex) -> None:
+    assert index.search("taken:2019-03-19")["total"] == 59
+    assert index.search("taken:2019-03-20")["total"] == 0
+    assert index.search("taken:2019-03-18..2019-03-19")["total"] == 59
+    assert index.search("taken:2019-03")["total"] == 59
+    morning = index.search("taken:2019-03-19T09:00..2019-03-19T11:00")["total"]
+    assert morning == index.search("session:s1")["total"]
+    assert index.search("duration:>10")["total"] == 1
+    assert index.search("duration:<5")["total"] == 0
+    assert index.search("duration:10..13 kind:video")["total"] == 1
+
+
+def test_accents_and_case_never_matter(index: SearchIndex) -> None:
+    expected = index.search("person:peter-keller")["total"]
+    for text in ("Peter Keller", "péter keller", "PETER", "person:Péter", "person:keller"):
+        assert index.search(text)["total"] == expected, text
+
+
+def test_people_rank_shown_above_session_above_mentioned(index: SearchIndex) -> None:
+    results = index.search("person:keller", Page(limit=100))["results"]
+    relations = [next(p["relation"] for p in r["people"] if p["id"] == "peter-keller")
+                 for r in results]
+    order = {"shown": 0, "session": 1, "mentioned": 2}
+    assert relations == sorted(relations, key=order.get)
+    assert relations[0] == "shown" and relations[-1] == "mentioned"
+
+
+def test_facets_match_the_catalog(index: SearchIndex, built: Path) -> None:
+    result = index.search("taken:2019", Page(limit=5))
+    with Archive.open(built) as archive:
+        db = archive.catalog
+        sessions = {r["value"]: r["n"] for r in db.query(
+            "SELECT value, COUNT(*) AS n FROM tags WHERE kind = 'session' GROUP BY value")}
+        people = {r["value"]: r["n"] for r in db.query(
+            "SELECT value, COUNT(*) AS n FROM tags WHERE kind = 'person' GROUP BY value")}
+        creators = {r["value"]: r["n"] for r in db.query(
+            "SELECT value, COUNT(*) AS n FROM credits WHERE field = 'creator' GROUP BY value")}
+        kinds = {r["kind"]: r["n"] for r in db.query(
+            "SELECT kind, COUNT(*) AS n FROM items GROUP BY kind")}
+    facets = result["facets"]
+    assert facets["session"] == sessions
+    assert facets["person"] == people
+    assert facets["creator"] == creators
+    assert facets["kind"] == kinds
+    assert facets["event"] == {"florence-2019": 59}
+    assert facets["camera"] == {"Canon EOS 80D": 30, "NIKON D750": 28}
+
+
+def test_highlights_are_escaped_snippets(index: SearchIndex) -> None:
+    hit = index.search("innoprovement")["results"][0]
+    assert re.search(r"<mark[^>]*>INNOPROVEMENT</mark>", hit["highlights"]["title"])
+    spoken = index.search("materials kind:video")["results"][0]
+    assert re.search(r"<mark[^>]*>materials</mark>", spoken["highlights"]["transcript"])
+    assert spoken["at"] == 9.0
+
+
+def test_did_you_mean(index: SearchIndex) -> None:
+    result = index.search("bramantti")
+    assert result["total"] == 0
+    assert result["suggestion"] == "bramanti"
+    assert index.search("keller")["suggestion"] is None
+
+
+def test_pagination_and_sorting(index: SearchIndex) -> None:
+    first = index.search("session:s2", Page(1, 10), sort="date")
+    second = index.search("session:s2", Page(2, 10), sort="date")
+    assert (first["pages"], len(first["results"]), len(second["results"])) == (2, 10, 5)
+    taken = [r["taken"] for r in first["results"] + second["results"]]
+    assert taken == sorted(taken)
+    newest = index.search("session:s2", Page(1, 3), sort="-date")["results"]
+    assert [r["taken"] for r in newest] == sorted(taken, reverse=True)[:3]
+
+
+@pytest.mark.parametrize("text", ['"unbalanced quote', "((keller", "keller))", "AND", "NOT",
+                                  "-", ":", "session:", "x" * 10_000, "keller " * 2000,
+                                  "the of and", "\x00\u202e", "a:b:c"])
+def test_malformed_queries_answer_without_traceback(index: SearchIndex, text: str) -> None:
+    try:
+        outcome = index.search(text)["total"] >= 0
+    except QueryError as exc:
+        outcome = bool(str(exc))  # a message for the user, not a traceback
+    assert outcome
+
+
+def test_unknown_field_and_bad_date_say_what_to_write(index: SearchIndex) -> None:
+    with pytest.raises(QueryError, match="known fields: camera"):
+        index.search("colour:red")
+    with pytest.raises(QueryError, match="taken:2019-03-19"):
+        index.search("taken:yesterday")
+    with pytest.raises(QueryError, match="duration:>60"):
+        index.search("duration:long")
+
+
+def test_cli_search_json(cli, sample: Path) -> None:
+    cli("ingest", "-j", "2", str(sample))
+    result = cli.json("search", "keller session:s2", "--limit", "5")
+    assert set(result) >= {"query", "total", "results", "facets", "suggestion"}
+    assert result["total"] == 15
+    hit = result["results"][0]
+    assert {"score", "highlights", "at"} <= set(hit)
+    assert "bad query: unknown field" in cli("search", "nope:x", code=1)
+    exported = cli("export", "credits", "--format", "json", "person:keller kind:video")
+    assert '"workshop-summary.mp4"' not in exported
+    assert "video/workshop-summary.mp4" in exported
+
+
+def _copy_archive(built: Path, target: Path) -> Path:
+    shutil.copytree(built, target, symlinks=True)
+    return target
+
+
+def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -> None:
+    event = tmp_path / "event"
+    shutil.copytree(sample, event)
+    with Archive.open(tmp_path / "arch") as archive:
+        ingest_folder(archive, event, jobs=1, progress=False)
+        sync(archive)
+        idx = SearchIndex(archive)
+        assert idx.search("kind:video")["total"] == 1
+        (event / "video" / "workshop-summary.mp4").rename(event / "moved.mp4")
+        (event / "video" / "workshop-summary.en.vtt").rename(event / "moved.en.vtt")
+        ingest_folder(archive, event, jobs=1, progress=False)
+        sync(archive)
+        assert files(idx.search("kind:video")) == ["moved.mp4"]
+        toml = event / "event.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace(
+            'name = "Alberto Bramanti"', 'name = "Alberto Bramanti"\naliases = ["Prof. Alby"]'),
+            encoding="utf-8")
+        ingest_folder(archive, event, jobs=1, progress=False)
+        result = sync(archive)
+        assert result.updated > 0
+        assert idx.search("alby")["total"] == idx.search("bramanti")["total"]
+        (event / "moved.mp4").unlink()
+        ingest_folder(archive, event, jobs=1, progress=False, prune=True)
+        sync(archive)
+        assert idx.search("kind:video")["total"] == 0
+        idx.close()
+
+
+def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, built: Path,
+                                                            sample: Path) -> None:
+    root = _copy_archive(built, tmp_path / "arch")
+    event = tmp_path / "event"
+    shutil.copytree(sample, event)
+    extra = event / "photos" / "late.jpg"
+    shutil.copy(event / "photos" / "canon" / "IMG_0042.jpg", extra)
+    with extra.open("ab") as fh:
+        fh.write(b"extra bytes make a new item")
+    with Archive.open(root) as archive:
+        # The catalog commits; the process "dies" before the index sync.
+        ingest_folder(archive, event, jobs=1, progress=False)
+        assert read_revision(current_dir(archive.index_dir)) < archive.catalog.revision
+        idx = SearchIndex(archive)
+        assert idx.search("file:late")["total"] == 0
+        sync(archive)
+        assert idx.search("file:late")["total"] == 1
+        idx.close()
+
+
+def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, built: Path) -> None:
+    root = _copy_archive(built, tmp_path / "arch")
+    with Archive.open(root) as archive:
+        folder = current_dir(archive.index_dir)
+        for toc in folder.glob("*.toc"):
+            toc.write_bytes(b"garbage")
+        idx = SearchIndex(archive)
+        assert idx.search("keller")["total"] == 16
+        idx.close()
+        shutil.rmtree(current_dir(archive.index_dir))
+        idx = SearchIndex(archive)
+        assert idx.search("keller")["total"] == 16
+        idx.close()
+
+
+def test_reindex_while_searching(tmp_path: Path, built: Path) -> None:
+    root = _copy_archive(built, tmp_path / "arch")
+    archive = Archive.open(root)
+    reader = Archive.open(root, readonly=True)
+    idx = SearchIndex(reader)
+    errors: list[BaseException] = []
+    totals: list[int] = []
+    stop = threading.Event()
+
+    def searching() -> None:
+        while not stop.is_set():
+            try:
+                totals.append(idx.search("keller")["total"])
+            except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                errors.append(exc)
+
+    thread = threading.Thread(target=searching)
+    thread.start()
+    try:
+        for _ in range(3):
+            rebuild(archive)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert totals and set(totals) == {16}
+    generations = [p for p in root.glob("index-*") if p.is_dir()]
+    assert len(generations) <= 2
+    assert os.path.islink(root / "index")
+    idx.close()
+    reader.close()
+    archive.close()
