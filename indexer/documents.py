@@ -9,6 +9,8 @@ from typing import Any
 from archive.catalog import Catalog
 from archive.itemjson import items_json
 
+from .schema import BREAK
+
 
 def _local_time(taken: str | None) -> dt.datetime | None:
     """The capture time as the item's own clock shows it: `taken:2019-03-19` means the
@@ -58,6 +60,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
     text = "\n".join(w for w in words if w)
     return {
         "id": item["id"], "all": text, "spell": text,
+        "pairs": f"\n{BREAK}\n".join(w for w in words if w),
         "title": item.get("title") or "", "description": item.get("description") or "",
         "keywords": " ".join(item.get("keywords") or []),
         "filename": item["relpath"].replace("/", " ").replace(".", " "),

@@ -51,6 +51,14 @@ def _text(fieldname: str, value: str, analyzer: object, phrase: bool) -> q.Query
     return _all_of(fieldname, words)
 
 
+def _phrase_of_all(value: str) -> q.Query | None:
+    """A phrase in the combined field, as the conjunction of its word pairs."""
+    words = _tokens(value, PROSE)
+    if len(words) < 2:
+        return _all_of("all", words)
+    return _all_of("pairs", [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)])
+
+
 def _any(*queries: q.Query | None) -> q.Query | None:
     present = [x for x in queries if x is not None]
     if not present:
@@ -220,7 +228,7 @@ class _Parser:
             return FIELDS[name](value, phrase), bool(token["neg"])
         if token["phrase"] is not None:
             value, _ = _unquote(token["phrase"])
-            return _text("all", value, PROSE, True), bool(token["neg2"])
+            return _phrase_of_all(value), bool(token["neg2"])
         word = token["word"]
         negated = word.startswith("-") and len(word) > 1
         word = word[1:] if negated else word

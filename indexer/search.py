@@ -18,6 +18,7 @@ from whoosh.searching import Searcher
 
 from archive.store import Archive
 
+from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
 from .schema import FACETS, FOLD, PROSE
 from .store import IndexMissing, current_dir, open_index, read_revision
@@ -73,16 +74,6 @@ def _cue_at(item: dict[str, Any], terms: set[str]) -> float | None:
     return None
 
 
-def _facets(results: Any) -> dict[str, dict[str, int]]:
-    facets = {}
-    for name in FACETS:
-        groups = results.groups(name)
-        counts = {str(k): len(v) if isinstance(v, list) else int(v)
-                  for k, v in groups.items() if k not in (None, "")}
-        facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return facets
-
-
 class SearchIndex:
     """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
 
@@ -91,6 +82,7 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._key: tuple[str, int] | None = None
+        self._table: FacetTable | None = None
         self._open()
 
     def _open(self) -> None:
@@ -104,9 +96,10 @@ class SearchIndex:
         folder = current_dir(self.archive.index_dir)
         self._searcher = ix.searcher()
         self._key = (str(folder), read_revision(folder) if folder else -1)
+        self._table = facet_table(folder, ix.latest_generation(), self._searcher.reader())
 
-    def searcher(self) -> Searcher:
-        """The current searcher, reopened if another process changed the index."""
+    def current(self) -> tuple[Searcher, FacetTable]:
+        """The current searcher and facet table, reopened if the index changed."""
         with self._lock:
             folder = current_dir(self.archive.index_dir)
             key = (str(folder), read_revision(folder) if folder else -1)
@@ -114,7 +107,7 @@ class SearchIndex:
                 if self._searcher is not None:
                     self._searcher.close()
                 self._open()
-            return self._searcher
+            return self._searcher, self._table
 
     def close(self) -> None:
         if self._searcher is not None:
@@ -124,62 +117,70 @@ class SearchIndex:
     def search(self, text: str, page: Page | None = None, sort: str = "relevance",
                facets: bool = True) -> dict[str, Any]:
         """The search JSON of DESIGN.md; raises QueryError for a malformed query."""
-        page = page or Page()
-        if sort not in SORTS:
-            raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-        parsed = parse(text)
-        if parsed.query is None:
-            return self._empty(text, parsed)
-        searcher = self.searcher()
-        return self._run(searcher, text, parsed, page, sort, facets)
+        searcher, table = self.current()
+        return run_search(searcher, text, page, sort, table if facets else None)
 
-    def _run(self, searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
-             facets: bool) -> dict[str, Any]:
-        limit = max(1, min(page.limit, MAX_LIMIT))
-        groupedby = sorting.Facets()
-        if facets:
-            for name in FACETS:
-                groupedby.add_field(name, allow_overlap=True)
-        sortedby = None if sort == "relevance" else sorting.FieldFacet(
-            "taken", reverse=sort == "-date")
-        results = searcher.search_page(parsed.query, max(1, page.page), pagelen=limit,
-                                       groupedby=groupedby if facets else None,
-                                       sortedby=sortedby, terms=False)
-        terms = _terms(parsed.query)
-        hits = []
-        for hit in results:
-            item = json.loads(hit["doc"])
-            item["score"] = round(hit.score, 4) if hit.score is not None else None
-            item["highlights"] = _highlights(item, terms)
-            item["at"] = _cue_at(item, terms)
-            hits.append(item)
-        total = len(results.results) if facets else results.total
-        return {"query": text, "total": total, "page": results.pagenum,
-                "pages": results.pagecount, "results": hits,
-                "facets": _facets(results.results) if facets else {},
-                "suggestion": self._suggest(searcher, text, parsed) if not total else None,
-                "notices": parsed.notices}
 
-    def _empty(self, text: str, parsed: Parsed) -> dict[str, Any]:
-        notices = parsed.notices + (["only common words: nothing to search for"]
-                                    if text.strip() else [])
-        return {"query": text, "total": 0, "page": 1, "pages": 0, "results": [],
-                "facets": {name: {} for name in FACETS}, "suggestion": None,
-                "notices": notices}
+def run_search(searcher: Searcher, text: str, page: Page | None = None,
+               sort: str = "relevance", facets: FacetTable | None = None) -> dict[str, Any]:
+    """Search with an open searcher (and facet counts when given the generation's
+    facet table); raises QueryError for a malformed query."""
+    page = page or Page()
+    if sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    parsed = parse(text)
+    if parsed.query is None:
+        return _empty(text, parsed)
+    return _run(searcher, text, parsed, page, sort, facets)
 
-    def _suggest(self, searcher: Searcher, text: str, parsed: Parsed) -> str | None:
-        """'Did you mean': each plain word the index lacks, replaced by its nearest term."""
-        corrector = searcher.corrector("spell")
-        suggestion, changed = text, False
-        for word in parsed.words:
-            folded = " ".join(t.text for t in FOLD(word))
-            if not folded or " " in folded or searcher.doc_frequency("spell", folded):
-                continue
-            found = corrector.suggest(folded, limit=1, maxdist=2)
-            if found:
-                suggestion = suggestion.replace(word, found[0], 1)
-                changed = True
-        return suggestion if changed else None
+
+def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
+         table: FacetTable | None) -> dict[str, Any]:
+    limit = max(1, min(page.limit, MAX_LIMIT))
+    sortedby = None if sort == "relevance" else sorting.FieldFacet(
+        "taken", reverse=sort == "-date")
+    results = searcher.search_page(parsed.query, max(1, page.page), pagelen=limit,
+                                   sortedby=sortedby, terms=False)
+    if table is not None:
+        docnums = matching_docs(searcher.docs_for_query(parsed.query))
+        total, facets = len(docnums), table.count(docnums)
+    else:
+        total, facets = results.total, {}
+    terms = _terms(parsed.query)
+    hits = []
+    for hit in results:
+        item = json.loads(hit["doc"])
+        item["score"] = round(hit.score, 4) if hit.score is not None else None
+        item["highlights"] = _highlights(item, terms)
+        item["at"] = _cue_at(item, terms)
+        hits.append(item)
+    return {"query": text, "total": total, "page": results.pagenum,
+            "pages": results.pagecount, "results": hits, "facets": facets,
+            "suggestion": _suggest(searcher, text, parsed) if not total else None,
+            "notices": parsed.notices}
+
+
+def _empty(text: str, parsed: Parsed) -> dict[str, Any]:
+    notices = parsed.notices + (["only common words: nothing to search for"]
+                                if text.strip() else [])
+    return {"query": text, "total": 0, "page": 1, "pages": 0, "results": [],
+            "facets": {name: {} for name in FACETS}, "suggestion": None,
+            "notices": notices}
+
+
+def _suggest(searcher: Searcher, text: str, parsed: Parsed) -> str | None:
+    """'Did you mean': each plain word the index lacks, replaced by its nearest term."""
+    corrector = searcher.corrector("spell")
+    suggestion, changed = text, False
+    for word in parsed.words:
+        folded = " ".join(t.text for t in FOLD(word))
+        if not folded or " " in folded or searcher.doc_frequency("spell", folded):
+            continue
+        found = corrector.suggest(folded, limit=1, maxdist=2)
+        if found:
+            suggestion = suggestion.replace(word, found[0], 1)
+            changed = True
+    return suggestion if changed else None
 
 
 def search(archive: Archive, text: str, page: Page | None = None, sort: str = "relevance",
