@@ -296,6 +296,28 @@ def reindex(obj: Context, as_json: bool) -> None:
         click.echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the search site (read-only) with waitress."""
+    import waitress
+
+    from web import create_app
+
+    app = create_app(obj.archive_dir.resolve())
+    with obj.open(readonly=True) as archive:
+        if not (archive.index_dir.exists()):
+            raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
+                               "reindex' first")
+    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ "
+               "(Ctrl-C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="event-archive")
+
+
 def run() -> None:
     """Entry point: Ctrl-C and closed pipes end quietly; the group handles user errors."""
     try:

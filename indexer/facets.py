@@ -88,8 +88,10 @@ def _padded(docs: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return table
 
 
-def facet_table(folder: Path, generation: int, reader: IndexReader) -> FacetTable:
-    """The table for an index generation: from its file, or built (and saved) now."""
+def facet_table(folder: Path, generation: int, reader: IndexReader,
+                persist: bool = True) -> FacetTable:
+    """The table for an index generation: from its file, or built now (and saved, if
+    `persist`)."""
     path = folder / f"facets-{generation}.npz"
     if path.exists():
         try:
@@ -97,6 +99,8 @@ def facet_table(folder: Path, generation: int, reader: IndexReader) -> FacetTabl
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
     table = FacetTable.build(reader)
+    if not persist:
+        return table
     try:
         table.save(path)
         for old in folder.glob("facets-*.npz"):

@@ -77,8 +77,13 @@ def _cue_at(item: dict[str, Any], terms: set[str]) -> float | None:
 class SearchIndex:
     """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
 
-    def __init__(self, archive: Archive, quiet: bool = True) -> None:
+    def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
+                 persist: bool = True) -> None:
+        """`rebuild_missing`: build a missing or broken index from the catalog (the site,
+        which never writes, says False and gets IndexMissing instead); `persist`: keep
+        the facet table on disk for the next process."""
         self.archive, self.quiet = archive, quiet
+        self.rebuild_missing, self.persist = rebuild_missing, persist
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._key: tuple[str, int] | None = None
@@ -89,6 +94,8 @@ class SearchIndex:
         try:
             ix = open_index(self.archive.index_dir)
         except IndexMissing as exc:
+            if not self.rebuild_missing:
+                raise
             if not self.quiet:
                 print(f"rebuilding the search index: {exc}", file=sys.stderr)
             rebuild(self.archive, str(exc))
@@ -96,7 +103,8 @@ class SearchIndex:
         folder = current_dir(self.archive.index_dir)
         self._searcher = ix.searcher()
         self._key = (str(folder), read_revision(folder) if folder else -1)
-        self._table = facet_table(folder, ix.latest_generation(), self._searcher.reader())
+        self._table = facet_table(folder, ix.latest_generation(), self._searcher.reader(),
+                                  self.persist)
 
     def current(self) -> tuple[Searcher, FacetTable]:
         """The current searcher and facet table, reopened if the index changed."""
@@ -128,7 +136,7 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
     page = page or Page()
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-    parsed = parse(text)
+    parsed = parse(text) if text.strip() else Parsed(q.Every())
     if parsed.query is None:
         return _empty(text, parsed)
     return _run(searcher, text, parsed, page, sort, facets)
@@ -193,4 +201,4 @@ def search(archive: Archive, text: str, page: Page | None = None, sort: str = "r
         index.close()
 
 
-__all__ = ["Page", "QueryError", "SearchIndex", "search"]
+__all__ = ["IndexMissing", "Page", "QueryError", "SearchIndex", "search"]

@@ -1,0 +1,48 @@
+"""The JSON API: the pages' data, for scripts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from . import lookups
+from .browse import credits_download
+from .context import archive
+from .searching import search_request
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.route("/search")
+def search() -> dict:
+    return search_request()
+
+
+@bp.route("/items/<item_id>")
+def item(item_id: str) -> dict:
+    return lookups.public_item(archive(), item_id)
+
+
+@bp.route("/events")
+def events() -> list:
+    return [{**e, "sessions": lookups.sessions(archive(), e["id"])}
+            for e in lookups.events(archive())]
+
+
+@bp.route("/sessions/<session_id>")
+def session(session_id: str) -> dict:
+    found = lookups.session(archive(), session_id, request.args.get("event"))
+    return {**found, "items": [i["id"] for i in lookups.session_items(
+        archive(), session_id, found["event"])]}
+
+
+@bp.route("/people/<person_id>")
+def person(person_id: str) -> dict:
+    found = lookups.person(archive(), person_id, request.args.get("event"))
+    return {**found, "items": [{"id": i["id"], "relation": next(
+        p["relation"] for p in i["people"] if p["id"] == person_id)}
+        for i in lookups.person_items(archive(), person_id, found["event"])]}
+
+
+@bp.route("/credits")
+def credits() -> Response:
+    return credits_download(request.args.get("format", "json"))

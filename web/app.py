@@ -1,0 +1,70 @@
+"""The application factory: one app per archive, blueprints per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request
+
+from archive.errors import ArchiveError
+from archive.store import Archive
+
+from . import api, browse, files, pages
+from .context import SiteArchive
+
+# Scripts only from our own static files; no inline script may run (the JSON-LD
+# block is data, which browsers do not execute).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
+
+
+def create_app(archive_dir: str | Path | None = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
+    """Make the site for the archive at `archive_dir`.
+
+    Raises ArchiveError when there is no archive there.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
+                            MAX_QUERY_LENGTH=2000, PER_PAGE=24,
+                            JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["ARCHIVE_DIR"]:
+        raise ArchiveError("create_app needs the archive directory")
+    # Fail now, not on the first request, if the archive is not there.
+    Archive.open(Path(app.config["ARCHIVE_DIR"]), create=False, readonly=True).close()
+    app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]))
+    for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
+        app.register_blueprint(blueprint)
+    app.teardown_appcontext(_close_catalog)
+    app.after_request(_security_headers)
+    for code in (400, 404, 405, 416, 503):
+        app.register_error_handler(code, _error_page)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    return app
+
+
+def _close_catalog(_exc: BaseException | None) -> None:
+    archive = g.pop("archive", None)
+    if archive is not None:
+        archive.close()
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _error_page(error: Any) -> Any:
+    code = getattr(error, "code", 500) or 500
+    message = getattr(error, "description", "") or "Something went wrong."
+    if request.path.startswith("/api/"):
+        return {"error": message, "status": code}, code
+    return render_template("error.html", code=code, message=message), code

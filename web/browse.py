@@ -1,0 +1,62 @@
+"""Pages for browsing: events and their programme, sessions, people, credits."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from archive.exports import FORMATS, export
+
+from . import lookups
+from .context import archive
+from .searching import every_result
+
+bp = Blueprint("browse", __name__)
+
+MIME = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+        "jsonld": "application/ld+json", "html": "text/html; charset=utf-8"}
+
+
+@bp.route("/events")
+def events() -> str:
+    return render_template("events.html", events=lookups.events(archive()))
+
+
+@bp.route("/events/<event_id>")
+def event(event_id: str) -> str:
+    return render_template("event.html", event=lookups.event(archive(), event_id))
+
+
+@bp.route("/events/<event_id>/sessions/<session_id>")
+def session(event_id: str, session_id: str) -> str:
+    found = lookups.session(archive(), session_id, lookups.valid_name(event_id))
+    items = lookups.session_items(archive(), session_id, found["event"])
+    return render_template("session.html", session=found, items=items)
+
+
+@bp.route("/events/<event_id>/people/<person_id>")
+def person(event_id: str, person_id: str) -> str:
+    found = lookups.person(archive(), person_id, lookups.valid_name(event_id))
+    items = lookups.person_items(archive(), person_id, found["event"])
+    return render_template("person.html", person=found, items=items)
+
+
+@bp.route("/credits")
+def credits() -> str:
+    query = request.args.get("q", "").strip()
+    items = sorted(every_result(query), key=lambda i: (
+        ((i["credit"] or {}).get("creator") or "\uffff").casefold(), i["relpath"]))
+    groups = [(creator, list(group)) for creator, group in groupby(
+        items, key=lambda i: (i["credit"] or {}).get("creator"))]
+    return render_template("credits.html", groups=groups, query=query, formats=FORMATS)
+
+
+def credits_download(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        abort(400, description=f"format must be one of {', '.join(FORMATS)}")
+    query = request.args.get("q", "").strip()
+    body = export(every_result(query), fmt, title=query or None, base_url=request.url_root)
+    extension = {"jsonld": "jsonld"}.get(fmt, fmt)
+    return Response(body, mimetype=MIME[fmt], headers={
+        "Content-Disposition": f'attachment; filename="credits.{extension}"'})

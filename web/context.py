@@ -1,0 +1,38 @@
+"""Per-request access to the archive: a read-only catalog on `g`, one shared index."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from flask import current_app, g
+
+from archive.store import Archive
+from indexer.search import SearchIndex
+
+
+class SiteArchive:
+    """What the app shares between requests: the archive path and one search index."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    def index(self) -> SearchIndex:
+        with self._lock:
+            if self._index is None:
+                reader = Archive.open(self.root, create=False, readonly=True)
+                self._index = SearchIndex(reader, rebuild_missing=False, persist=False)
+            return self._index
+
+
+def site() -> SiteArchive:
+    return current_app.extensions["site_archive"]
+
+
+def archive() -> Archive:
+    """The request's read-only view of the archive (closed at teardown)."""
+    if "archive" not in g:
+        g.archive = Archive.open(site().root, create=False, readonly=True)
+    return g.archive

@@ -1,0 +1,57 @@
+"""Files, served by item id only: thumbnails, posters, strips, originals.
+
+No path from the request ever reaches the file system: the id selects a
+catalog row, and the row names the file. Originals are sent with Range
+support (videos seek) and an ETag from the content hash.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, send_file
+
+from .context import archive, site
+from .lookups import item_row
+
+bp = Blueprint("files", __name__)
+
+THUMB_NAMES = ("small", "large", "strip")
+YEAR = 365 * 24 * 3600
+
+
+@bp.route("/media/<item_id>/<name>")
+def media(item_id: str, name: str) -> Response:
+    row = item_row(archive(), item_id)
+    if name == "original":
+        return _original(row)
+    if name not in THUMB_NAMES:
+        abort(404)
+    found = archive().catalog.query(
+        "SELECT path FROM thumbnails WHERE item_id = ? AND name = ?", (item_id, name))
+    if not found:
+        abort(404)
+    path = _inside(site().root, found[0]["path"])
+    response = send_file(path, mimetype="image/jpeg", conditional=True, etag=f"{item_id}-{name}",
+                         max_age=YEAR)
+    response.cache_control.immutable = True
+    return response
+
+
+def _original(row: object) -> Response:
+    path = Path(row["path"])
+    if not path.is_file():
+        abort(404, description="The original file is missing from its folder.")
+    response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
+                         max_age=3600, download_name=path.name)
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _inside(root: Path, relpath: str) -> Path:
+    """A catalog-recorded path under the archive; refuses anything that leaves it."""
+    full = (root / relpath).resolve()
+    if os.path.commonpath([full, root.resolve()]) != str(root.resolve()) or not full.is_file():
+        abort(404)
+    return full

@@ -1,0 +1,145 @@
+"""Lookups the views share: items, events, sessions and people from the catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from flask import abort
+
+from archive.itemjson import items_json
+from archive.store import Archive
+
+_ID = re.compile(r"[0-9a-f]{64}\Z")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+
+
+def valid_name(value: str) -> str:
+    """An event, session or person id from a URL; 404 for anything else."""
+    if not _NAME.match(value):
+        abort(404)
+    return value
+
+
+def item_row(archive: Archive, item_id: str) -> Any:
+    """A catalogued item by its full id; 404 for a malformed or unknown id."""
+    if not _ID.match(item_id):
+        abort(404)
+    row = archive.catalog.get_item(item_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def event_folders(archive: Archive) -> dict[str, str]:
+    return {r["id"]: r["folder"] for r in archive.catalog.query("SELECT id, folder FROM events")}
+
+
+def public(item: dict[str, Any], folders: dict[str, str]) -> dict[str, Any]:
+    """The item JSON for the web: paths relative to the event folder, never the server's."""
+    folder = folders.get(item["event"], "")
+    out = dict(item)
+    out["path"] = item["relpath"]
+    out["duplicates"] = [os.path.relpath(p, folder) if folder and p.startswith(folder)
+                         else os.path.basename(p) for p in item.get("duplicates") or []]
+    return out
+
+
+def public_item(archive: Archive, item_id: str) -> dict[str, Any]:
+    row = item_row(archive, item_id)
+    return public(items_json(archive.catalog, [row])[0], event_folders(archive))
+
+
+def events(archive: Archive) -> list[dict[str, Any]]:
+    rows = archive.catalog.query("SELECT id, title, data FROM events ORDER BY id")
+    counts = {r["event_id"]: r["n"] for r in archive.catalog.query(
+        "SELECT event_id, COUNT(*) AS n FROM items GROUP BY event_id")}
+    out = []
+    for row in rows:
+        data = json.loads(row["data"])
+        out.append({"id": row["id"], "title": row["title"], "date": data.get("date"),
+                    "end_date": data.get("end_date"), "venue": data.get("venue"),
+                    "timezone": data.get("timezone"), "organisers": data.get("organisers"),
+                    "description": data.get("description"), "url": data.get("url"),
+                    "items": counts.get(row["id"], 0)})
+    return out
+
+
+def event(archive: Archive, event_id: str) -> dict[str, Any]:
+    found = next((e for e in events(archive) if e["id"] == valid_name(event_id)), None)
+    if found is None:
+        abort(404)
+    found["sessions"] = sessions(archive, event_id)
+    return found
+
+
+def _people_names(archive: Archive, event_id: str) -> dict[str, str]:
+    return {r["id"]: r["name"] for r in archive.catalog.query(
+        "SELECT id, name FROM people WHERE event_id = ?", (event_id,))}
+
+
+def sessions(archive: Archive, event_id: str) -> list[dict[str, Any]]:
+    names = _people_names(archive, event_id)
+    counts = {r["value"]: r["n"] for r in archive.catalog.query(
+        "SELECT t.value, COUNT(*) AS n FROM tags t JOIN items i ON i.id = t.item_id WHERE "
+        "t.kind = 'session' AND i.event_id = ? GROUP BY t.value", (event_id,))}
+    out = []
+    for row in archive.catalog.query(
+            "SELECT * FROM sessions WHERE event_id = ? ORDER BY day, start, room", (event_id,)):
+        data = json.loads(row["data"])
+        out.append({"event": event_id, "id": row["id"], "title": row["title"],
+                    "date": row["day"], "start": row["start"], "end": row["end"],
+                    "room": row["room"], "description": data.get("description"),
+                    "moderators": [{"id": p, "name": names.get(p)} for p in data["moderators"]],
+                    "speakers": [{"id": p, "name": names.get(p)} for p in data["speakers"]],
+                    "items": counts.get(row["id"], 0)})
+    return out
+
+
+def _pick_event(archive: Archive, table: str, ident: str, event_id: str | None) -> str:
+    """The event of a session or person id; 404 if none, 400 if several and none named."""
+    rows = archive.catalog.query(f"SELECT event_id FROM {table} WHERE id = ?", (ident,))
+    found = [r["event_id"] for r in rows if event_id in (None, r["event_id"])]
+    if not found:
+        abort(404)
+    if len(found) > 1:
+        abort(400, description=f"{ident!r} exists in several events; add ?event=ID")
+    return found[0]
+
+
+def session(archive: Archive, session_id: str, event_id: str | None) -> dict[str, Any]:
+    event_id = _pick_event(archive, "sessions", valid_name(session_id), event_id)
+    return next(s for s in sessions(archive, event_id) if s["id"] == session_id)
+
+
+def person(archive: Archive, person_id: str, event_id: str | None) -> dict[str, Any]:
+    event_id = _pick_event(archive, "people", valid_name(person_id), event_id)
+    row = archive.catalog.query("SELECT data FROM people WHERE event_id = ? AND id = ?",
+                                (event_id, person_id))[0]
+    data = json.loads(row["data"])
+    roles = []
+    for s in sessions(archive, event_id):
+        for role in ("moderators", "speakers"):
+            if any(p["id"] == person_id for p in s[role]):
+                roles.append({"session": s["id"], "title": s["title"], "role": role[:-1]})
+    return {"event": event_id, "id": person_id, "name": data["name"],
+            "affiliation": data.get("affiliation"), "project": data.get("project"),
+            "aliases": data.get("aliases") or [], "url": data.get("url"), "roles": roles}
+
+
+def person_items(archive: Archive, person_id: str, event_id: str) -> list[dict[str, Any]]:
+    """The person's items, those showing them first, then their sessions', then mentions."""
+    rows = archive.catalog.query(
+        "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'person' AND "
+        "t.value = ? AND i.event_id = ? ORDER BY CASE t.relation WHEN 'shown' THEN 0 "
+        "WHEN 'session' THEN 1 ELSE 2 END, i.taken", (person_id, event_id))
+    return [public(i, event_folders(archive)) for i in items_json(archive.catalog, rows)]
+
+
+def session_items(archive: Archive, session_id: str, event_id: str) -> list[dict[str, Any]]:
+    rows = archive.catalog.query(
+        "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'session' AND "
+        "t.value = ? AND i.event_id = ? ORDER BY i.taken", (session_id, event_id))
+    return [public(i, event_folders(archive)) for i in items_json(archive.catalog, rows)]

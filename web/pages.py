@@ -1,0 +1,54 @@
+"""Pages: search and the item page."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+from flask import Blueprint, render_template, request
+
+from archive.exports import credit_row, jsonld_object
+
+from .context import archive
+from .lookups import public_item
+from .searching import search_request
+
+bp = Blueprint("pages", __name__)
+
+FACET_LABELS = {"event": "Event", "session": "Session", "person": "Person", "kind": "Kind",
+                "creator": "Creator", "camera": "Camera"}
+
+
+def facet_query(text: str, name: str, value: str) -> str:
+    """The query narrowed by one facet value (quoted when it has spaces)."""
+    term = f'{name}:"{value}"' if re.search(r"[\s()\"]", value) else f"{name}:{value}"
+    return f"{text} {term}".strip()
+
+
+def page_url(**params: object) -> str:
+    merged = {**request.args.to_dict(), **{k: v for k, v in params.items() if v is not None}}
+    return "?" + urlencode(merged)
+
+
+@bp.route("/")
+def search() -> str:
+    result = search_request()
+    return render_template("search.html", result=result, labels=FACET_LABELS,
+                           facet_query=facet_query, page_url=page_url)
+
+
+def _jsonld(item: dict) -> str:
+    """The item's schema.org object for a <script type=application/ld+json> data block;
+    '<' is escaped so no metadata string can close the script element."""
+    obj = {"@context": "https://schema.org",
+           **jsonld_object(credit_row(item), request.url_root.rstrip("/")
+                           + f"/media/{item['id']}/original")}
+    return json.dumps(obj, ensure_ascii=False).replace("<", "\\u003c").replace(
+        ">", "\\u003e").replace("&", "\\u0026")
+
+
+@bp.route("/items/<item_id>")
+def item(item_id: str) -> str:
+    data = public_item(archive(), item_id)
+    return render_template("item.html", item=data, jsonld=_jsonld(data))

@@ -1,0 +1,48 @@
+// Conveniences only: every page works without this file.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+
+  function seek(seconds) {
+    if (!player) { return; }
+    player.currentTime = seconds;
+    var playing = player.play();
+    if (playing && playing.catch) { playing.catch(function () {}); }
+  }
+
+  document.querySelectorAll("a.cue").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (!player) { return; }
+      event.preventDefault();
+      seek(parseFloat(link.dataset.start));
+    });
+  });
+
+  var strip = document.getElementById("strip");
+  if (strip && player) {
+    strip.addEventListener("click", function (event) {
+      var duration = parseFloat(strip.dataset.duration) || player.duration || 0;
+      var box = strip.getBoundingClientRect();
+      seek(duration * (event.clientX - box.left) / box.width);
+    });
+  }
+
+  var copy = document.getElementById("copy-credit");
+  if (copy) {
+    copy.addEventListener("click", function () {
+      var text = copy.dataset.copy;
+      function done() { copy.textContent = "Copied"; }
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () {});
+      }
+    });
+  }
+
+  // A #t=SECONDS link (from a search result's transcript match) starts the player there.
+  var match = /#t=([0-9.]+)/.exec(window.location.hash);
+  if (match && player) {
+    player.addEventListener("loadedmetadata", function () {
+      player.currentTime = parseFloat(match[1]);
+    }, { once: true });
+  }
+}());
