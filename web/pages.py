@@ -31,11 +31,22 @@ def page_url(**params: object) -> str:
     return "?" + urlencode(merged)
 
 
+def value_names(result: dict) -> dict[str, dict[str, str]]:
+    """Readable names for facet values that are ids: people's names, session titles."""
+    db = archive().catalog
+    people = {r["id"]: r["name"] for r in db.query("SELECT id, name FROM people")}
+    sessions = {r["id"]: r["title"] for r in db.query("SELECT id, title FROM sessions")}
+    return {"person": {v: people.get(v, v) for v in result["facets"].get("person", {})},
+            "session": {v: f"{v}: {sessions[v]}" if v in sessions else v
+                        for v in result["facets"].get("session", {})}}
+
+
 @bp.route("/")
 def search() -> str:
     result = search_request()
     return render_template("search.html", result=result, labels=FACET_LABELS,
-                           facet_query=facet_query, page_url=page_url)
+                           names=value_names(result), facet_query=facet_query,
+                           page_url=page_url)
 
 
 def _jsonld(item: dict) -> str:

@@ -1,0 +1,149 @@
+"""The site in a real browser: Debian's chromium driven by Playwright, against waitress."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import waitress
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from archive.ingest import ingest_folder
+from archive.store import Archive
+from indexer.sync import sync
+from web import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As the machine's own probe does: no background traffic on a network that refuses it.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("browser")
+    event = base / "event"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
+                    str(event)], check=True, capture_output=True, timeout=300)
+    with Archive.open(base / "archive") as archive:
+        ingest_folder(archive, event, jobs=2, progress=False)
+        sync(archive)
+    app = create_app(base / "archive")
+    httpd = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.effective_port}"
+    httpd.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; scripts/setup installs it (apt chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=server, accept_downloads=True,
+                                  viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wait_until(page: Page, expression: str, timeout: float = 20.0) -> None:
+    """Poll a JavaScript expression with evaluate(): wait_for_function would need eval,
+    which the site's Content-Security-Policy rightly forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_search_without_accents_then_narrow_by_facet(page: Page) -> None:
+    page.goto("/")
+    page.fill("input[name=q]", "Peter Keller")
+    page.click("header button[type=submit]")
+    expect(page.locator("p.total")).to_contain_text("16 items")
+    screenshot(page, "search")
+    page.click("a.facet[data-value='s2']")
+    expect(page).to_have_url(re.compile(r"session(%3A|:)s2"))
+    expect(page.locator("p.total")).to_contain_text("15 items")
+    page.locator(".card a").first.click()
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("#credit-line")).to_contain_text("Photo:")
+
+
+def test_video_plays_past_its_middle_with_ranges(page: Page) -> None:
+    ranges: list[tuple[str | None, int]] = []
+    page.on("response", lambda r: ranges.append((r.request.headers.get("range"), r.status))
+            if "/original" in r.url else None)
+    page.goto("/?q=kind%3Avideo")
+    page.locator(".card a").first.click()
+    player = page.locator("#player")
+    expect(player).to_be_visible()
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    duration = page.evaluate("document.getElementById('player').duration")
+    page.evaluate(f"""() => {{ const v = document.getElementById('player');
+                       v.muted = true; v.currentTime = {duration * 0.6}; return v.play(); }}""")
+    wait_until(page, f"document.getElementById('player').currentTime > {duration / 2}")
+    assert any(status == 206 for _, status in ranges), ranges
+    screenshot(page, "item-video")
+
+
+def test_transcript_time_seeks_the_player(page: Page) -> None:
+    page.goto("/?q=kind%3Avideo")
+    page.locator(".card a").first.click()
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    page.evaluate("document.getElementById('player').muted = true")
+    page.click("a.cue[data-start='6.0']")
+    wait_until(page, "document.getElementById('player').currentTime >= 6.0")
+    current = page.evaluate("document.getElementById('player').currentTime")
+    assert 6.0 <= current < 9.0
+
+
+def test_copy_the_credit_line(page: Page) -> None:
+    page.goto("/?q=kind%3Avideo")
+    page.locator(".card a").first.click()
+    page.click("#copy-credit")
+    expect(page.locator("#copy-credit")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == ("Video: Barry Guckian / Northern and Western Regional Assembly "
+                      "(TRINNO)")
+
+
+def test_download_credits_csv(page: Page) -> None:
+    page.goto("/credits?q=session%3As2")
+    with page.expect_download() as download:
+        page.click("a.export:text-is('CSV')")
+    content = Path(download.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert len(rows) == 15
+    assert {r["session"] for r in rows} == {"s2"}
+    assert all(r["credit_line"].startswith("Photo: ") for r in rows)
+    screenshot(page, "credits")
