@@ -69,6 +69,11 @@ MIGRATIONS: tuple[str, ...] = (
         revision INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (path, stage));
     CREATE TABLE deletions (item_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
     """,
+    # 2: people and sessions are looked up by id alone (the site, the API).
+    """
+    CREATE INDEX people_id ON people(id);
+    CREATE INDEX sessions_id ON sessions(id);
+    """,
 )
 
 

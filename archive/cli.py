@@ -300,22 +300,30 @@ def reindex(obj: Context, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Threads per worker process.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: number of cores).")
+@click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
+              help="Recent search results kept per worker (0: none).")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
+def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
+          cache_size: int) -> None:
     """Serve the search site (read-only) with waitress."""
-    import waitress
+    from web.serving import serve as run_server
 
-    from web import create_app
-
-    app = create_app(obj.archive_dir.resolve())
     with obj.open(readonly=True) as archive:
-        if not (archive.index_dir.exists()):
+        if not archive.index_dir.exists():
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
-    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ "
-               "(Ctrl-C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="event-archive")
+    workers = workers or os.cpu_count() or 1
+    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
+               f"{workers} worker process(es) (Ctrl-C to stop)")
+    try:
+        run_server(obj.archive_dir.resolve(), host, port, threads, workers,
+                   {"SEARCH_CACHE": cache_size})
+    except OSError as exc:
+        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def run() -> None:

@@ -87,17 +87,23 @@ def items_json(catalog: Catalog, rows: list[sqlite3.Row]) -> list[dict[str, Any]
         "files": _related(catalog, "files", ids, "AND role = 'media' AND state = 'present'",
                           "ORDER BY path"),
     }
-    names = _person_names(catalog)
     items = [build(row, related) for row in rows]
+    names = _person_names(catalog, {p["id"] for item in items for p in item["people"]})
     for item in items:
         for person in item["people"]:
             person["name"] = names.get((item["event"], person["id"]))
     return items
 
 
-def _person_names(catalog: Catalog) -> dict[tuple[str, str], str]:
-    return {(r["event_id"], r["id"]): r["name"]
-            for r in catalog.query("SELECT event_id, id, name FROM people")}
+def _person_names(catalog: Catalog, ids: set[str]) -> dict[tuple[str, str], str]:
+    names: dict[tuple[str, str], str] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for r in catalog.query("SELECT event_id, id, name FROM people WHERE id IN "
+                               f"({','.join('?' * len(chunk))})", chunk):
+            names[(r["event_id"], r["id"])] = r["name"]
+    return names
 
 
 def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,12 +79,17 @@ class SearchIndex:
     """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
 
     def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
-                 persist: bool = True) -> None:
+                 persist: bool = True, cache_size: int = 0) -> None:
         """`rebuild_missing`: build a missing or broken index from the catalog (the site,
         which never writes, says False and gets IndexMissing instead); `persist`: keep
-        the facet table on disk for the next process."""
+        the facet table on disk for the next process; `cache_size`: how many recent
+        results to keep (a site sees the same queries again: facet clicks, pages, popular
+        searches), dropped whenever the index changes."""
         self.archive, self.quiet = archive, quiet
         self.rebuild_missing, self.persist = rebuild_missing, persist
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self.hits = self.misses = 0
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._key: tuple[str, int] | None = None
@@ -115,6 +121,7 @@ class SearchIndex:
                 if self._searcher is not None:
                     self._searcher.close()
                 self._open()
+                self._cache.clear()
             return self._searcher, self._table
 
     def close(self) -> None:
@@ -126,7 +133,22 @@ class SearchIndex:
                facets: bool = True) -> dict[str, Any]:
         """The search JSON of DESIGN.md; raises QueryError for a malformed query."""
         searcher, table = self.current()
-        return run_search(searcher, text, page, sort, table if facets else None)
+        page = page or Page()
+        key = (text, page.page, page.limit, sort, facets)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return dict(cached)
+        result = run_search(searcher, text, page, sort, table if facets else None)
+        with self._lock:
+            self.misses += 1
+            if self.cache_size:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return dict(result)
 
 
 def run_search(searcher: Searcher, text: str, page: Page | None = None,

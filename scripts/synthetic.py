@@ -125,3 +125,52 @@ def context(events: list[dict]) -> dict[str, Any]:
             "sessions": {(e["id"], s["id"]): {"title": s["title"], "room": s["room"]}
                          for e in events for s in e["sessions"]},
             "aliases": {}}
+
+
+def write_catalog(archive: Any, events: list[dict], items: list[dict],
+                  thumbnails: list[tuple[str, str]]) -> None:
+    """Store synthetic events and items straight into an archive's catalog (no media):
+    what ingest would have written. `thumbnails` are (small, large) paths inside the
+    archive, shared round-robin by the items."""
+    import json
+
+    db = archive.catalog
+    with db.transaction() as revision:
+        for event in events:
+            db.execute("INSERT INTO events VALUES (?, ?, ?, NULL, ?, ?)",
+                       (event["id"], event["title"], f"/media/{event['id']}", json.dumps(
+                           {"date": event["day"].date().isoformat(), "timezone": "UTC"}),
+                        revision))
+            db.db.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", [
+                (event["id"], p["id"], p["name"], json.dumps(
+                    {"id": p["id"], "name": p["name"], "affiliation": p["org"],
+                     "project": p["project"], "aliases": []})) for p in event["people"]])
+            db.db.executemany("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (event["id"], s["id"], s["title"], s["start"].date().isoformat(),
+                 s["start"].strftime("%H:%M"), s["end"].strftime("%H:%M"), s["room"],
+                 json.dumps({"moderators": [], "speakers": [p["id"] for p in s["people"]],
+                             "description": None})) for s in event["sessions"]])
+        for n, item in enumerate(items):
+            _write_item(db, item, revision, thumbnails[n % len(thumbnails)])
+
+
+def _write_item(db: Any, item: dict, revision: int, thumbs: tuple[str, str]) -> None:
+    import json
+
+    meta = {k: item[k] for k in ("width", "height", "orientation", "camera", "exposure",
+                                 "gps", "duration", "video", "audio", "transcript")}
+    resolved = {k: item[k] for k in ("taken", "taken_source", "title", "description",
+                                     "keywords")}
+    db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+               (item["id"], item["event"], item["kind"], item["mime"], item["size"],
+                item["path"], item["relpath"], item["taken"], json.dumps(meta),
+                json.dumps(resolved), revision))
+    tags = [(item["id"], "session", s["id"], "", s["source"]) for s in item["sessions"]]
+    tags += [(item["id"], "person", p["id"], p["relation"], p["source"])
+             for p in item["people"]]
+    db.db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?, ?)", tags)
+    db.db.executemany("INSERT INTO credits VALUES (?, ?, ?, ?)", [
+        (item["id"], k, item["credit"][k], "default") for k in
+        ("creator", "organisation", "project", "copyright", "license") if item["credit"][k]])
+    db.db.executemany("INSERT INTO thumbnails VALUES (?, ?, ?, 320, 213)", [
+        (item["id"], "small", thumbs[0]), (item["id"], "large", thumbs[1])])

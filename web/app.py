@@ -28,15 +28,15 @@ def create_app(archive_dir: str | Path | None = None,
     """
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
-                            MAX_QUERY_LENGTH=2000, PER_PAGE=24,
-                            JSON_SORT_KEYS=False)
+                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256)
     if test_config:
         app.config.update(test_config)
     if not app.config["ARCHIVE_DIR"]:
         raise ArchiveError("create_app needs the archive directory")
     # Fail now, not on the first request, if the archive is not there.
     Archive.open(Path(app.config["ARCHIVE_DIR"]), create=False, readonly=True).close()
-    app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]))
+    app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]),
+                                                 app.config["SEARCH_CACHE"])
     for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)

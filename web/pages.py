@@ -34,11 +34,16 @@ def page_url(**params: object) -> str:
 def value_names(result: dict) -> dict[str, dict[str, str]]:
     """Readable names for facet values that are ids: people's names, session titles."""
     db = archive().catalog
-    people = {r["id"]: r["name"] for r in db.query("SELECT id, name FROM people")}
-    sessions = {r["id"]: r["title"] for r in db.query("SELECT id, title FROM sessions")}
-    return {"person": {v: people.get(v, v) for v in result["facets"].get("person", {})},
-            "session": {v: f"{v}: {sessions[v]}" if v in sessions else v
-                        for v in result["facets"].get("session", {})}}
+    person_ids = list(result["facets"].get("person", {}))[:12]
+    session_ids = list(result["facets"].get("session", {}))[:12]
+    people = {r["id"]: r["name"] for r in db.query(
+        f"SELECT id, name FROM people WHERE id IN ({','.join('?' * len(person_ids))})",
+        person_ids)} if person_ids else {}
+    sessions = {r["id"]: r["title"] for r in db.query(
+        f"SELECT id, title FROM sessions WHERE id IN ({','.join('?' * len(session_ids))})",
+        session_ids)} if session_ids else {}
+    return {"person": {v: people.get(v, v) for v in person_ids},
+            "session": {v: f"{v}: {sessions[v]}" if v in sessions else v for v in session_ids}}
 
 
 @bp.route("/")

@@ -1,0 +1,76 @@
+"""Serving the site with waitress, in one process per core.
+
+waitress runs requests in threads, which share one interpreter lock: a
+search uses one core however many threads wait. The listening socket is
+made here and shared by forked worker processes, each a waitress server, so
+the kernel spreads connections over the cores (the pre-fork model of
+gunicorn, kept to the standard library).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import waitress
+
+from .app import create_app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
+def _worker(archive_dir: Path, sock: socket.socket, threads: int, config: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    app = create_app(archive_dir, config)
+    waitress.serve(app, sockets=[sock], threads=threads, ident="event-archive",
+                   _quiet=True)
+
+
+def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
+          config: dict | None = None) -> None:
+    """Serve until interrupted; with workers > 1, fork that many waitress processes."""
+    config = config or {}
+    create_app(archive_dir, config)  # fail in the parent, with a clear message, if unusable
+    sock = listen(host, port)
+    if workers <= 1:
+        waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
+                       ident="event-archive")
+        return
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _worker(archive_dir, sock, threads, config)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(_signum: int, _frame: object) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for pid in children:
+            os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        stop(signal.SIGINT, None)
+        for pid in children:
+            os.waitpid(pid, 0)
+    sock.close()
+    print("stopped", file=sys.stderr)
