@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -205,43 +204,23 @@ def test_event_timezone_applies_to_camera_local_time(archive: Archive,
     assert item["taken"] == "2019-03-19T11:42:07+01:00"
 
 
-def test_unreadable_file_is_recorded(tmp_path: Path) -> None:
-    """Permission denied, made real even as root by dropping to 'nobody' in a subprocess."""
-
-    # pytest's own temp folders are private to root; 'nobody' needs a path it can walk.
-    base = Path(tempfile.mkdtemp(prefix="ea-perm-"))
-    try:
-        _unreadable_case(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _unreadable_case(base: Path) -> None:
+def test_unreadable_file_is_recorded(tmp_path: Path, event_dir: Path) -> None:
+    """Permission denied, made real even as root: the ingest runs without the
+    capabilities that let root read any file (setpriv drops them from the bounding set)."""
     import subprocess
     import sys
 
-    base.chmod(0o777)
-    event_dir, root = base / "event", base / "archive"
-    event_dir.mkdir(mode=0o777)
-    event_dir.chmod(0o777)
-    photos(event_dir, 1)[0].chmod(0o644)
+    photos(event_dir, 1)
     secret = make_jpeg(event_dir / "secret.jpg")
     secret.chmod(0)
-    # Everything is imported before dropping privileges: the interpreter's own
-    # files may not be readable by 'nobody'.
-    code = ("import sys, os, difflib, _strptime, asyncio, PIL.Image\n"
-            "import whoosh.codec.whoosh3, whoosh.writing, whoosh.searching\n"
-            "from archive.cli import run\n"
-            "import archive.examine, archive.ingest, archive.extract.video, indexer.sync\n"
-            "PIL.Image.init()\n"
-            "if os.geteuid() == 0:\n"
-            "    os.setgid(65534); os.setuid(65534)\n"
-            "sys.argv = ['event-archive', '--archive', sys.argv[1], 'ingest', '-j', '1', "
-            "sys.argv[2]]\nrun()\n")
-    done = subprocess.run([sys.executable, "-c", code, str(root), str(event_dir)],
-                          capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "archive", "--archive", str(tmp_path / "archive"),
+               "ingest", "-j", "1", str(event_dir)]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--",
+                   *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    with Archive.open(root) as again:
+    with Archive.open(tmp_path / "archive") as again:
         rows = again.catalog.query("SELECT * FROM errors WHERE path = ?", (str(secret),))
         assert [(r["stage"], r["level"]) for r in rows] == [("read", "error")]
         assert "Permission denied" in rows[0]["message"]
