@@ -142,11 +142,22 @@ class Catalog:
             self.revision_in_tx = revision
             yield revision
             self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise CatalogError(f"{self.path}: cannot write the catalog ({exc}); nothing of "
+                               "this batch was kept, run again when fixed") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         finally:
             self.revision_in_tx = None
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite already rolled back (it does on a full disk)
 
     def _rev(self) -> int:
         if self.revision_in_tx is None:

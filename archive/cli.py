@@ -326,6 +326,65 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
         raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+@main.command("batch-ingest")
+@click.argument("roots", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None)
+@click.option("--wait", is_flag=True, help="Wait for another ingest instead of exiting.")
+@json_option
+@click.pass_obj
+def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None, wait: bool,
+                         as_json: bool) -> None:
+    """Ingest every event folder (one holding event.toml) under ROOTS; exit 1 if any
+    event failed. Safe from cron: a second run exits (or, with --wait, waits)."""
+    from indexer.sync import sync
+
+    from .batch import batch_ingest, table
+
+    with obj.open(create=True) as archive, write_lock(archive.lock_path, wait=wait,
+                                                     quiet=as_json):
+        lines = batch_ingest(archive, list(roots), jobs, obj.debug)
+        if any(line.ok for line in lines):
+            sync(archive)
+    if as_json:
+        emit([{"folder": str(line.folder), "ok": line.ok, "error": line.error,
+               "summary": line.summary.as_dict() if line.summary else None}
+              for line in lines])
+    else:
+        click.echo(table(lines))
+    if not lines or not all(line.ok for line in lines):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--no-hashes", is_flag=True, help="Skip re-reading every file's content.")
+@json_option
+@click.pass_obj
+def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
+    """Check the catalog, files, thumbnails and index; repair what can be rebuilt."""
+    from indexer.check import check_index
+
+    from .verify import verify_archive
+
+    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
+        result = verify_archive(archive, hashes=not no_hashes)
+        problems, repaired = check_index(archive)
+    result.problems += problems
+    result.repaired += repaired
+    if as_json:
+        emit({"ok": result.ok, "files_checked": result.checked,
+              "problems": result.problems, "repaired": result.repaired})
+    else:
+        for line in result.repaired:
+            click.echo(f"repaired: {line}")
+        for line in result.problems:
+            click.echo(f"problem: {line}", err=True)
+        click.echo(f"verified {result.checked:,} files: "
+                   + ("ok" if result.ok else f"{len(result.problems)} problem(s)"))
+    if not result.ok:
+        sys.exit(1)
+
+
 def run() -> None:
     """Entry point: Ctrl-C and closed pipes end quietly; the group handles user errors."""
     try:

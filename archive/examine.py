@@ -10,19 +10,22 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import resource
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import mediatypes, posters, thumbs
-from .errors import MediaError
+from .errors import ArchiveWriteError, MediaError
 from .extract import photo, sidecar, video
 from .mediatypes import MediaType
 
 READ_CHUNK = 1 << 20
 MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
 XMP_SCAN = 8 * 1024 * 1024  # video: XMP is looked for in the first bytes only
+WORKER_MEMORY = 3 * 1024**3  # address space of one worker
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,23 @@ class Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
     thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # stage, msg, level
-
+    fatal: str | None = None  # the archive itself could not be written
     def problem(self, stage: str, message: str, level: str = "error") -> None:
         self.problems.append((stage, message, level))
 
 
 def prepare_worker() -> None:
-    """Tune a worker process for a stream of large files.
+    """Bound a worker's memory and tune it for a stream of large files.
 
     glibc returns every freed multi-megabyte buffer to the kernel, so each 24 MP
     photo paid ~5,000 page faults (12 ms of 90) for memory it had just freed.
     Raising the mmap and trim thresholds keeps those buffers for the next file.
     """
+    try:
+        # A hostile file must not take the machine's memory: past this, MemoryError.
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    except (ValueError, OSError):
+        pass
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
@@ -174,7 +182,20 @@ def _sidecars(task: Task, out: Outcome) -> None:
 
 
 def examine(task: Task) -> Outcome:
-    """Identify, extract and make thumbnails for one file; never raises for bad input."""
+    """Identify, extract and make thumbnails for one file; never raises for bad input.
+
+    Warnings the libraries print about a file (Pillow's "Corrupt EXIF data"…) are
+    recorded against it instead of going to the terminal.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _examine(task)
+    for message in dict.fromkeys(str(w.message) for w in caught[:20]):
+        out.problem("extract", f"reader warning: {message}", "warning")
+    return out
+
+
+def _examine(task: Task) -> Outcome:
     out = Outcome(task)
     try:
         media_type, data = _identify(task, out)
@@ -183,6 +204,8 @@ def examine(task: Task) -> Outcome:
         else:
             _video(task, media_type, out)
         _sidecars(task, out)
+    except ArchiveWriteError as exc:
+        out.fatal = str(exc)
     except MediaError as exc:
         out.item_id = None
         out.problem(exc.stage, str(exc))

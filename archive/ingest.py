@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from .catalog import Catalog
 from .commit import commit_outcome
+from .errors import ArchiveWriteError
 from .examine import Outcome, Task, examine, prepare_worker
 from .manifest import load_event
 from .model import Event
@@ -132,11 +133,12 @@ class _Bar(tqdm):
     monitor_interval = 0
 
 
-def _outcomes(tasks: list[Task], jobs: int, progress: bool) -> Iterable[Outcome]:
+def _outcomes(tasks: list[Task], jobs: int, progress: bool,
+              timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, dynamic_ncols=True)
     with bar:
-        for task, result in run_tasks(examine, tasks, jobs, FILE_TIMEOUT, prepare_worker):
+        for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
             bar.update()
             if isinstance(result, TaskFailed):
                 result = Outcome(task, problems=[("extract", str(result), "error")])
@@ -156,6 +158,10 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
         batch.clear()
 
     for outcome in outcomes:
+        if outcome.fatal:
+            if batch:
+                flush()
+            raise ArchiveWriteError(outcome.fatal + "; free some space and run ingest again")
         batch.append(outcome)
         if len(batch) >= BATCH:
             flush()
@@ -234,8 +240,8 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False) -
 
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
-                  prune: bool = False, debug: bool = False,
-                  progress: bool = True) -> IngestSummary:
+                  prune: bool = False, debug: bool = False, progress: bool = True,
+                  timeout: float = FILE_TIMEOUT) -> IngestSummary:
     """Ingest one event folder into the archive.
 
     Raises ManifestError for a wrong event file (nothing is written then) and
@@ -262,7 +268,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     def present(path: str) -> bool:
         return path in seen if path.startswith(prefix) else os.path.exists(path)
 
-    _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress),
+    _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress, timeout),
             present, summary)
     _missing(catalog, event, seen, prune, summary)
     resolve_event(catalog, event, event_changed)

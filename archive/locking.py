@@ -23,8 +23,12 @@ def write_lock(lock_path: Path, wait: bool = True, quiet: bool = False) -> Itera
     The kernel drops the lock when the holder dies, so a killed ingest never
     leaves a stale lock behind.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ArchiveError(f"{lock_path.parent}: cannot write the archive ({exc.strerror}); "
+                           "is the disk read-only or full?") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

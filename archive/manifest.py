@@ -343,6 +343,8 @@ def parse_event(text_: str, path: Path, folder: Path) -> Event:
         data = tomllib.loads(text_)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(path, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ManifestError(path, "", "values nested too deeply to be an event file") from None
     allowed = ("event", "credit", "people", "sessions", "cameras", "media")
     for key in data:
         if key not in allowed:

@@ -6,11 +6,16 @@ a 24 MP photo is never decoded at full size for a 1280 px thumbnail.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
 from PIL import Image
+
+from .errors import ArchiveWriteError
+
+_CANNOT_WRITE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 SIZES = {"small": 320, "large": 1280}
 # JPEG, not WebP: encoding a 1280 px WebP costs as much as decoding the 24 MP original
@@ -64,12 +69,22 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 def _write_atomic(image: Image.Image, target: Path) -> None:
     """Write via a temporary file and rename, so a killed ingest leaves no half thumbnail."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot write thumbnails in {target.parent.parent}: "
+                                f"{exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             image.save(fh, FORMAT, **SAVE_OPTIONS)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.errno in _CANNOT_WRITE:
+            raise ArchiveWriteError(f"cannot write thumbnails in {target.parent.parent}: "
+                                    f"{exc.strerror}") from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

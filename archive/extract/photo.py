@@ -24,8 +24,9 @@ from . import exif, iptc, xmp
 pillow_heif.register_heif_opener()
 
 # Errors Pillow raises for files it cannot read; anything else is a bug of ours.
+# (Its AVIF plugin reports a broken frame as RuntimeError.)
 PIL_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError,
-              Image.DecompressionBombError, Image.DecompressionBombWarning)
+              RuntimeError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -1,0 +1,69 @@
+"""Batch ingest: every event folder under some roots, into one archive, for cron."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ArchiveError
+from .ingest import IngestSummary, ingest_folder
+from .manifest import EVENT_FILE
+from .store import Archive
+
+
+@dataclass
+class BatchLine:
+    folder: Path
+    summary: IngestSummary | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def event_folders(roots: list[Path]) -> Iterator[Path]:
+    """Every folder holding an event.toml under the roots (a root may be one itself)."""
+    seen: set[Path] = set()
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            if EVENT_FILE in filenames:
+                folder = Path(dirpath).resolve()
+                if folder not in seen:
+                    seen.add(folder)
+                    yield folder
+                dirnames[:] = []  # an event's own subfolders are its media
+
+
+def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
+                 debug: bool = False) -> list[BatchLine]:
+    """Ingest each event folder in turn; a failing event is recorded and the rest go on."""
+    lines = []
+    for folder in event_folders(roots):
+        try:
+            lines.append(BatchLine(folder, ingest_folder(archive, folder, jobs=jobs,
+                                                         debug=debug, progress=False)))
+        except ArchiveError as exc:
+            if debug:
+                raise
+            lines.append(BatchLine(folder, error=str(exc)))
+    return lines
+
+
+def table(lines: list[BatchLine]) -> str:
+    """The summary table printed at the end of a batch."""
+    head = f"{'event folder':40} {'added':>7} {'updated':>7} {'same':>7} {'failed':>7}  result"
+    rows = [head, "-" * len(head)]
+    for line in lines:
+        name = str(line.folder)[-40:]
+        if line.summary:
+            s = line.summary
+            rows.append(f"{name:40} {s.added:7} {s.updated:7} {s.unchanged:7} {s.failed:7}  ok")
+        else:
+            rows.append(f"{name:40} {'':7} {'':7} {'':7} {'':7}  FAILED: {line.error}")
+    failed = sum(1 for line in lines if not line.ok)
+    rows.append(f"{len(lines)} event(s), {failed} failed")
+    return "\n".join(rows)

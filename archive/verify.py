@@ -1,0 +1,93 @@
+"""Verify an archive: the catalog is sound, files still hold their content, thumbnails
+exist; repair what can be rebuilt (thumbnails, stray temporary files)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .examine import READ_CHUNK, Task, examine
+from .store import Archive
+
+
+@dataclass
+class Verification:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_catalog(archive: Archive, result: Verification) -> None:
+    verdict = archive.catalog.query("PRAGMA integrity_check")[0][0]
+    if verdict != "ok":
+        result.problems.append(f"catalog: integrity check says {verdict}")
+    orphans = archive.catalog.query(
+        "SELECT path FROM files WHERE item_id IS NOT NULL AND item_id NOT IN "
+        "(SELECT id FROM items)")
+    result.problems += [f"{r['path']}: file row points to no item" for r in orphans]
+
+
+def _check_files(archive: Archive, result: Verification) -> None:
+    rows = archive.catalog.query("SELECT path, item_id FROM files WHERE state = 'present' "
+                                 "AND role = 'media' AND item_id IS NOT NULL")
+    for row in rows:
+        result.checked += 1
+        path = Path(row["path"])
+        try:
+            if _sha256(path) != row["item_id"]:
+                result.problems.append(f"{path}: content changed since ingest; run ingest")
+        except OSError as exc:
+            result.problems.append(f"{path}: cannot read ({exc.strerror}); run ingest")
+
+
+def _repair_thumbnails(archive: Archive, result: Verification) -> None:
+    rows = archive.catalog.query(
+        "SELECT t.item_id, t.path, i.path AS original, i.relpath, i.size FROM thumbnails t "
+        "JOIN items i ON i.id = t.item_id")
+    missing: dict[str, dict] = {}
+    for row in rows:
+        if not (archive.root / row["path"]).is_file():
+            missing.setdefault(row["item_id"], dict(row))
+    for item_id, row in missing.items():
+        original = Path(row["original"])
+        if not original.is_file():
+            result.problems.append(f"{original}: thumbnail missing and original gone")
+            continue
+        st = original.stat()
+        outcome = examine(Task(str(original), row["relpath"], st.st_size, st.st_mtime_ns, (),
+                               str(archive.root)))
+        if outcome.item_id == item_id and outcome.thumbnails:
+            result.repaired.append(f"{original}: thumbnails made again")
+        else:
+            result.problems.append(f"{original}: thumbnails missing and cannot be remade")
+
+
+def _remove_partials(archive: Archive, result: Verification) -> None:
+    for part in archive.thumbs_dir.rglob("*.part"):
+        part.unlink(missing_ok=True)
+        result.repaired.append(f"{part}: unfinished thumbnail removed")
+
+
+def verify_archive(archive: Archive, hashes: bool = True) -> Verification:
+    """Check the catalog, the files' content (unless `hashes` is False) and the
+    thumbnails; remake missing thumbnails and drop unfinished ones."""
+    result = Verification()
+    _check_catalog(archive, result)
+    if hashes:
+        _check_files(archive, result)
+    _remove_partials(archive, result)
+    _repair_thumbnails(archive, result)
+    return result
