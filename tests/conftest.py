@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +13,19 @@ from click.testing import CliRunner
 from archive.cli import main
 from archive.store import Archive
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample event (scripts/make_sample_event.py), made once per test run.
+    Tests that change it work on a copy."""
+    folder = tmp_path_factory.mktemp("sample") / "event"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
+                    str(folder)], check=True, capture_output=True, timeout=300)
+    return folder
 
 
 @pytest.fixture

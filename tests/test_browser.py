@@ -6,8 +6,6 @@ import csv
 import io
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,13 +30,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = tmp_path_factory.mktemp("browser")
-    event = base / "event"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
-                    str(event)], check=True, capture_output=True, timeout=300)
     with Archive.open(base / "archive") as archive:
-        ingest_folder(archive, event, jobs=2, progress=False)
+        ingest_folder(archive, sample, jobs=2, progress=False)
         sync(archive)
     app = create_app(base / "archive")
     httpd = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -17,16 +15,6 @@ from archive.store import Archive
 from indexer.search import Page, QueryError, SearchIndex
 from indexer.store import current_dir, read_revision
 from indexer.sync import rebuild, sync
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample") / "event"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
-                    str(folder)], check=True, capture_output=True, timeout=300)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import waitress
 from media import make_exif, make_jpeg
 
@@ -19,16 +18,6 @@ from archive.ingest import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("load") / "event"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
-                    str(folder)], check=True, capture_output=True, timeout=300)
-    return folder
 
 
 def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
