@@ -44,7 +44,8 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         manifest = list(csv.DictReader(fh, delimiter="\t"))
     return {"corpus": corpus, "summary": summary, "manifest": manifest,
             "items": {i["relpath"]: i for i in items},
-            "errors": {Path(e["path"]).relative_to(corpus).as_posix(): e for e in errors}}
+            "errors": {Path(e["path"]).relative_to(corpus.resolve()).as_posix(): e
+                       for e in errors}}
 
 
 def test_every_corpus_file_is_an_item_or_a_recorded_error(ingested: dict) -> None:
