@@ -192,7 +192,7 @@ def _name_by_id(r: _Reader) -> str:
     return value
 
 
-def _event(path: Path, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _event(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     if "event" not in data:
         raise ManifestError(path, "event", "missing; the file needs an [event] table")
     r = _Reader(path, "event", data["event"])
@@ -349,7 +349,7 @@ def parse_event(text_: str, path: Path, folder: Path) -> Event:
     for key in data:
         if key not in allowed:
             raise ManifestError(path, key, f"unknown table; expected one of {', '.join(allowed)}")
-    fields = _event(path, data, folder)
+    fields = _event(path, data)
     credit, rules = _credits(path, data)
     event = Event(**fields, folder=folder, source=path, credit=credit, credit_rules=rules,
                   people=_people(path, data),

@@ -16,7 +16,8 @@ class MediaType:
 
     @property
     def is_raw(self) -> bool:
-        return self.mime.startswith("image/x-") and self.mime != "image/x-portable"
+        """Camera raw: we read its metadata and embedded preview, never its sensor data."""
+        return self.mime in RAW_MIMES
 
 
 JPEG = MediaType("photo", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"))
@@ -148,3 +149,4 @@ def extension_mismatch(media_type: MediaType, path: PurePath) -> bool:
 ALL_TYPES = (JPEG, PNG, GIF, TIFF, CR2, NEF, DNG, WEBP, HEIC, AVIF, MP4, MOV, THREE_GP, MKV,
              WEBM, AVI, MPEG_TS, MPEG_PS, MP3, M4A, WAV, FLAC, OGG)
 SIDECAR_SUFFIXES = (".xmp", ".srt", ".vtt")
+RAW_MIMES = frozenset({"image/x-canon-cr2", "image/x-nikon-nef", "image/x-adobe-dng"})

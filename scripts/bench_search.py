@@ -12,6 +12,7 @@ cost of an incremental sync of 100 changed items against the full build
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import shutil
 import sqlite3
@@ -83,8 +84,8 @@ def query_mix(events: list[dict], count: int = 500, seed: int = 11) -> list[Spec
         elif roll == 7:
             event = rng.choice(events)
             day = event["day"].date()
-            spec.days = (day.isoformat(), (day + __import__("datetime").timedelta(
-                days=rng.randint(0, 30))).isoformat())
+            spec.days = (day.isoformat(),
+                         (day + dt.timedelta(days=rng.randint(0, 30))).isoformat())
             spec.words = [rng.choice(topic_words)]
         elif roll == 8:
             spec.session = f"s{rng.randint(1, 8)}"
