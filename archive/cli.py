@@ -287,7 +287,7 @@ def reindex(obj: Context, as_json: bool) -> None:
     """Rebuild the search index from the catalog (searches keep working meanwhile)."""
     from indexer.sync import rebuild
 
-    with obj.open() as archive:
+    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
         result = rebuild(archive, "asked for")
     if as_json:
         emit({"revision": result.revision, "items": result.updated,
