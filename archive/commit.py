@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 
 from .catalog import Catalog
-from .examine import Outcome
+from .tasks import Outcome
 
 
 def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:

@@ -13,46 +13,18 @@ import hashlib
 import resource
 import traceback
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import mediatypes, posters, thumbs
 from .errors import ArchiveWriteError, MediaError
 from .extract import photo, sidecar, video
 from .mediatypes import MediaType
+from .tasks import Outcome, Task
 
 READ_CHUNK = 1 << 20
 MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
 XMP_SCAN = 8 * 1024 * 1024  # video: XMP is looked for in the first bytes only
 WORKER_MEMORY = 3 * 1024**3  # address space of one worker
-
-
-@dataclass(frozen=True)
-class Task:
-    path: str
-    relpath: str
-    size: int
-    mtime_ns: int
-    sidecars: tuple[tuple[str, int, int], ...]  # path, size, mtime_ns
-    root: str  # the archive directory, for thumbnails
-    debug: bool = False
-
-
-@dataclass
-class Outcome:
-    """What a worker found; `item_id` is None when the file gives no item."""
-
-    task: Task
-    item_id: str | None = None
-    kind: str | None = None
-    mime: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # stage, msg, level
-    fatal: str | None = None  # the archive itself could not be written
-    def problem(self, stage: str, message: str, level: str = "error") -> None:
-        self.problems.append((stage, message, level))
 
 
 def prepare_worker() -> None:

@@ -11,8 +11,6 @@ from importlib import resources
 from itertools import groupby
 from typing import Any
 
-from jinja2 import Environment
-
 FORMATS = ("csv", "json", "jsonld", "html")
 FIELDS = ("creator", "organisation", "project", "copyright", "license", "acquire_license_page")
 CSV_COLUMNS = ("id", "file", "kind", "title", "session", *FIELDS, "credit_line",
@@ -104,6 +102,8 @@ def to_jsonld(rows: list[dict[str, Any]], base_url: str | None = None) -> str:
 
 
 def to_html(rows: list[dict[str, Any]], title: str | None = None) -> str:
+    from jinja2 import Environment  # only this format needs it
+
     template = resources.files("archive").joinpath("data/credits.html").read_text("utf-8")
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     ordered = sorted(rows, key=lambda r: ((r["creator"] or "\uffff").casefold(), r["file"]))

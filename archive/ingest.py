@@ -22,13 +22,13 @@ from tqdm import tqdm
 from .catalog import Catalog
 from .commit import commit_outcome
 from .errors import ArchiveWriteError
-from .examine import Outcome, Task, examine, prepare_worker
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
 from .resolve import ItemFacts, Resolution, resolve
 from .scan import ScanEntry, ScanResult, scan
 from .store import Archive
+from .tasks import Outcome, Task
 
 BATCH = 50
 FILE_TIMEOUT = 120.0
@@ -135,6 +135,9 @@ class _Bar(tqdm):
 
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
               timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
+    # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
+    from .examine import examine, prepare_worker
+
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, dynamic_ncols=True)
     with bar:
@@ -268,10 +271,15 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     def present(path: str) -> bool:
         return path in seen if path.startswith(prefix) else os.path.exists(path)
 
-    _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress, timeout),
-            present, summary)
+    before = catalog.revision
+    if tasks:
+        _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress,
+                                          timeout), present, summary)
     _missing(catalog, event, seen, prune, summary)
-    resolve_event(catalog, event, event_changed)
+    # Resolution depends only on the stored extraction and the event file: when neither
+    # changed, every answer is the one already stored.
+    if event_changed or catalog.revision != before or summary.missing:
+        resolve_event(catalog, event, event_changed)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]

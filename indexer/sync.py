@@ -86,6 +86,9 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     """Apply the catalog's changes since the index's revision; rebuild if it is missing,
     unreadable or older than the catalog can tell (no revision recorded)."""
     started = time.perf_counter()
+    folder = current_dir(archive.index_dir)
+    if folder is not None and read_revision(folder) == archive.catalog.revision:
+        return SyncResult(archive.catalog.revision)  # up to date: not even opened
     try:
         ix = open_index(archive.index_dir)
     except IndexMissing as exc:

@@ -1,0 +1,37 @@
+"""What the ingest pool passes to a worker for one file, and what it gets back.
+
+Kept apart from `examine` so the parent process can plan and commit work
+without loading the media readers (Pillow, exifread, ffmpeg bindings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    relpath: str
+    size: int
+    mtime_ns: int
+    sidecars: tuple[tuple[str, int, int], ...]  # path, size, mtime_ns
+    root: str  # the archive directory, for thumbnails
+    debug: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a worker found; `item_id` is None when the file gives no item."""
+
+    task: Task
+    item_id: str | None = None
+    kind: str | None = None
+    mime: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # stage, msg, level
+    fatal: str | None = None  # the archive itself could not be written
+    def problem(self, stage: str, message: str, level: str = "error") -> None:
+        self.problems.append((stage, message, level))
