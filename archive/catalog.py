@@ -129,6 +129,14 @@ class Catalog:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
         return int(row[0])
 
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._rev()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     @contextmanager
     def transaction(self) -> Iterator[int]:
         """One write transaction that bumps the revision; yields the new revision."""

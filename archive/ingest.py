@@ -175,16 +175,25 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
 def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
              summary: IngestSummary) -> None:
     """Files catalogued but gone: reported as missing; with prune, forgotten."""
+    gone = {path: row for path, row in catalog.files_of_event(event.id).items()
+            if path not in seen}
+    summary.missing = sum(1 for r in gone.values()
+                          if r["state"] != "missing" and r["role"] == "media")
+    orphans = catalog.query(
+        "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE "
+        "files.item_id = items.id AND files.role = 'media' AND files.state != 'missing')",
+        (event.id,)) if prune else []
+    work = [p for p, r in gone.items() if prune or r["role"] == "sidecar"
+            or r["state"] != "missing"]
+    if not work and not orphans:
+        return  # nothing to write: the revision stays, the index is left alone
     with catalog.transaction():
-        for path, row in catalog.files_of_event(event.id).items():
-            if path in seen:
-                continue
-            if row["state"] != "missing" and row["role"] == "media":
-                summary.missing += 1
+        for path in work:
+            row = gone[path]
             if prune or row["role"] == "sidecar" or row["state"] == "failed":
                 catalog.delete_file(path)
                 catalog.clear_errors(path)
-            elif row["state"] != "missing":
+            else:
                 catalog.set_file_state(path, "missing")
         if prune:
             for row in catalog.query(
@@ -196,13 +205,20 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
 
 
 def _record_scan_problems(catalog: Catalog, event: Event, found: ScanResult) -> None:
+    """Unreadable entries and orphan sidecars, replacing the last scan's; written only
+    when they differ, so a scan that finds what it found before changes nothing."""
+    wanted = {(path, reason, "error") for path, reason in found.unreadable}
+    wanted |= {(o.path, "sidecar with no media file beside it", "warning")
+               for o in found.orphans}
+    have = {(r["path"], r["message"], r["level"]) for r in catalog.query(
+        "SELECT path, message, level FROM errors WHERE event_id = ? AND stage = 'scan'",
+        (event.id,))}
+    if wanted == have:
+        return
     with catalog.transaction():
         catalog.execute("DELETE FROM errors WHERE event_id = ? AND stage = 'scan'", (event.id,))
-        for path, reason in found.unreadable:
-            catalog.record_error(event.id, path, "scan", reason)
-        for orphan in found.orphans:
-            catalog.record_error(event.id, orphan.path, "scan",
-                                 "sidecar with no media file beside it", "warning")
+        for path, message, level in sorted(wanted):
+            catalog.record_error(event.id, path, "scan", message, level)
 
 
 def sortable_time(taken: str | None) -> str | None:
@@ -231,7 +247,7 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False) -
         "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, f.mtime_ns FROM items i "
         "LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
     changed = 0
-    with catalog.transaction():
+    with catalog.transaction() as revision:
         for row in rows:
             facts = ItemFacts(row["id"], row["kind"], row["relpath"],
                               json.loads(row["metadata"]), row["mtime_ns"] or 0)
@@ -239,6 +255,7 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False) -
             if event_changed or result.as_dict() != json.loads(row["resolved"]):
                 _store_resolution(catalog, row["id"], result)
                 changed += 1
+        catalog.set_meta(f"resolved:{event.id}", str(revision))
     return changed
 
 
@@ -271,14 +288,14 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     def present(path: str) -> bool:
         return path in seen if path.startswith(prefix) else os.path.exists(path)
 
-    before = catalog.revision
     if tasks:
         _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress,
                                           timeout), present, summary)
     _missing(catalog, event, seen, prune, summary)
-    # Resolution depends only on the stored extraction and the event file: when neither
-    # changed, every answer is the one already stored.
-    if event_changed or catalog.revision != before or summary.missing:
+    # Resolution depends only on the stored extraction and the event file: when nothing
+    # was written since the last resolution (a killed run leaves the mark behind),
+    # every answer is the one already stored.
+    if event_changed or catalog.get_meta(f"resolved:{event.id}") != str(catalog.revision):
         resolve_event(catalog, event, event_changed)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",

@@ -49,6 +49,11 @@ def snapshot(root: Path) -> dict[str, object]:
                             for r in db.query("SELECT * FROM files")),
             "thumbs": sorted((r["item_id"], r["name"])
                              for r in db.query("SELECT * FROM thumbnails")),
+            "resolved": sorted((r["id"], r["resolved"]) for r in db.query(
+                "SELECT id, resolved FROM items")),
+            "tags": sorted(tuple(r) for r in db.query(
+                "SELECT item_id, kind, value, relation, source FROM tags")),
+            "credits": sorted(tuple(r) for r in db.query("SELECT * FROM credits")),
             "errors": db.query("SELECT COUNT(*) FROM errors")[0][0],
         }
 
@@ -82,3 +87,29 @@ def test_killed_ingest_resumes_to_the_same_catalog(tmp_path: Path, many_photos: 
     with Archive.open(root) as archive:
         for row in archive.catalog.query("SELECT path FROM thumbnails"):
             assert (root / row["path"]).stat().st_size > 0
+
+
+def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archive.ingest as pipeline
+    from archive.ingest import ingest_folder
+
+    event = tmp_path / "event"
+    event.mkdir()
+    (event / "event.toml").write_text('[event]\nid = "e"\ntitle = "E"\n[credit]\n'
+                                      'organisation = "ASEV"\n', encoding="utf-8")
+    for i in range(3):
+        make_jpeg(event / f"p{i}.jpg", size=(50 + i, 40))
+    with Archive.open(tmp_path / "reference") as archive:
+        ingest_folder(archive, event, jobs=1, progress=False)
+
+    def killed(*_args: object) -> None:
+        raise KeyboardInterrupt  # the process dies after the commit, before resolving
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "resolve_event", killed)
+        with Archive.open(tmp_path / "crashed") as archive, pytest.raises(KeyboardInterrupt):
+            ingest_folder(archive, event, jobs=1, progress=False)
+    with Archive.open(tmp_path / "crashed") as archive:
+        ingest_folder(archive, event, jobs=1, progress=False)
+    assert snapshot(tmp_path / "crashed") == snapshot(tmp_path / "reference")

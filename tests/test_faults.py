@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import resource
 import signal
@@ -29,10 +30,34 @@ def cli(root: Path, *args: str, **kw: object) -> list[str]:
 @pytest.fixture(scope="module")
 def photo_event(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fault-event")
+    (folder / "event.toml").write_text(EVENT_TOML, encoding="utf-8")
     for i in range(150):
         make_jpeg(folder / f"d{i % 3}" / f"IMG_{i:04d}.jpg", size=(700 + i, 500),
-                  exif=make_exif(serial=str(i)))
+                  exif=make_exif(serial=str(i), taken=dt.datetime(2019, 3, 19, 10, i % 60),
+                                 artist="Anna Rossi" if i % 2 else None))
     return folder
+
+
+# Sessions and credits, so a resumed run must also reproduce tags and credits.
+EVENT_TOML = """
+[event]
+id = "faults"
+title = "Faults"
+date = 2019-03-19
+timezone = "Europe/Rome"
+[credit]
+organisation = "ASEV"
+license = "CC-BY-4.0"
+[[people]]
+id = "anna"
+name = "Anna Rossi"
+[[sessions]]
+id = "morning"
+title = "Morning"
+start = 09:00
+end = 10:30
+speakers = ["anna"]
+"""
 
 
 def test_twenty_random_kills_then_verify_and_complete(tmp_path: Path, photo_event: Path
