@@ -219,16 +219,11 @@ def _select_for_export(archive: Archive, query: str | None, event_id: str | None
 
 
 def _search_ids(archive: Archive, query: str) -> list[str]:
-    from indexer.search import Page, QueryError, SearchIndex
+    from indexer.search import QueryError, SearchIndex
 
     index = SearchIndex(archive, quiet=False)
     try:
-        first = index.search(query, Page(1, 200), facets=False)
-        ids = [hit["id"] for hit in first["results"]]
-        for number in range(2, first["pages"] + 1):
-            ids += [hit["id"] for hit in index.search(query, Page(number, 200),
-                                                      facets=False)["results"]]
-        return ids
+        return [hit["id"] for hit in index.every_hit(query)]
     except QueryError as exc:
         raise ArchiveError(f"bad query: {exc}") from None
     finally:

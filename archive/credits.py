@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .embedded import embedded_blocks
 from .globs import glob_matches
 from .model import CREDIT_FIELDS, CreditRule, Event, MediaEntry
 
@@ -37,9 +38,7 @@ def embedded_credit(meta: dict[str, Any]) -> Credit:
     advises; the IPTC/XMP Credit Line names the provider, so it fills the
     organisation unless it only repeats the creator.
     """
-    blocks = [("xmp", meta.get("sidecar_xmp") or {}), ("xmp", meta.get("xmp") or {}),
-              ("iptc", meta.get("iptc") or {}), ("exif", meta.get("exif") or {}),
-              ("video", meta.get("tags") or {})]
+    blocks = embedded_blocks(meta)
     keys = {"creator": {"xmp": "creator", "iptc": "creator", "exif": "artist",
                         "video": "artist"},
             "copyright": {"xmp": "rights", "iptc": "copyright", "exif": "copyright",

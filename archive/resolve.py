@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .credits import resolve_credit
+from .embedded import embedded_blocks
 from .model import Camera, Event, MediaEntry, Session
 from .names import NameIndex, fold
 
@@ -57,13 +58,6 @@ class Resolution:
 # Camera firmware fills ImageDescription with its own name; such text is no description.
 _BOILERPLATE = {"OLYMPUS DIGITAL CAMERA", "SONY DSC", "DIGITAL CAMERA", "DCIM", "KONICA MINOLTA",
                 "SAMSUNG", "PANASONIC", "DEFAULT", "IMAGE"}
-
-
-def embedded_blocks(meta: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Embedded metadata blocks in precedence order, each with its source name."""
-    return [("xmp", meta.get("sidecar_xmp") or {}), ("xmp", meta.get("xmp") or {}),
-            ("iptc", meta.get("iptc") or {}), ("exif", meta.get("exif") or {}),
-            ("video", meta.get("tags") or {})]
 
 
 def _first_text(meta: dict[str, Any], key: str) -> str | None:

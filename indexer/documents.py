@@ -45,6 +45,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
     camera = _camera(item)
     shown = _people_text(item, "shown", context["aliases"])
     session_people = _people_text(item, "session", context["aliases"])
+    mentioned = _people_text(item, "mentioned", context["aliases"])
     credit_text = "\n".join(credit.get(k) or "" for k in ("creator", "organisation",
                                                            "project", "copyright"))
     transcript = "\n".join(cue["text"] for cue in item.get("transcript") or [])
@@ -55,7 +56,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
              # Shown names thrice and session names twice, so plain-word searches for a
              # name rank the photos showing the person first.
              shown, shown, shown, session_people, session_people,
-             _people_text(item, "mentioned", context["aliases"]), credit_text, camera or "",
+             mentioned, credit_text, camera or "",
              transcript]
     text = "\n".join(w for w in words if w)
     return {
@@ -68,7 +69,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         + context["events"].get(item["event"], ""),
         "session_text": "\n".join(s.get("title", "") for s in sessions),
         "person_shown": shown, "person_session": session_people,
-        "person_mentioned": _people_text(item, "mentioned", context["aliases"]),
+        "person_mentioned": mentioned,
         "credit": credit_text, "camera_text": camera or "",
         "room": "\n".join(s.get("room") or "" for s in sessions),
         "taken": _local_time(item.get("taken")), "duration": item.get("duration"),

@@ -150,6 +150,18 @@ class SearchIndex:
                     self._cache.popitem(last=False)
         return dict(result)
 
+    def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
+        """Every result of a query (at most `cap`), page after page, without facets.
+
+        Raises QueryError for a malformed query.
+        """
+        first = self.search(text, Page(1, MAX_LIMIT), facets=False)
+        hits = list(first["results"])
+        last = first["pages"] if cap is None else min(first["pages"], -(-cap // MAX_LIMIT))
+        for number in range(2, last + 1):
+            hits += self.search(text, Page(number, MAX_LIMIT), facets=False)["results"]
+        return hits
+
 
 def run_search(searcher: Searcher, text: str, page: Page | None = None,
                sort: str = "relevance", facets: FacetTable | None = None) -> dict[str, Any]:

@@ -135,11 +135,13 @@ def person_items(archive: Archive, person_id: str, event_id: str) -> list[dict[s
         "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'person' AND "
         "t.value = ? AND i.event_id = ? ORDER BY CASE t.relation WHEN 'shown' THEN 0 "
         "WHEN 'session' THEN 1 ELSE 2 END, i.taken", (person_id, event_id))
-    return [public(i, event_folders(archive)) for i in items_json(archive.catalog, rows)]
+    folders = event_folders(archive)
+    return [public(i, folders) for i in items_json(archive.catalog, rows)]
 
 
 def session_items(archive: Archive, session_id: str, event_id: str) -> list[dict[str, Any]]:
     rows = archive.catalog.query(
         "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'session' AND "
         "t.value = ? AND i.event_id = ? ORDER BY i.taken", (session_id, event_id))
-    return [public(i, event_folders(archive)) for i in items_json(archive.catalog, rows)]
+    folders = event_folders(archive)
+    return [public(i, folders) for i in items_json(archive.catalog, rows)]

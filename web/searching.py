@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import abort, current_app, request
@@ -22,6 +24,23 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+@contextmanager
+def _answering() -> Iterator[None]:
+    """Search errors as HTTP answers: 400 for a malformed query, 503 with no index."""
+    try:
+        yield
+    except QueryError as exc:
+        abort(400, description=f"Bad query: {exc}")
+    except IndexMissing:
+        abort(503, description="The search index is not built yet; run "
+              "'event-archive reindex'.")
+
+
+def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    folders = event_folders(archive())
+    return [public(item, folders) for item in items]
+
+
 def run(text: str, page: int = 1, limit: int = 24, sort: str = "relevance") -> dict[str, Any]:
     """Search the site's index; 400 for a malformed query, 503 when the index has not
     been built. Paths in the results are relative to their event folder."""
@@ -29,15 +48,9 @@ def run(text: str, page: int = 1, limit: int = 24, sort: str = "relevance") -> d
         abort(400, description="The query is too long.")
     if sort not in SORTS:
         abort(400, description=f"sort must be one of {', '.join(SORTS)}")
-    try:
+    with _answering():
         result = site().index().search(text, Page(page, limit), sort)
-    except QueryError as exc:
-        abort(400, description=f"Bad query: {exc}")
-    except IndexMissing:
-        abort(503, description="The search index is not built yet; run "
-              "'event-archive reindex'.")
-    folders = event_folders(archive())
-    result["results"] = [public(item, folders) for item in result["results"]]
+    result["results"] = _public(result["results"])
     return result
 
 
@@ -50,8 +63,8 @@ def search_request(default_limit: int | None = None) -> dict[str, Any]:
 
 def every_result(text: str, cap: int = 10_000) -> list[dict[str, Any]]:
     """All items a query selects (up to `cap`), page after page."""
-    first = run(text, 1, 200)
-    items = list(first["results"])
-    for number in range(2, min(first["pages"], cap // 200) + 1):
-        items += run(text, number, 200)["results"]
-    return items
+    if len(text) > current_app.config["MAX_QUERY_LENGTH"]:
+        abort(400, description="The query is too long.")
+    with _answering():
+        hits = site().index().every_hit(text, cap)
+    return _public(hits)
