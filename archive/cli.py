@@ -143,7 +143,7 @@ def show(obj: Context, item: str, as_json: bool) -> None:
     """Show one item, by id, id prefix or original path."""
     with obj.open(readonly=True) as archive:
         try:
-            row = find_item(archive.catalog, item)
+            row = find_item(archive.catalog, item, Path.cwd())
         except LookupError as exc:
             raise ArchiveError(str(exc)) from None
         if row is None:

@@ -33,3 +33,7 @@ class ToolMissingError(ArchiveError):
 class ArchiveWriteError(ArchiveError):
     """The archive's own files cannot be written (disk full, read-only, quota): fatal for
     the ingest, never recorded against the file being processed."""
+
+
+class UnknownIdError(ArchiveError):
+    """An event, session or person id that the archive does not hold."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .catalog import Catalog
 from .credits import credit_line
+from .errors import UnknownIdError
 
 _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
@@ -106,18 +108,27 @@ def _person_names(catalog: Catalog, ids: set[str]) -> dict[tuple[str, str], str]
     return names
 
 
-def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:
-    """An item by full id, unique id prefix (at least 4 hex digits) or original path.
+def find_item(catalog: Catalog, ref: str, cwd: Path | None = None) -> sqlite3.Row | None:
+    """An item by full id, original path (relative ones against `cwd`), path relative to
+    its event folder, or unique id prefix (at least 4 hex digits).
 
-    Raises LookupError when a prefix matches more than one item.
+    Raises LookupError when a relative path or prefix matches more than one item.
     """
     row = catalog.get_item(ref)
     if row is not None:
         return row
+    # Catalogued paths are resolved (symbolic links too), so the reference is as well.
+    path = str((cwd / ref).resolve()) if cwd is not None else ref
     by_path = catalog.query("SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
-                            "WHERE f.path = ? OR i.relpath = ?", (ref, ref))
+                            "WHERE f.path IN (?, ?) AND f.role = 'media'", (ref, path))
     if by_path:
         return by_path[0]
+    by_relpath = catalog.query("SELECT * FROM items WHERE relpath = ? LIMIT 2",
+                               (PurePosixPath(ref).as_posix().removeprefix("./"),))
+    if len(by_relpath) > 1:
+        raise LookupError(f"{ref!r} is a file of several events; give its path")
+    if by_relpath:
+        return by_relpath[0]
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
         rows = catalog.query("SELECT * FROM items WHERE id >= ? AND id < ? LIMIT 2",
                              (ref.lower(), ref.lower() + "g"))
@@ -127,9 +138,39 @@ def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:
     return None
 
 
+def _known(catalog: Catalog, table: str, ident: str, event: str | None) -> bool:
+    """Whether `table` (a fixed name) holds `ident`, within `event` if one is given."""
+    if event and table != "events":
+        sql, params = "id = ? AND event_id = ?", (ident, event)
+    else:
+        sql, params = "id = ?", (ident,)
+    return bool(catalog.query(f"SELECT 1 FROM {table} WHERE {sql} LIMIT 1", params))
+
+
+def require_ids(catalog: Catalog, event: str | None = None, session: str | None = None,
+                person: str | None = None) -> None:
+    """Raises UnknownIdError naming the first given id the archive does not hold (a
+    session or person of another event than `event` counts as unknown)."""
+    for kind, table, ident in (("event", "events", event), ("session", "sessions", session),
+                               ("person", "people", person)):
+        if ident and not _known(catalog, table, ident, event):
+            within = f" in event {event!r}" if event and kind != "event" else ""
+            raise UnknownIdError(f"no {kind} {ident!r}{within} in this archive; "
+                                 f"{_HINT[kind]}")
+
+
+_HINT = {"event": "'event-archive report' lists the events",
+         "session": "the event file lists its sessions",
+         "person": "the event file lists its people"}
+
+
 def select_rows(catalog: Catalog, event: str | None = None, session: str | None = None,
                 person: str | None = None) -> list[sqlite3.Row]:
-    """Items filtered by event, session and person ids (all optional), in time order."""
+    """Items filtered by event, session and person ids (all optional), in time order.
+
+    Raises UnknownIdError for an id the archive does not hold.
+    """
+    require_ids(catalog, event, session, person)
     clauses, params = [], []
     if event:
         clauses.append("i.event_id = ?")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .catalog import Catalog
+from .itemjson import require_ids
 
 
 def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -14,11 +15,15 @@ def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]
 
 def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any]:
     """Errors, warnings, missing files, duplicates and items lacking credit or session."""
+    if event_id:
+        require_ids(catalog, event=event_id)
     scope, params = ("AND event_id = ?", (event_id,)) if event_id else ("", ())
+    # Each table names the event its own way: events by id, items through the alias i.
+    event_scope = scope.replace("event_id", "id")
     item_scope = scope.replace("event_id", "i.event_id")
     return {
-        "events": _rows(catalog, f"SELECT id, title, folder FROM events WHERE 1=1 {scope} "
-                        "ORDER BY id", params),
+        "events": _rows(catalog, f"SELECT id, title, folder FROM events WHERE 1=1 "
+                        f"{event_scope} ORDER BY id", params),
         "counts": _rows(catalog, f"SELECT event_id AS event, kind, COUNT(*) AS items FROM "
                         f"items WHERE 1=1 {scope} GROUP BY event_id, kind ORDER BY 1, 2",
                         params),

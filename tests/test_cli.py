@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from media import make_exif, make_jpeg
 
 from archive.cli import main
@@ -62,3 +63,86 @@ def test_user_errors_are_one_line_and_exit_1(cli, tmp_path: Path, event_dir: Pat
     missing = cli.runner.invoke(main,
                                 ["--archive", str(tmp_path / "none"), "list"])
     assert missing.exit_code != 0
+
+
+EVENT_ONE = """
+[event]
+id = "one"
+title = "One"
+date = 2019-03-19
+
+[[people]]
+id = "keller"
+name = "Peter Keller"
+
+[[sessions]]
+id = "s1"
+title = "Morning"
+start = 09:00
+end = 12:00
+speakers = ["keller"]
+"""
+
+
+@pytest.fixture
+def two_events(cli, tmp_path: Path) -> tuple[Path, Path]:
+    """Two events, each with an `a.jpg` of its own; the first also has a broken file."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    make_jpeg(one / "a.jpg", exif=make_exif(taken=dt.datetime(2019, 3, 19, 10, 0)))
+    (one / "broken.jpg").write_bytes(b"\xff\xd8\xff\x00")
+    (one / "event.toml").write_text(EVENT_ONE, encoding="utf-8")
+    make_jpeg(two / "a.jpg", size=(80, 60), exif=make_exif(model="Other"))
+    (two / "event.toml").write_text('[event]\nid = "two"\ntitle = "Two"\n', encoding="utf-8")
+    cli("ingest", "-j", "1", str(one), str(two))
+    return one, two
+
+
+def test_report_for_one_event(cli, two_events: tuple[Path, Path]) -> None:
+    data = cli.json("report", "--event", "two")
+    assert [e["id"] for e in data["events"]] == ["two"]
+    assert data["errors"] == [] and [c["event"] for c in data["counts"]] == ["two"]
+    assert [c["model"] for c in data["unknown_cameras"]] == ["Other"]
+    whole = cli.json("report")
+    assert [e["id"] for e in whole["events"]] == ["one", "two"]
+    text = cli("report", "--event", "one")
+    assert "one: 1 photo item(s)" in text and "broken.jpg" in text and "two:" not in text
+
+
+def test_show_resolves_relative_paths_against_the_current_directory(
+        cli, two_events: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two = two_events
+    by_path = {i["path"]: i for i in cli.json("list")}
+    first, second = by_path[str(one / "a.jpg")], by_path[str(two / "a.jpg")]
+    monkeypatch.chdir(one.parent)
+    assert cli.json("show", "./one/a.jpg") == first
+    assert cli.json("show", "two/a.jpg")["id"] == second["id"]
+    monkeypatch.chdir(two)
+    # A file in the current directory wins over another event's relpath of the same name.
+    assert cli.json("show", "a.jpg")["id"] == second["id"]
+    assert cli.json("show", "./a.jpg")["id"] == second["id"]
+    assert cli.json("show", "../one/a.jpg")["id"] == first["id"]
+    monkeypatch.chdir(one.parent.parent)
+    assert "several events" in cli("show", "a.jpg", code=1)
+    assert "no item" in cli("show", "./one/b.jpg", code=1)
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (("list", "--event", "nope"), "event 'nope'"),
+    (("report", "--event", "nope"), "event 'nope'"),
+    (("export", "credits", "--event", "nope"), "event 'nope'"),
+    (("export", "credits", "--session", "nope"), "session 'nope'"),
+    (("export", "credits", "--person", "nope"), "person 'nope'"),
+    (("export", "credits", "--event", "two", "--session", "s1"), "session 's1'"),
+    (("export", "credits", "--event", "two", "--person", "keller"), "person 'keller'"),
+])
+def test_unknown_ids_are_errors_naming_the_id(cli, two_events: tuple[Path, Path],
+                                              args: tuple[str, ...], named: str) -> None:
+    out = cli(*args, code=1)
+    assert out.startswith("error: ") and named in out and len(out.splitlines()) == 1
+    assert "Traceback" not in out
+
+
+def test_known_ids_still_select(cli, two_events: tuple[Path, Path]) -> None:
+    assert [i["relpath"] for i in cli.json("list", "--event", "two")] == ["a.jpg"]
+    out = cli("export", "credits", "--event", "one", "--session", "s1", "--person", "keller")
+    assert len(out.splitlines()) == 2
