@@ -226,3 +226,18 @@ def test_create_app_without_archive_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ArchiveError, match="no archive here"):
         create_app(tmp_path / "none")
+
+
+def test_event_pages_show_media_counts(client: FlaskClient) -> None:
+    events = client.get("/api/events").json
+    total = events[0]["items"]
+    s2 = next(s for s in events[0]["sessions"] if s["id"] == "s2")
+    assert (total, s2["items"]) == (60, 15)
+    listing = client.get("/events").get_data(as_text=True)
+    page = client.get("/events/florence-2019").get_data(as_text=True)
+    for html in (listing, page):
+        assert "built-in method" not in html
+    assert "· 60 items" in listing
+    assert f"All {total} items" in page
+    s2_row = page[page.index("/events/florence-2019/sessions/s2"):]
+    assert f">{s2['items']}</a></td></tr>" in s2_row[:s2_row.index("</tr>") + 5]
