@@ -19,7 +19,7 @@ from . import tools
 from .errors import ArchiveError
 from .exports import FORMATS, export
 from .ingest import IngestSummary, ingest_folder
-from .itemjson import find_item, items_json, select_rows
+from .itemjson import camera_label, find_item, items_json, select_rows
 from .locking import write_lock
 from .report import build_report, report_lines
 from .store import ENV_VAR, Archive, default_archive_dir
@@ -154,9 +154,15 @@ def show(obj: Context, item: str, as_json: bool) -> None:
         return
     for key, value in data.items():
         if value not in (None, [], {}):
-            shown = value if isinstance(value, str | int | float) else json.dumps(
-                value, ensure_ascii=False)
-            click.echo(f"{key:13} {shown}")
+            click.echo(f"{key:13} {_shown(key, value)}")
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "camera":
+        extra = ", ".join(f"{k} {value[k]}" for k in ("serial", "lens") if value.get(k))
+        return " ".join(p for p in (camera_label(value), extra and f"({extra})") if p)
+    return str(value) if isinstance(value, str | int | float) else json.dumps(
+        value, ensure_ascii=False)
 
 
 @main.command()

@@ -20,6 +20,18 @@ _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
 
 
+def camera_label(camera: dict[str, Any] | None) -> str | None:
+    """The camera as people name it: the model alone when it already starts with the
+    make or the make's first word ('Canon EOS 80D', 'NIKON D750' of 'NIKON CORPORATION'),
+    else make and model."""
+    camera = camera or {}
+    make, model = (camera.get("make") or "").strip(), (camera.get("model") or "").strip()
+    if make and model and not model.casefold().startswith(
+            (make.casefold(), make.split()[0].casefold())):
+        return f"{make} {model}"
+    return model or make or None
+
+
 def _related(catalog: Catalog, table: str, ids: list[str], where: str = "",
              order: str = "") -> dict[str, list[sqlite3.Row]]:
     found: dict[str, list[sqlite3.Row]] = defaultdict(list)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .catalog import Catalog
-from .itemjson import require_ids
+from .itemjson import camera_label, require_ids
 
 
 def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -85,6 +85,6 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                      "add them as [[cameras]] with clock_offset and room:")
         for cam in report["unknown_cameras"]:
             serial = f", serial {cam['serial']}" if cam["serial"] else ""
-            lines.append(f"  {cam['event']}: {cam['make'] or '?'} {cam['model']}{serial} "
+            lines.append(f"  {cam['event']}: {camera_label(cam)}{serial} "
                          f"({cam['items']} items)")
     return lines

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from archive.catalog import Catalog
-from archive.itemjson import items_json
+from archive.itemjson import camera_label, items_json
 
 from .schema import BREAK
 
@@ -21,11 +21,7 @@ def _local_time(taken: str | None) -> dt.datetime | None:
 
 
 def _camera(item: dict[str, Any]) -> str | None:
-    camera = item.get("camera") or {}
-    model, make = camera.get("model"), camera.get("make")
-    if model and make and not model.lower().startswith(make.split()[0].lower()):
-        return f"{make} {model}"
-    return model or make
+    return camera_label(item.get("camera"))
 
 
 def _people_text(item: dict[str, Any], relation: str,

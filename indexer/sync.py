@@ -62,8 +62,9 @@ def bulk_writer(ix: FileIndex) -> SegmentWriter:
 def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> SyncResult:
     """Index every item into a new generation, then swap it in atomically."""
     started = time.perf_counter()
-    if reason and not quiet:
-        print(f"rebuilding the search index: {reason}", file=sys.stderr)
+    if not quiet:
+        print(f"rebuilding the search index: {reason}" if reason
+              else "building the search index", file=sys.stderr)
     folder, ix = new_generation(archive.index_dir)
     revision, rows, _ = _snapshot(archive.catalog, -1)
     context = load_context(archive.catalog)
@@ -92,7 +93,9 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     try:
         ix = open_index(archive.index_dir)
     except IndexMissing as exc:
-        return rebuild(archive, str(exc), quiet)
+        # A first build repairs nothing, so it gives no reason that reads like an error.
+        first = not os.path.lexists(archive.index_dir)
+        return rebuild(archive, None if first else str(exc), quiet)
     folder = current_dir(archive.index_dir)
     have = read_revision(folder) if folder else -1
     if have < 0:

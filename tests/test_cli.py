@@ -146,3 +146,19 @@ def test_known_ids_still_select(cli, two_events: tuple[Path, Path]) -> None:
     assert [i["relpath"] for i in cli.json("list", "--event", "two")] == ["a.jpg"]
     out = cli("export", "credits", "--event", "one", "--session", "s1", "--person", "keller")
     assert len(out.splitlines()) == 2
+
+
+def test_camera_shown_without_repeating_the_make(cli, two_events: tuple[Path, Path]) -> None:
+    one, _ = two_events
+    report = cli("report")
+    assert "one: Canon EOS 80D (1 items)" in report and "Canon Canon" not in report
+    shown = cli("show", str(one / "a.jpg"))
+    assert "Canon EOS 80D" in shown and "Canon Canon" not in shown
+    assert cli.json("show", str(one / "a.jpg"))["camera"]["make"] == "Canon"  # data unchanged
+
+
+def test_first_ingest_says_nothing_that_reads_like_an_error(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif())
+    out = cli("ingest", "-j", "1", str(event_dir))
+    assert "no index" not in out and "rebuilding" not in out
+    assert "building the search index" in out

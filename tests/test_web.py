@@ -241,3 +241,17 @@ def test_event_pages_show_media_counts(client: FlaskClient) -> None:
     assert f"All {total} items" in page
     s2_row = page[page.index("/events/florence-2019/sessions/s2"):]
     assert f">{s2['items']}</a></td></tr>" in s2_row[:s2_row.index("</tr>") + 5]
+
+
+def test_camera_shown_without_repeating_the_make(client: FlaskClient) -> None:
+    for query, label in (("camera:canon", "Canon EOS 80D"), ("camera:nikon", "NIKON D750")):
+        html = client.get(f"/items/{item_id(client, query)}").get_data(as_text=True)
+        assert f"<th>Camera</th><td>{label}</td>" in html
+        facets = client.get("/api/search", query_string={"q": query}).json["facets"]
+        assert list(facets["camera"]) == [label]
+
+
+def test_download_content_types_name_the_charset_once(client: FlaskClient) -> None:
+    for fmt, kind in (("csv", "text/csv"), ("html", "text/html")):
+        response = client.get("/api/credits", query_string={"q": "kind:video", "format": fmt})
+        assert response.headers["Content-Type"] == f"{kind}; charset=utf-8"

@@ -14,8 +14,9 @@ from .searching import every_result
 
 bp = Blueprint("browse", __name__)
 
-MIME = {"csv": "text/csv; charset=utf-8", "json": "application/json",
-        "jsonld": "application/ld+json", "html": "text/html; charset=utf-8"}
+# Flask adds "; charset=utf-8" to text types itself.
+MIME = {"csv": "text/csv", "json": "application/json", "jsonld": "application/ld+json",
+        "html": "text/html"}
 
 
 @bp.route("/events")

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request
 
 from archive.exports import credit_row, jsonld_object
+from archive.itemjson import camera_label
 
 from .context import archive
 from .lookups import public_item
@@ -67,4 +68,5 @@ def _jsonld(item: dict) -> str:
 @bp.route("/items/<item_id>")
 def item(item_id: str) -> str:
     data = public_item(archive(), item_id)
-    return render_template("item.html", item=data, jsonld=_jsonld(data))
+    return render_template("item.html", item=data, jsonld=_jsonld(data),
+                           camera=camera_label(data["camera"]))
