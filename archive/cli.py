@@ -20,6 +20,7 @@ from .errors import ArchiveError
 from .exports import FORMATS, export
 from .ingest import IngestSummary, ingest_folder
 from .itemjson import camera_label, find_item, items_json, select_rows
+from .licenses import url_problem
 from .locking import write_lock
 from .report import build_report, report_lines
 from .store import ENV_VAR, Archive, default_archive_dir
@@ -199,6 +200,7 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
                    session: str | None, person: str | None, strict: bool,
                    base_url: str | None, output: Path | None) -> None:
     """Export the credits of the selected items (CSV, JSON, JSON-LD or HTML)."""
+    _check_base_url(base_url)
     with obj.open(readonly=True) as archive:
         items = _select_for_export(archive, query, event_id, session, person)
     if strict:
@@ -213,6 +215,12 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+def _check_base_url(base_url: str | None) -> None:
+    problem = base_url and url_problem(base_url)
+    if problem:
+        raise ArchiveError(f"--base-url: {problem}")
 
 
 def _select_for_export(archive: Archive, query: str | None, event_id: str | None,
@@ -307,12 +315,21 @@ def reindex(obj: Context, as_json: bool) -> None:
               help="Worker processes (default: number of cores).")
 @click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
               help="Recent search results kept per worker (0: none).")
+@click.option("--connection-limit", type=click.IntRange(10, 100_000), default=1000,
+              show_default=True, help="Open connections per worker; an idle one costs a "
+              "file descriptor, not a thread.")
+@click.option("--channel-timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
+              help="Seconds after which an idle or stalled connection is closed.")
+@click.option("--base-url", help="The site's public address, for absolute URLs in JSON-LD "
+              "(default: relative URLs).")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
-          cache_size: int) -> None:
+          cache_size: int, connection_limit: int, channel_timeout: int,
+          base_url: str | None) -> None:
     """Serve the search site (read-only) with waitress."""
     from web.serving import serve as run_server
 
+    _check_base_url(base_url)
     with obj.open(readonly=True) as archive:
         if not archive.index_dir.exists():
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
@@ -322,7 +339,8 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
                f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size})
+                   {"SEARCH_CACHE": cache_size, "BASE_URL": base_url},
+                   connection_limit=connection_limit, channel_timeout=channel_timeout)
     except OSError as exc:
         raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 

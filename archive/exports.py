@@ -113,11 +113,20 @@ def jsonld_object(row: dict[str, Any], content_url: str | None = None) -> dict[s
     return obj
 
 
+def json_for_html(data: Any, indent: int | None = None) -> str:
+    """JSON that can sit in an HTML <script> data block: '<', '>' and '&' (only ever
+    inside strings) are written as \\u escapes, so no metadata string can close the
+    element or open a comment; any JSON reader gets the same data."""
+    return json.dumps(data, ensure_ascii=False, indent=indent).replace(
+        "<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def to_jsonld(rows: list[dict[str, Any]], base_url: str | None = None) -> str:
+    """A schema.org @graph; contentUrl is under `base_url` ('' for site-relative URLs),
+    else the file's path in its event folder."""
     graph = [jsonld_object(r, f"{base_url.rstrip('/')}/media/{r['id']}/original"
-                           if base_url else None) for r in rows]
-    return json.dumps({"@context": "https://schema.org", "@graph": graph},
-                      ensure_ascii=False, indent=2) + "\n"
+                           if base_url is not None else None) for r in rows]
+    return json_for_html({"@context": "https://schema.org", "@graph": graph}, indent=2) + "\n"
 
 
 def to_html(rows: list[dict[str, Any]], title: str | None = None) -> str:

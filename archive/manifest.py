@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ManifestError
 from .globs import GlobError, compile_glob
-from .licenses import license_problem
+from .licenses import license_problem, url_problem
 from .model import (
     CREDIT_FIELDS,
     Camera,
@@ -165,6 +165,14 @@ def license_(value: Any) -> str:
     return value
 
 
+def url(value: Any) -> str:
+    value = text(value)
+    problem = url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def relpath(value: Any) -> str:
     value = text(value).replace("\\", "/")
     if value.startswith("/") or ".." in value.split("/"):
@@ -173,7 +181,7 @@ def relpath(value: Any) -> str:
 
 
 def _credit(r: _Reader) -> CreditSpec:
-    checks = {"license": license_}
+    checks = {"license": license_, "acquire_license_page": url}
     return CreditSpec(**{name: r.get(name, checks.get(name, text)) for name in CREDIT_FIELDS})
 
 

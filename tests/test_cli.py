@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,54 @@ def test_csv_export_neutralises_formulas_from_every_source(cli, event_dir: Path)
     assert (rows["clip.mp4"]["title"], rows["clip.mp4"]["creator"]) == ("'=2*3", "'@user")
     assert {r["organisation"] for r in rows.values()} == {organisation}
     assert all(line.startswith('"') for line in text.splitlines())
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("acquire_license_page", "javascript:alert(document.cookie)"),
+    ("acquire_license_page", "JavaScript://example.org/%0Aalert(1)"),
+    ("acquire_license_page", "data:text/html,<script>alert(1)</script>"),
+    ("acquire_license_page", "https://example.org/buy?x=\"><script>"),
+    ("license", 'https://example.org/licence"onmouseover="alert(1)'),
+    ("license", "https://example.org/<b>licence</b>"),
+    ("license", "ftp://example.org/licence"),
+])
+def test_event_file_urls_must_be_http(cli, event_dir: Path, key: str, value: str) -> None:
+    toml = f'[event]\nid = "x"\ntitle = "X"\n\n[credit]\n{key} = {json.dumps(value)}\n'
+    (event_dir / "event.toml").write_text(toml, encoding="utf-8")
+    make_jpeg(event_dir / "a.jpg")
+    out = cli("ingest", str(event_dir), code=1)
+    assert f"event.toml: credit.{key}: " in out and len(out.splitlines()) == 1
+    assert cli.json("list", code=0) == []
+
+
+def test_event_file_http_urls_are_accepted(cli, event_dir: Path) -> None:
+    (event_dir / "event.toml").write_text(
+        '[event]\nid = "x"\ntitle = "X"\n\n[credit]\ncreator = "Anna"\n'
+        'license = "https://example.org/licence?v=2&lang=it#terms"\n'
+        'acquire_license_page = "http://example.org/buy/Péter"\n', encoding="utf-8")
+    make_jpeg(event_dir / "a.jpg")
+    cli("ingest", str(event_dir))
+    credit = cli.json("list")[0]["credit"]
+    assert credit["acquire_license_page"] == "http://example.org/buy/Péter"
+
+
+def test_jsonld_export_is_safe_in_a_script_element(cli, event_dir: Path) -> None:
+    title = "Closing </script><script>alert(1)</script> & more"
+    make_jpeg(event_dir / "a.jpg", xmp=make_xmp(title=title))
+    cli("ingest", "-j", "1", str(event_dir))
+    text = cli("export", "credits", "--format", "jsonld", "--base-url", "https://a.example/")
+    assert "<" not in text and ">" not in text
+    graph = json.loads(text)["@graph"]
+    assert graph[0]["name"] == title
+    assert graph[0]["contentUrl"] == f"https://a.example/media/{graph[0]['identifier']}/original"
+    out = cli("export", "credits", "--format", "jsonld", "--base-url", "javascript:alert(1)",
+              code=1)
+    assert out.startswith("error: --base-url: ") and len(out.splitlines()) == 1
+
+
+def test_every_serve_option_is_documented() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    options = [opt for param in main.commands["serve"].params for opt in param.opts
+               if opt.startswith("--")]
+    assert "--connection-limit" in options and "--channel-timeout" in options
+    assert [opt for opt in options if opt not in readme] == []

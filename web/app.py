@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from archive.errors import ArchiveError
 from archive.store import Archive
@@ -28,7 +29,8 @@ def create_app(archive_dir: str | Path | None = None,
     """
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
-                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256)
+                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256,
+                            BASE_URL=None)
     if test_config:
         app.config.update(test_config)
     if not app.config["ARCHIVE_DIR"]:
@@ -65,6 +67,10 @@ def _security_headers(response: Any) -> Any:
 def _error_page(error: Any) -> Any:
     code = getattr(error, "code", 500) or 500
     message = getattr(error, "description", "") or "Something went wrong."
+    # Keep what the error says in headers (416: Content-Range, 405: Allow); the body and
+    # its type are ours.
+    given = error.get_headers() if isinstance(error, HTTPException) else []
+    headers = [(k, v) for k, v in given if k.lower() != "content-type"]
     if request.path.startswith("/api/"):
-        return {"error": message, "status": code}, code
-    return render_template("error.html", code=code, message=message), code
+        return {"error": message, "status": code}, code, headers
+    return render_template("error.html", code=code, message=message), code, headers

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from archive.exports import FORMATS, export
 
 from . import lookups
 from .context import archive
+from .files import content_disposition
 from .searching import every_result
 
 bp = Blueprint("browse", __name__)
@@ -57,7 +58,8 @@ def credits_download(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(400, description=f"format must be one of {', '.join(FORMATS)}")
     query = request.args.get("q", "").strip()
-    body = export(every_result(query), fmt, title=query or None, base_url=request.url_root)
-    extension = {"jsonld": "jsonld"}.get(fmt, fmt)
+    # URLs under the configured base URL, else relative: never the request's Host header.
+    body = export(every_result(query), fmt, title=query or None,
+                  base_url=current_app.config["BASE_URL"] or "")
     return Response(body, mimetype=MIME[fmt], headers={
-        "Content-Disposition": f'attachment; filename="credits.{extension}"'})
+        "Content-Disposition": content_disposition(f"credits.{fmt}", "attachment")})

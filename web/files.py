@@ -8,7 +8,9 @@ support (videos seek) and an ETag from the content hash.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, send_file
 
@@ -19,6 +21,7 @@ bp = Blueprint("files", __name__)
 
 THUMB_NAMES = ("small", "large", "strip")
 YEAR = 365 * 24 * 3600
+ATTR_CHARS = "!#$&+-.^_`|~"  # RFC 5987 attr-char besides letters and digits
 
 
 @bp.route("/media/<item_id>/<name>")
@@ -43,10 +46,26 @@ def _original(row: object) -> Response:
     path = Path(row["path"])
     if not path.is_file():
         abort(404, description="The original file is missing from its folder.")
+    # werkzeug writes the header from download_name but refuses control characters in
+    # it: it gets the ASCII fallback, and the full header of RFC 6266 replaces its own.
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
-                         max_age=3600, download_name=path.name)
+                         max_age=3600, download_name=ascii_name(path.name))
+    response.headers["Content-Disposition"] = content_disposition(path.name)
     response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def ascii_name(name: str) -> str:
+    """A file name for clients that read only `filename=`: plain printable ASCII without
+    quotes, backslashes or '%' (which some decode), each other character as '_'."""
+    return re.sub(r'[^\x20-\x7e]|["\\%]', "_", name)
+
+
+def content_disposition(name: str, kind: str = "inline") -> str:
+    """The header of RFC 6266 for any file name: an ASCII fallback, and the exact name
+    as filename*=UTF-8''… (RFC 5987 attr-chars, the rest percent-encoded)."""
+    return (f"{kind}; filename=\"{ascii_name(name)}\"; "
+            f"filename*=UTF-8''{quote(name, safe=ATTR_CHARS)}")
 
 
 def _inside(root: Path, relpath: str) -> Path:

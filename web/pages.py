@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 
-from archive.exports import credit_row, jsonld_object
+from archive.exports import credit_row, json_for_html, jsonld_object
 from archive.itemjson import camera_label
 
 from .context import archive
@@ -25,6 +24,11 @@ def facet_query(text: str, name: str, value: str) -> str:
     """The query narrowed by one facet value (quoted when it has spaces)."""
     term = f'{name}:"{value}"' if re.search(r"[\s()\"]", value) else f"{name}:{value}"
     return f"{text} {term}".strip()
+
+
+def site_url(path: str) -> str:
+    """An absolute URL under the configured BASE_URL (serve --base-url), else `path`."""
+    return (current_app.config["BASE_URL"] or "").rstrip("/") + path
 
 
 def page_url(**params: object) -> str:
@@ -56,13 +60,12 @@ def search() -> str:
 
 
 def _jsonld(item: dict) -> str:
-    """The item's schema.org object for a <script type=application/ld+json> data block;
-    '<' is escaped so no metadata string can close the script element."""
+    """The item's schema.org object for a <script type=application/ld+json> data block.
+    Its URL is under the configured base URL, else relative: never the request's Host."""
+    url = url_for("files.media", item_id=item["id"], name="original")
     obj = {"@context": "https://schema.org",
-           **jsonld_object(credit_row(item), request.url_root.rstrip("/")
-                           + f"/media/{item['id']}/original")}
-    return json.dumps(obj, ensure_ascii=False).replace("<", "\\u003c").replace(
-        ">", "\\u003e").replace("&", "\\u0026")
+           **jsonld_object(credit_row(item), site_url(url))}
+    return json_for_html(obj)
 
 
 @bp.route("/items/<item_id>")

@@ -10,6 +10,7 @@ gunicorn, kept to the standard library).
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import sys
@@ -29,30 +30,51 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(archive_dir: Path, sock: socket.socket, threads: int, config: dict) -> None:
+def guards(connection_limit: int, channel_timeout: int) -> dict[str, int]:
+    """waitress settings against clients that open connections and stay idle or trickle
+    (slowloris): many connections, since an idle one costs a file descriptor and no
+    thread, each closed after `channel_timeout` seconds of silence."""
+    _allow_open_files(connection_limit + 256)  # plus the catalog, index files, pipes
+    # Idle connections are looked for every third of the timeout (waitress: every 30 s).
+    return {"connection_limit": connection_limit, "channel_timeout": channel_timeout,
+            "cleanup_interval": max(1, channel_timeout // 3)}
+
+
+def _allow_open_files(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+
+
+def _worker(archive_dir: Path, sock: socket.socket, threads: int, config: dict,
+            options: dict[str, int]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     app = create_app(archive_dir, config)
     waitress.serve(app, sockets=[sock], threads=threads, ident="event-archive",
-                   _quiet=True)
+                   _quiet=True, **options)
 
 
 def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
-          config: dict | None = None) -> None:
-    """Serve until interrupted; with workers > 1, fork that many waitress processes."""
+          config: dict | None = None, *, connection_limit: int,
+          channel_timeout: int) -> None:
+    """Serve until interrupted; with workers > 1, fork that many waitress processes,
+    each taking up to `connection_limit` connections."""
     config = config or {}
     create_app(archive_dir, config)  # fail in the parent, with a clear message, if unusable
+    options = guards(connection_limit, channel_timeout)
     sock = listen(host, port)
     if workers <= 1:
         waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
-                       ident="event-archive")
+                       ident="event-archive", **options)
         return
     children = []
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
             try:
-                _worker(archive_dir, sock, threads, config)
+                _worker(archive_dir, sock, threads, config, options)
             finally:
                 os._exit(0)
         children.append(pid)
