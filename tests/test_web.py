@@ -24,6 +24,7 @@ from archive.ingest import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
+from web.context import archive as request_archive
 
 EVIL = '<script>alert("x")</script>'
 
@@ -405,3 +406,92 @@ def test_idle_connections_do_not_stop_the_site(tricky_archive: Path) -> None:
                 sock.close()
     assert status == 200
     assert jsonld_of(html)["contentUrl"] == f"https://archive.example.org/media/{item}/original"
+
+
+CONGRESS = """
+[event]
+id = "congress"
+title = "Congress"
+date = 2019-03-19
+
+[[people]]
+id = "keller"
+name = "Péter Keller"
+
+[[people]]
+id = "pini"
+name = "Roberto Pini"
+
+[[sessions]]
+id = "s1"
+title = "Opening"
+start = 09:00
+end = 10:00
+moderators = ["pini"]
+speakers = ["keller"]
+"""
+
+
+def grow_programme(root: Path, count: int) -> None:
+    """Add `count` sessions, each with a speaker of its own, as a large congress has."""
+    people = [{"event_id": "congress", "id": f"p{n}", "name": f"Person {n}",
+               "data": json.dumps({"id": f"p{n}", "name": f"Person {n}"})}
+              for n in range(count)]
+    sessions = [{"event_id": "congress", "id": f"x{n}", "title": f"Talk {n}",
+                 "day": "2019-03-20", "start": "09:00", "end": "10:00", "room": f"R{n}",
+                 "data": json.dumps({"id": f"x{n}", "moderators": [], "speakers": [f"p{n}"],
+                                     "description": None})} for n in range(count)]
+    with Archive.open(root) as archive, archive.catalog.transaction():
+        archive.catalog.db.executemany("INSERT INTO people VALUES (:event_id, :id, :name, "
+                                       ":data)", people)
+        archive.catalog.db.executemany(
+            "INSERT INTO sessions VALUES (:event_id, :id, :title, :day, :start, :end, "
+            ":room, :data)", sessions)
+
+
+def sqlite_work(root: Path, urls: list[str]) -> dict[str, int]:
+    """Thousands of SQLite VM instructions each page costs (deterministic, unlike time)."""
+    app = create_app(root, {"TESTING": True})
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    @app.before_request
+    def watch() -> None:
+        request_archive().catalog.db.set_progress_handler(count, 1000)
+
+    client, work = app.test_client(), {}
+    for url in urls:
+        steps[0] = 0
+        response = client.get(url)
+        assert response.status_code == 200, url
+        work[url] = steps[0]
+    return work
+
+
+def test_session_pages_load_only_their_session(tmp_path: Path) -> None:
+    event = tmp_path / "event"
+    (event / "s1").mkdir(parents=True)
+    (event / "event.toml").write_text(CONGRESS, encoding="utf-8")
+    make_jpeg(event / "s1" / "a.jpg", exif=make_exif())
+    root = tmp_path / "archive"
+    with Archive.open(root) as archive:
+        ingest_folder(archive, event, jobs=1, progress=False)
+    urls = ["/events/congress/sessions/s1", "/api/sessions/s1"]
+    small = sqlite_work(root, urls)
+    grow_programme(root, 5000)
+    large = sqlite_work(root, urls)
+    for url in urls:
+        assert large[url] <= small[url] + 5, (url, small[url], large[url])
+    client = create_app(root, {"TESTING": True}).test_client()
+    session = client.get("/api/sessions/s1").json
+    assert session["items"] and session["speakers"] == [{"id": "keller", "name": "Péter Keller"}]
+    assert session["moderators"] == [{"id": "pini", "name": "Roberto Pini"}]
+    page = client.get("/events/congress/sessions/s1").get_data(as_text=True)
+    assert "Péter Keller" in page and "Roberto Pini" in page and "1 item" in page
+    person = client.get("/api/people/p4321").json
+    assert person["roles"] == [{"session": "x4321", "title": "Talk 4321", "role": "speaker"}]
+    keller = client.get("/events/congress/people/keller").get_data(as_text=True)
+    assert "speaker of" in keller and "Opening" in keller

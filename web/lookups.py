@@ -52,50 +52,61 @@ def public_item(archive: Archive, item_id: str) -> dict[str, Any]:
     return public(items_json(archive.catalog, [row])[0], event_folders(archive))
 
 
+def _event(row: Any, count: int) -> dict[str, Any]:
+    data = json.loads(row["data"])
+    return {"id": row["id"], "title": row["title"], "date": data.get("date"),
+            "end_date": data.get("end_date"), "venue": data.get("venue"),
+            "timezone": data.get("timezone"), "organisers": data.get("organisers"),
+            "description": data.get("description"), "url": data.get("url"), "items": count}
+
+
 def events(archive: Archive) -> list[dict[str, Any]]:
-    rows = archive.catalog.query("SELECT id, title, data FROM events ORDER BY id")
     counts = {r["event_id"]: r["n"] for r in archive.catalog.query(
         "SELECT event_id, COUNT(*) AS n FROM items GROUP BY event_id")}
-    out = []
-    for row in rows:
-        data = json.loads(row["data"])
-        out.append({"id": row["id"], "title": row["title"], "date": data.get("date"),
-                    "end_date": data.get("end_date"), "venue": data.get("venue"),
-                    "timezone": data.get("timezone"), "organisers": data.get("organisers"),
-                    "description": data.get("description"), "url": data.get("url"),
-                    "items": counts.get(row["id"], 0)})
-    return out
+    return [_event(row, counts.get(row["id"], 0)) for row in archive.catalog.query(
+        "SELECT id, title, data FROM events ORDER BY id")]
 
 
 def event(archive: Archive, event_id: str) -> dict[str, Any]:
-    found = next((e for e in events(archive) if e["id"] == valid_name(event_id)), None)
-    if found is None:
+    """One event (its own row and item count) with its programme."""
+    rows = archive.catalog.query("SELECT id, title, data FROM events WHERE id = ?",
+                                 (valid_name(event_id),))
+    if not rows:
         abort(404)
-    found["sessions"] = sessions(archive, event_id)
-    return found
+    count = archive.catalog.query("SELECT COUNT(*) FROM items WHERE event_id = ?",
+                                  (event_id,))[0][0]
+    return {**_event(rows[0], count), "sessions": sessions(archive, event_id)}
 
 
-def _people_names(archive: Archive, event_id: str) -> dict[str, str]:
+def _people_names(archive: Archive, event_id: str,
+                  ids: list[str] | None = None) -> dict[str, str]:
+    """Names of the event's people: all of them, or only `ids`."""
+    if ids is None:
+        return {r["id"]: r["name"] for r in archive.catalog.query(
+            "SELECT id, name FROM people WHERE event_id = ?", (event_id,))}
     return {r["id"]: r["name"] for r in archive.catalog.query(
-        "SELECT id, name FROM people WHERE event_id = ?", (event_id,))}
+        f"SELECT id, name FROM people WHERE event_id = ? AND id IN "
+        f"({','.join('?' * len(ids))})", (event_id, *ids))}
+
+
+def _session(row: Any, names: dict[str, str], count: int) -> dict[str, Any]:
+    data = json.loads(row["data"])
+    return {"event": row["event_id"], "id": row["id"], "title": row["title"],
+            "date": row["day"], "start": row["start"], "end": row["end"],
+            "room": row["room"], "description": data.get("description"),
+            "moderators": [{"id": p, "name": names.get(p)} for p in data["moderators"]],
+            "speakers": [{"id": p, "name": names.get(p)} for p in data["speakers"]],
+            "items": count}
 
 
 def sessions(archive: Archive, event_id: str) -> list[dict[str, Any]]:
+    """The event's whole programme, with people's names and item counts."""
     names = _people_names(archive, event_id)
     counts = {r["value"]: r["n"] for r in archive.catalog.query(
         "SELECT t.value, COUNT(*) AS n FROM tags t JOIN items i ON i.id = t.item_id WHERE "
         "t.kind = 'session' AND i.event_id = ? GROUP BY t.value", (event_id,))}
-    out = []
-    for row in archive.catalog.query(
-            "SELECT * FROM sessions WHERE event_id = ? ORDER BY day, start, room", (event_id,)):
-        data = json.loads(row["data"])
-        out.append({"event": event_id, "id": row["id"], "title": row["title"],
-                    "date": row["day"], "start": row["start"], "end": row["end"],
-                    "room": row["room"], "description": data.get("description"),
-                    "moderators": [{"id": p, "name": names.get(p)} for p in data["moderators"]],
-                    "speakers": [{"id": p, "name": names.get(p)} for p in data["speakers"]],
-                    "items": counts.get(row["id"], 0)})
-    return out
+    return [_session(row, names, counts.get(row["id"], 0)) for row in archive.catalog.query(
+        "SELECT * FROM sessions WHERE event_id = ? ORDER BY day, start, room", (event_id,))]
 
 
 def _pick_event(archive: Archive, table: str, ident: str, event_id: str | None) -> str:
@@ -110,8 +121,17 @@ def _pick_event(archive: Archive, table: str, ident: str, event_id: str | None) 
 
 
 def session(archive: Archive, session_id: str, event_id: str | None) -> dict[str, Any]:
+    """One session, reading only its own row, people and item count (an event may have
+    a million sessions)."""
     event_id = _pick_event(archive, "sessions", valid_name(session_id), event_id)
-    return next(s for s in sessions(archive, event_id) if s["id"] == session_id)
+    row = archive.catalog.query("SELECT * FROM sessions WHERE event_id = ? AND id = ?",
+                                (event_id, session_id))[0]
+    data = json.loads(row["data"])
+    names = _people_names(archive, event_id, [*data["moderators"], *data["speakers"]])
+    count = archive.catalog.query(
+        "SELECT COUNT(*) FROM tags t JOIN items i ON i.id = t.item_id WHERE t.kind = "
+        "'session' AND t.value = ? AND i.event_id = ?", (session_id, event_id))[0][0]
+    return _session(row, names, count)
 
 
 def person(archive: Archive, person_id: str, event_id: str | None) -> dict[str, Any]:
@@ -119,14 +139,23 @@ def person(archive: Archive, person_id: str, event_id: str | None) -> dict[str, 
     row = archive.catalog.query("SELECT data FROM people WHERE event_id = ? AND id = ?",
                                 (event_id, person_id))[0]
     data = json.loads(row["data"])
-    roles = []
-    for s in sessions(archive, event_id):
-        for role in ("moderators", "speakers"):
-            if any(p["id"] == person_id for p in s[role]):
-                roles.append({"session": s["id"], "title": s["title"], "role": role[:-1]})
     return {"event": event_id, "id": person_id, "name": data["name"],
             "affiliation": data.get("affiliation"), "project": data.get("project"),
-            "aliases": data.get("aliases") or [], "url": data.get("url"), "roles": roles}
+            "aliases": data.get("aliases") or [], "url": data.get("url"),
+            "roles": _roles(archive, event_id, person_id)}
+
+
+def _roles(archive: Archive, event_id: str, person_id: str) -> list[dict[str, Any]]:
+    """The sessions a person moderates or speaks in, in programme order. No index holds
+    them, so the event's sessions are scanned, but in SQL, and a text match picks the
+    few whose people are then read."""
+    rows = archive.catalog.query(
+        "SELECT s.id, s.title, CASE r.path WHEN '$.moderators' THEN 'moderator' ELSE "
+        "'speaker' END AS role FROM sessions s, json_tree(s.data) r WHERE s.event_id = ? "
+        "AND instr(s.data, ?) AND r.path IN ('$.moderators', '$.speakers') AND r.value = ? "
+        "ORDER BY s.day, s.start, s.room, r.path", (event_id, json.dumps(person_id),
+                                                    person_id))
+    return [{"session": r["id"], "title": r["title"], "role": r["role"]} for r in rows]
 
 
 def person_items(archive: Archive, person_id: str, event_id: str) -> list[dict[str, Any]]:
