@@ -24,6 +24,7 @@ from .licenses import url_problem
 from .locking import write_lock
 from .report import build_report, report_lines
 from .store import ENV_VAR, Archive, default_archive_dir
+from .terminal import echo
 
 
 class Context:
@@ -35,7 +36,7 @@ class Context:
 
 
 def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 class ArchiveGroup(click.Group):
@@ -47,7 +48,7 @@ class ArchiveGroup(click.Group):
         except ArchiveError as exc:
             if ctx.obj is not None and ctx.obj.debug:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             ctx.exit(1)
 
 
@@ -70,13 +71,13 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    click.echo(summary.line())
+    echo(summary.line())
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
     for error in problems[:20 if verbose < 1 else None]:
-        click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
+        echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
                    f"{error['message']}", err=True)
     if len(problems) > 20 and verbose < 1:
-        click.echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
+        echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
 
 
 @main.command()
@@ -92,7 +93,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     """Ingest event folders (media plus event.toml) into the archive."""
     absent = tools.missing("ffprobe", "ffmpeg")
     if absent and not as_json:
-        click.echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
+        echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
                    f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
     summaries, failures = [], []
     with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
@@ -104,7 +105,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
                 if obj.debug:
                     raise
                 failures.append({"folder": str(folder), "error": str(exc)})
-                click.echo(f"error: {exc}", err=True)
+                echo(f"error: {exc}", err=True)
                 continue
             summaries.append(summary)
             if not as_json and obj.verbose >= 0:
@@ -132,7 +133,7 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
         return
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
                    f"{item['relpath']}  [{credit}]")
 
 
@@ -155,7 +156,7 @@ def show(obj: Context, item: str, as_json: bool) -> None:
         return
     for key, value in data.items():
         if value not in (None, [], {}):
-            click.echo(f"{key:13} {_shown(key, value)}")
+            echo(f"{key:13} {_shown(key, value)}")
 
 
 def _shown(key: str, value: Any) -> str:
@@ -177,7 +178,7 @@ def report(obj: Context, event_id: str | None, as_json: bool) -> None:
     if as_json:
         emit(data)
     else:
-        click.echo("\n".join(report_lines(data)) or "nothing to report")
+        echo("\n".join(report_lines(data)) or "nothing to report")
 
 
 @main.group("export")
@@ -207,14 +208,14 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
         lacking = [i for i in items if not (i["credit"] or {}).get("creator")]
         if lacking:
             for item in lacking:
-                click.echo(f"no creator: {item['path']}", err=True)
+                echo(f"no creator: {item['path']}", err=True)
             raise ArchiveError(f"{len(lacking)} selected item(s) have no creator; add one "
                                "in event.toml ([[media]] or [[credit.rules]]) and ingest")
     text = export(items, fmt, title=query, base_url=base_url)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
 
 
 def _check_base_url(base_url: str | None) -> None:
@@ -273,20 +274,20 @@ def search_command(obj: Context, query: str, limit: int, page: int, sort: str,
 
 def _print_results(result: dict[str, Any]) -> None:
     for notice in result["notices"]:
-        click.echo(f"note: {notice}", err=True)
-    click.echo(f"{result['total']} result(s) for {result['query']!r}"
+        echo(f"note: {notice}", err=True)
+    echo(f"{result['total']} result(s) for {result['query']!r}"
                + (f", page {result['page']} of {result['pages']}" if result["pages"] > 1
                   else ""))
     if result["suggestion"]:
-        click.echo(f"did you mean: {result['suggestion']}")
+        echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
                    f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
     for name, counts in result["facets"].items():
         if counts:
             top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])
-            click.echo(f"  {name}: {top}")
+            echo(f"  {name}: {top}")
 
 
 @main.command()
@@ -302,7 +303,7 @@ def reindex(obj: Context, as_json: bool) -> None:
         emit({"revision": result.revision, "items": result.updated,
               "seconds": round(result.seconds, 3)})
     else:
-        click.echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
+        echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
 
 
 @main.command()
@@ -335,7 +336,7 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
     workers = workers or os.cpu_count() or 1
-    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
+    echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
                f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
@@ -370,7 +371,7 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
                "summary": line.summary.as_dict() if line.summary else None}
               for line in lines])
     else:
-        click.echo(table(lines))
+        echo(table(lines))
     if not lines or not all(line.ok for line in lines):
         sys.exit(1)
 
@@ -395,10 +396,10 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
               "problems": result.problems, "repaired": result.repaired})
     else:
         for line in result.repaired:
-            click.echo(f"repaired: {line}")
+            echo(f"repaired: {line}")
         for line in result.problems:
-            click.echo(f"problem: {line}", err=True)
-        click.echo(f"verified {result.checked:,} files: "
+            echo(f"problem: {line}", err=True)
+        echo(f"verified {result.checked:,} files: "
                    + ("ok" if result.ok else f"{len(result.problems)} problem(s)"))
     if not result.ok:
         sys.exit(1)
@@ -409,13 +410,13 @@ def run() -> None:
     try:
         code = main.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted; the catalog keeps every finished batch, run again to "
+        echo("interrupted; the catalog keeps every finished batch, run again to "
                    "complete", err=True)
         sys.exit(130)
     except BrokenPipeError:

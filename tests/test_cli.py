@@ -4,6 +4,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,43 @@ def test_every_serve_option_is_documented() -> None:
                if opt.startswith("--")]
     assert "--connection-limit" in options and "--channel-timeout" in options
     assert [opt for opt in options if opt not in readme] == []
+
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31m\r\x08\x7f"  # as EXIF (ASCII) can hold them
+C1 = "\x9b2J\x85"  # 8-bit CSI and NEL, as XMP (XML) can hold them
+
+
+def on_terminal(archive_dir: Path, *args: str) -> str:
+    """Run `event-archive` with its output on a real pseudo-terminal; what it printed."""
+    leader, follower = os.openpty()
+    command = [sys.executable, "-m", "archive", "--archive", str(archive_dir), *args]
+    with subprocess.Popen(command, stdout=follower, stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the command exited and closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_metadata_cannot_send_escape_sequences_to_a_terminal(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist=f"Anna{ESCAPES}Rossi"),
+              xmp=make_xmp(title=f"Talk{C1}title", subjects=["keynote"]))
+    (event_dir / f"broken{ESCAPES}{C1}.jpg").write_bytes(b"\xff\xd8\xff\x00")
+    cli("ingest", "-j", "1", str(event_dir))
+    item = cli.json("list")[0]
+    # The archive keeps what the file says.
+    assert (ESCAPES in item["credit"]["creator"]) and (C1 in item["title"])
+    for args in (("list",), ("report",), ("show", item["id"]), ("search", "keynote"),
+                 ("export", "credits"), ("show", f"nothing{ESCAPES}")):
+        out = on_terminal(cli.archive_dir, *args)
+        assert not set(out) & set("\x1b\x07\x9b\x85\x08\x7f"), (args, out)
+        assert "\r" not in out.replace("\r\n", ""), (args, out)  # the terminal's own CR LF
+    assert "Anna]0;owned[2J[31mRossi" in on_terminal(cli.archive_dir, "list")
