@@ -62,12 +62,12 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def csv_text(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    """CSV of `rows` as every CSV of the project is written: every field quoted, texts
-    neutralised with spreadsheet_safe, None as an empty field."""
+    """CSV of `rows` as every CSV of the project is written: a header of the plain column
+    names, then every field quoted, texts neutralised by spreadsheet_safe, None empty."""
     out = io.StringIO()
+    out.write(",".join(columns) + "\n")  # our own identifiers: nothing to quote
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
                             lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writeheader()
     writer.writerows({k: "" if v is None else spreadsheet_safe(v) for k, v in row.items()}
                      for row in rows)
     return out.getvalue()

@@ -35,6 +35,7 @@ def test_csv_cells_parse_back_neutralised_and_quoted(rows: list[tuple]) -> None:
         assert not any(cell.startswith(FORMULA_STARTS)
                        for cell, value in zip(row, original, strict=True)
                        if isinstance(value, str))
-    # Every field is quoted: a reader that takes quotes literally sees them around each.
-    literal = csv.reader(io.StringIO(text.split("\n", 1)[0]), quoting=csv.QUOTE_NONE)
-    assert all(f.startswith('"') and f.endswith('"') for f in next(literal))
+    # Every field is quoted, so a cell starts with the quote, never with what it holds.
+    quoted = "".join(",".join('"' + cell.replace('"', '""') + '"' for cell in row) + "\n"
+                     for row in expected)
+    assert text == "a,b,c\n" + quoted
