@@ -71,13 +71,13 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    echo(summary.line())
+    click.echo(summary.line())
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
     for error in problems[:20 if verbose < 1 else None]:
-        echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
+        click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
                    f"{error['message']}", err=True)
     if len(problems) > 20 and verbose < 1:
-        echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
+        click.echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
 
 
 @main.command()
@@ -93,7 +93,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     """Ingest event folders (media plus event.toml) into the archive."""
     absent = tools.missing("ffprobe", "ffmpeg")
     if absent and not as_json:
-        echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
+        click.echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
                    f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
     summaries, failures = [], []
     with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
@@ -105,7 +105,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
                 if obj.debug:
                     raise
                 failures.append({"folder": str(folder), "error": str(exc)})
-                echo(f"error: {exc}", err=True)
+                click.echo(f"error: {exc}", err=True)
                 continue
             summaries.append(summary)
             if not as_json and obj.verbose >= 0:
@@ -134,7 +134,7 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
         echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
-                   f"{item['relpath']}  [{credit}]")
+             f"{item['relpath']}  [{credit}]")
 
 
 @main.command()
@@ -276,14 +276,14 @@ def _print_results(result: dict[str, Any]) -> None:
     for notice in result["notices"]:
         echo(f"note: {notice}", err=True)
     echo(f"{result['total']} result(s) for {result['query']!r}"
-               + (f", page {result['page']} of {result['pages']}" if result["pages"] > 1
-                  else ""))
+         + (f", page {result['page']} of {result['pages']}" if result["pages"] > 1
+            else ""))
     if result["suggestion"]:
         echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
         echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
-                   f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+             f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
     for name, counts in result["facets"].items():
         if counts:
             top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])
@@ -303,7 +303,7 @@ def reindex(obj: Context, as_json: bool) -> None:
         emit({"revision": result.revision, "items": result.updated,
               "seconds": round(result.seconds, 3)})
     else:
-        echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
+        click.echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
 
 
 @main.command()
@@ -336,7 +336,7 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
     workers = workers or os.cpu_count() or 1
-    echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
+    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
                f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
@@ -371,7 +371,7 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
                "summary": line.summary.as_dict() if line.summary else None}
               for line in lines])
     else:
-        echo(table(lines))
+        click.echo(table(lines))
     if not lines or not all(line.ok for line in lines):
         sys.exit(1)
 
@@ -396,10 +396,10 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
               "problems": result.problems, "repaired": result.repaired})
     else:
         for line in result.repaired:
-            echo(f"repaired: {line}")
+            click.echo(f"repaired: {line}")
         for line in result.problems:
-            echo(f"problem: {line}", err=True)
-        echo(f"verified {result.checked:,} files: "
+            click.echo(f"problem: {line}", err=True)
+        click.echo(f"verified {result.checked:,} files: "
                    + ("ok" if result.ok else f"{len(result.problems)} problem(s)"))
     if not result.ok:
         sys.exit(1)
@@ -410,13 +410,13 @@ def run() -> None:
     try:
         code = main.main(standalone_mode=False)
     except click.exceptions.Abort:
-        echo("interrupted", err=True)
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        echo("interrupted; the catalog keeps every finished batch, run again to "
+        click.echo("interrupted; the catalog keeps every finished batch, run again to "
                    "complete", err=True)
         sys.exit(130)
     except BrokenPipeError:

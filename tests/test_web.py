@@ -388,11 +388,8 @@ def served(root: Path, *options: str) -> Iterator[int]:
 
 
 def test_idle_connections_do_not_stop_the_site(tricky_archive: Path) -> None:
-    photo = Archive.open(tricky_archive, readonly=True)
-    try:
-        item = photo.catalog.query("SELECT id FROM items WHERE relpath = 'closing.jpg'")[0][0]
-    finally:
-        photo.close()
+    with Archive.open(tricky_archive, readonly=True) as opened:
+        item = opened.catalog.query("SELECT id FROM items WHERE relpath = 'closing.jpg'")[0][0]
     with served(tricky_archive, "--base-url", "https://archive.example.org") as port:
         idle = []
         try:

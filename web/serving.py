@@ -30,17 +30,18 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def guards(connection_limit: int, channel_timeout: int) -> dict[str, int]:
+def waitress_limits(connection_limit: int, channel_timeout: int) -> dict[str, int]:
     """waitress settings against clients that open connections and stay idle or trickle
     (slowloris): many connections, since an idle one costs a file descriptor and no
     thread, each closed after `channel_timeout` seconds of silence."""
-    _allow_open_files(connection_limit + 256)  # plus the catalog, index files, pipes
     # Idle connections are looked for every third of the timeout (waitress: every 30 s).
     return {"connection_limit": connection_limit, "channel_timeout": channel_timeout,
             "cleanup_interval": max(1, channel_timeout // 3)}
 
 
 def _allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit towards `wanted` (as far as the hard limit
+    lets it): the usual soft limit of 1,024 is below the connection limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -63,7 +64,8 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
     each taking up to `connection_limit` connections."""
     config = config or {}
     create_app(archive_dir, config)  # fail in the parent, with a clear message, if unusable
-    options = guards(connection_limit, channel_timeout)
+    _allow_open_files(connection_limit + 256)  # plus the catalog, index files, pipes
+    options = waitress_limits(connection_limit, channel_timeout)
     sock = listen(host, port)
     if workers <= 1:
         waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
