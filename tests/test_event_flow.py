@@ -119,6 +119,52 @@ def test_editing_the_event_file_re_resolves_without_reading_media(cli, florence:
     assert {c["model"] for c in report["unknown_cameras"]} == {"Other"}
 
 
+MEDIA_ENTRY = """
+[[media]]
+path = "photos/nocredit.jpg"
+title = "Closing remarks"
+people = ["peter-keller"]
+"""
+
+
+def test_editing_media_entries_re_resolves_and_is_counted(cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    base = EVENT_TOML.replace("ROOM", "Sala A")
+    cli("ingest", str(florence))
+
+    def ingest_with(text: str) -> tuple[dict, dict]:
+        toml.write_text(text, encoding="utf-8")
+        summary = cli.json("ingest", str(florence))["events"][0]
+        assert (summary["added"], summary["updated"], summary["unchanged"]) == (0, 0, 4)
+        return summary, by_file(cli.json("list"))["photos/nocredit.jpg"]
+
+    summary, item = ingest_with(base + MEDIA_ENTRY)
+    assert (item["title"], item["people"][0]["source"]) == ("Closing remarks", "media")
+    assert summary["resolved"] == 1
+    summary, item = ingest_with(base + MEDIA_ENTRY.replace("Closing", "Final"))
+    assert (item["title"], summary["resolved"]) == ("Final remarks", 1)
+    summary, item = ingest_with(base)
+    assert (item["title"], item["people"], summary["resolved"]) == (None, [], 1)
+    assert cli.json("ingest", str(florence))["events"][0]["resolved"] == 0
+
+
+def test_summary_line_counts_items_re_resolved_by_credit_and_session_edits(
+        cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    cli("ingest", str(florence))
+    # Three items take their organisation from [credit]; the video from its rule.
+    toml.write_text(EVENT_TOML.replace("ROOM", "Sala A").replace('"ASEV"', '"ASEV Srl"'),
+                    encoding="utf-8")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged, 3 re-resolved in ")
+    toml.write_text(EVENT_TOML.replace("ROOM", "Sala B").replace('"ASEV"', '"ASEV Srl"'),
+                    encoding="utf-8")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged, 1 re-resolved in ")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged in ")
+
+
 def test_bad_event_file_writes_nothing(cli, florence: Path) -> None:
     cli("ingest", str(florence))
     before = cli.json("list")
