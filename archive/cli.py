@@ -21,7 +21,7 @@ from .exports import FORMATS, export
 from .ingest import IngestSummary, ingest_folder
 from .itemjson import find_item, items_json, select_rows
 from .locking import write_lock
-from .report import build_report, report_lines
+from .report import build_report, report_lines, unmatched_line
 from .store import ENV_VAR, Archive, default_archive_dir
 
 
@@ -70,6 +70,8 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
     click.echo(summary.line())
+    for entry in summary.unmatched_media:
+        click.echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
     for error in problems[:20 if verbose < 1 else None]:
         click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "

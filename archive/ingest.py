@@ -26,7 +26,8 @@ from .errors import ArchiveWriteError
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
-from .resolve import ItemFacts, Resolution, resolve
+from .report import unmatched_media
+from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
 from .scan import ScanEntry, ScanResult, scan
 from .store import Archive
 from .tasks import Outcome, Task
@@ -52,6 +53,7 @@ class IngestSummary:
     warnings: int = 0
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
+    unmatched_media: list[dict[str, str | None]] = field(default_factory=list)
 
     def line(self) -> str:
         parts = [f"{self.added:,} added", f"{self.updated:,} updated",
@@ -281,6 +283,8 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
                 re_resolved += 1
             if event_changed or answer_changed:
                 _store_resolution(catalog, row["id"], result)
+        unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
+        catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
         catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
     return re_resolved
 
@@ -325,6 +329,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     mark = catalog.get_meta(f"resolved:{event.id}")
     if event_changed or mark != _resolution_mark(catalog.revision, event):
         summary.resolved = resolve_event(catalog, event, event_changed, before)
+    summary.unmatched_media = unmatched_media(catalog, event.id)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]

@@ -125,6 +125,14 @@ def media_entry(event: Event, relpath: str) -> MediaEntry | None:
     return next((m for m in event.media if m.path == relpath), None)
 
 
+def unmatched_entries(event: Event, relpaths: set[str]) -> list[dict[str, str | None]]:
+    """The [[media]] entries naming no item of the event, each with the path it
+    probably meant (the same but for case), if there is one."""
+    folded = {p.casefold(): p for p in sorted(relpaths)}
+    return [{"path": m.path, "suggestion": folded.get(m.path.casefold())}
+            for m in event.media if m.path not in relpaths]
+
+
 def find_camera(event: Event, camera: dict[str, Any] | None) -> Camera | None:
     """The event's camera for an item: by serial number, else by make and model."""
     camera = camera or {}

@@ -165,6 +165,30 @@ def test_summary_line_counts_items_re_resolved_by_credit_and_session_edits(
         "florence-2019: 0 added, 0 updated, 4 unchanged in ")
 
 
+def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    base = EVENT_TOML.replace("ROOM", "Sala A")
+    toml.write_text(base + MEDIA_ENTRY + '[[media]]\npath = "photos/Keller.JPG"\ntitle = "K"\n'
+                    '[[media]]\npath = "photos/*.jpg"\ntitle = "All"\n', encoding="utf-8")
+    out = cli("ingest", str(florence))
+    where = f"warning: {toml.resolve()}: "
+    assert f"{where}media[path='photos/Keller.JPG']: matches no file; did you mean " \
+        "'photos/keller.jpg'?" in out
+    assert f"{where}media[path='photos/*.jpg']: matches no file" in out
+    assert "photos/nocredit.jpg" not in out
+    expected = [{"event": "florence-2019", "event_file": str(toml.resolve()),
+                 "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg"},
+                {"event": "florence-2019", "event_file": str(toml.resolve()),
+                 "path": "photos/*.jpg", "suggestion": None}]
+    assert cli.json("report")["unmatched_media"] == expected
+    assert cli.json("ingest", str(florence))["events"][0]["unmatched_media"] == expected
+    assert "[[media]] entries matching no file (2):" in cli("report")
+
+    toml.write_text(base + MEDIA_ENTRY, encoding="utf-8")
+    assert "warning" not in cli("ingest", str(florence))
+    assert cli.json("report")["unmatched_media"] == []
+
+
 def test_bad_event_file_writes_nothing(cli, florence: Path) -> None:
     cli("ingest", str(florence))
     before = cli.json("list")
