@@ -23,8 +23,12 @@ def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[
 
 
 def unmatched_line(row: dict[str, Any]) -> str:
-    hint = f"; did you mean {row['suggestion']!r}?" if row["suggestion"] else \
-        " (a path relative to the event folder, exactly as the file is named)"
+    if row["suggestion"]:
+        hint = f"; did you mean {row['suggestion']!r}?"
+    elif any(c in row["path"] for c in "*?["):
+        hint = " ([[media]] paths are exact; globs work in [[credit.rules]] match)"
+    else:
+        hint = " (a path relative to the event folder, exactly as the file is named)"
     return f"{row['event_file']}: media[path={row['path']!r}]: matches no file{hint}"
 
 

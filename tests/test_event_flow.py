@@ -174,7 +174,8 @@ def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: P
     where = f"warning: {toml.resolve()}: "
     assert f"{where}media[path='photos/Keller.JPG']: matches no file; did you mean " \
         "'photos/keller.jpg'?" in out
-    assert f"{where}media[path='photos/*.jpg']: matches no file" in out
+    assert f"{where}media[path='photos/*.jpg']: matches no file ([[media]] paths are " \
+        "exact; globs work in [[credit.rules]] match)" in out
     assert "photos/nocredit.jpg" not in out
     expected = [{"event": "florence-2019", "event_file": str(toml.resolve()),
                  "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg"},
