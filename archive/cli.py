@@ -21,6 +21,7 @@ from .exports import FORMATS, export
 from .ingest import IngestSummary, ingest_folder
 from .itemjson import find_item, items_json, select_rows
 from .locking import write_lock
+from .model import taken_text
 from .report import build_report, report_lines, unmatched_line
 from .store import ENV_VAR, Archive, default_archive_dir
 
@@ -133,7 +134,7 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
         return
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
                    f"{item['relpath']}  [{credit}]")
 
 
@@ -269,7 +270,7 @@ def _print_results(result: dict[str, Any]) -> None:
         click.echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
                    f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
     for name, counts in result["facets"].items():
         if counts:

@@ -71,6 +71,9 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
             "json_extract(i.metadata, '$.camera.model') IS NOT NULL AND NOT COALESCE("
             f"json_extract(i.resolved, '$.camera_known'), 0) {item_scope} "
             "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", params),
+        "dated_by_file": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE "
+                               "json_extract(i.resolved, '$.taken_source') = 'file' "
+                               f"{item_scope} ORDER BY i.path", params),
         "unmatched_media": unmatched_media(catalog, event_id),
     }
 
@@ -83,6 +86,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     titles = {"errors": "Errors", "warnings": "Warnings", "missing": "Missing files",
               "duplicates": "Duplicates", "without_creator": "Items without a creator",
               "without_session": "Items without a session",
+              "dated_by_file": "Items dated only by their file's modification time",
               "ambiguous": "Items between parallel sessions (add the camera's room)"}
     for key, title in titles.items():
         rows = report[key]

@@ -190,6 +190,55 @@ def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: P
     assert cli.json("report")["unmatched_media"] == []
 
 
+@pytest.fixture
+def clocks(tmp_path: Path) -> Path:
+    """A slow camera, a video stamped in UTC and a photo dated only by its file."""
+    folder = tmp_path / "clocks"
+    folder.mkdir()
+    (folder / "event.toml").write_text(EVENT_TOML.replace("ROOM", "Sala A"), encoding="utf-8")
+    day = dt.datetime(2019, 3, 19)
+    # The Canon runs 3 min 20 s slow: its 11:00:00.45 is 11:03:20 in Rome.
+    make_jpeg(folder / "slow.jpg", exif=make_exif(taken=day.replace(hour=11), subsec="45"))
+    make_jpeg(folder / "other.jpg", exif=make_exif(model="Other",
+                                                   taken=day.replace(hour=11, minute=2)))
+    make_video(folder / "clip.mp4", metadata={"creation_time": "2019-03-19T10:02:30Z"})
+    make_jpeg(folder / "undated.jpg", exif=make_exif(model="Other"))
+    return folder
+
+
+def test_times_are_corrected_and_shown_and_sorted_in_the_event_zone(cli, clocks: Path,
+                                                                    archive_dir: Path) -> None:
+    from web import create_app
+
+    cli("ingest", "-j", "2", str(clocks))
+    items = cli.json("list")
+    assert [i["relpath"] for i in items] == ["other.jpg", "clip.mp4", "slow.jpg", "undated.jpg"]
+    found = by_file(items)
+    assert found["slow.jpg"]["taken"] == "2019-03-19T11:03:20.450000+01:00"
+    assert found["clip.mp4"]["taken"] == "2019-03-19T10:02:30+00:00"
+    assert found["clip.mp4"]["taken_local"] == "2019-03-19T11:02:30"
+    listed = cli("list")
+    assert "2019-03-19 11:03:20  slow.jpg" in listed and ".45" not in listed
+    assert "2019-03-19 11:02:30  clip.mp4" in listed
+
+    by_date = cli.json("search", "taken:2019-03-19", "--sort", "date")["results"]
+    assert [r["relpath"] for r in by_date] == ["other.jpg", "clip.mp4", "slow.jpg"]
+    minute = cli.json("search", "taken:2019-03-19T11:02")["results"]
+    assert sorted(r["relpath"] for r in minute) == ["clip.mp4", "other.jpg"]
+
+    client = create_app(archive_dir, {"TESTING": True}).test_client()
+    page = client.get(f"/items/{found['clip.mp4']['id']}").get_data(as_text=True)
+    assert "2019-03-19 11:02:30" in page and "10:02:30" not in page
+    page = client.get(f"/items/{found['slow.jpg']['id']}").get_data(as_text=True)
+    assert "2019-03-19 11:03:20" in page and "11:03:20.45" not in page
+    page = client.get(f"/items/{found['undated.jpg']['id']}").get_data(as_text=True)
+    assert "the file's modification time; the file records no capture time" in page
+
+    report = cli.json("report")
+    assert [Path(r["path"]).name for r in report["dated_by_file"]] == ["undated.jpg"]
+    assert "Items dated only by their file's modification time (1):" in cli("report")
+
+
 def test_bad_event_file_writes_nothing(cli, florence: Path) -> None:
     cli("ingest", str(florence))
     before = cli.json("list")
