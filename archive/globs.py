@@ -60,6 +60,7 @@ class Glob:
     edges: list[list[tuple[re.Pattern[str] | None, int]]] = field(default_factory=list)
     skips: list[list[int]] = field(default_factory=list)
     accept: int = 0
+    start: frozenset[int] = frozenset()
     _steps: dict[tuple[frozenset[int], str], frozenset[int]] = field(default_factory=dict,
                                                                       repr=False)
 
@@ -88,9 +89,10 @@ class Glob:
         return found
 
     def match(self, path: str) -> bool:
-        states = self.closure({0})
+        states, steps = self.start, self._steps
         for char in path:
-            states = self.step(states, char)
+            # The cached step inline: this loop is the cost of resolving a large event.
+            states = steps.get((states, char)) or self.step(states, char)
             if not states:
                 return False
         return self.accept in states
@@ -122,7 +124,7 @@ def _build(pattern: str) -> Glob:
             nxt = glob.state()
             glob.edges[here].append((test, nxt))
             here = nxt
-    glob.accept = here
+    glob.accept, glob.start = here, glob.closure({0})
     return glob
 
 

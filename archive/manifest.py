@@ -378,7 +378,7 @@ def _read(path: Path) -> bytes | None:
     as /dev/zero would never end.
     """
     try:
-        # Non-blocking, so a FIFO swapped in after the check cannot hold the open.
+        # Non-blocking: opening a FIFO to read would otherwise wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         return None
