@@ -16,7 +16,6 @@ class GlobError(ValueError):
     """The pattern cannot be compiled; the message says why."""
 
 
-# Consumes one character; `None` in an edge means "any character".
 _NOT_SLASH = re.compile(r"[^/]")
 _CACHED_STEPS = 4096  # per glob: a few paths' worth of distinct (state, character) pairs
 
@@ -57,6 +56,8 @@ class Glob:
     """A compiled glob: a nondeterministic automaton, run as a lazily built DFA."""
 
     pattern: str
+    # Per state: (test of one character, None for any, next state); and the states
+    # reached without reading a character.
     edges: list[list[tuple[re.Pattern[str] | None, int]]] = field(default_factory=list)
     skips: list[list[int]] = field(default_factory=list)
     accept: int = 0
@@ -79,19 +80,17 @@ class Glob:
         return frozenset(seen)
 
     def step(self, states: frozenset[int], char: str) -> frozenset[int]:
-        key = (states, char)
-        found = self._steps.get(key)
-        if found is None:
-            found = self.closure({nxt for s in states for test, nxt in self.edges[s]
-                                  if test is None or test.match(char)})
-            if len(self._steps) < _CACHED_STEPS:
-                self._steps[key] = found
+        """The states after reading `char`, kept for the next path (up to a bound)."""
+        found = self.closure({nxt for s in states for test, nxt in self.edges[s]
+                              if test is None or test.match(char)})
+        if len(self._steps) < _CACHED_STEPS:
+            self._steps[(states, char)] = found
         return found
 
     def match(self, path: str) -> bool:
         states, steps = self.start, self._steps
         for char in path:
-            # The cached step inline: this loop is the cost of resolving a large event.
+            # The cached step looked up inline: this loop is what matching costs.
             states = steps.get((states, char)) or self.step(states, char)
             if not states:
                 return False
