@@ -22,7 +22,8 @@ from .ingest import IngestSummary, ingest_folder
 from .itemjson import camera_label, find_item, items_json, select_rows
 from .licenses import url_problem
 from .locking import write_lock
-from .report import build_report, report_lines
+from .model import taken_text
+from .report import build_report, report_lines, unmatched_line
 from .store import ENV_VAR, Archive, default_archive_dir
 from .terminal import echo
 
@@ -72,6 +73,8 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
     click.echo(summary.line())
+    for entry in summary.unmatched_media:
+        click.echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
     for error in problems[:20 if verbose < 1 else None]:
         click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
@@ -133,8 +136,13 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
         return
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
+<<<<<<< HEAD
         echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
              f"{item['relpath']}  [{credit}]")
+=======
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
+                   f"{item['relpath']}  [{credit}]")
+>>>>>>> fix10-c1
 
 
 @main.command()
@@ -282,8 +290,13 @@ def _print_results(result: dict[str, Any]) -> None:
         echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
+<<<<<<< HEAD
         echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
              f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+=======
+        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
+                   f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+>>>>>>> fix10-c1
     for name, counts in result["facets"].items():
         if counts:
             top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import time
@@ -25,7 +26,8 @@ from .errors import ArchiveWriteError
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
-from .resolve import ItemFacts, Resolution, resolve
+from .report import unmatched_media
+from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
 from .scan import ScanEntry, ScanResult, scan
 from .store import Archive
 from .tasks import Outcome, Task
@@ -45,16 +47,22 @@ class IngestSummary:
     failed: int = 0
     missing: int = 0
     pruned: int = 0
+    # Items whose answer (time, title, sessions, people, credit) changed because the
+    # event file did, without their file being read again (those count as updated).
+    resolved: int = 0
     warnings: int = 0
     seconds: float = 0.0
     errors: list[dict[str, str]] = field(default_factory=list)
+    unmatched_media: list[dict[str, str | None]] = field(default_factory=list)
 
     def line(self) -> str:
         parts = [f"{self.added:,} added", f"{self.updated:,} updated",
                  f"{self.unchanged:,} unchanged"]
-        for name in ("moved", "duplicate", "failed", "missing", "pruned"):
+        for name, label in (("resolved", "re-resolved"), ("moved", "moved"),
+                            ("duplicate", "duplicate"), ("failed", "failed"),
+                            ("missing", "missing"), ("pruned", "pruned")):
             if getattr(self, name):
-                parts.append(f"{getattr(self, name):,} {name}")
+                parts.append(f"{getattr(self, name):,} {label}")
         return f"{self.event}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
 
     def as_dict(self) -> dict[str, object]:
@@ -95,6 +103,19 @@ def _event_signature(catalog: Catalog, event_id: str) -> str | None:
     people = [{"data": r["data"]} for r in catalog.query(
         "SELECT data FROM people WHERE event_id = ?", (event_id,))]
     return _rows_signature(dict(row[0]), sessions, people)
+
+
+def _event_digest(event: Event) -> str:
+    """Everything resolution reads of the event file, [[media]] entries included."""
+    text = json.dumps(dataclasses.asdict(event), default=str, sort_keys=True,
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _resolution_mark(revision: int, event: Event) -> str:
+    """What `resolved:<event>` holds once the catalog at `revision` is resolved against
+    this event file: a different revision or file means resolving again."""
+    return f"{revision} {_event_digest(event)}"
 
 
 def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
@@ -239,24 +260,33 @@ def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> Non
     catalog.set_credits(item_id, result.credit)
 
 
-def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False) -> int:
+def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
+                  since: int | None = None) -> int:
     """Re-resolve every item of the event; only items whose answer changed are
     written (and so re-indexed), or all of them when the event's own description
-    (titles, names, rooms) changed. Returns how many were written."""
+    (titles, names, rooms) changed.
+
+    Returns how many items not written since revision `since` (their files were not
+    read again) got a different answer: the work of an edited event file.
+    """
     rows = catalog.query(
-        "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, f.mtime_ns FROM items i "
-        "LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
-    changed = 0
+        "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, i.revision, f.mtime_ns "
+        "FROM items i LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
+    re_resolved = 0
     with catalog.transaction() as revision:
         for row in rows:
             facts = ItemFacts(row["id"], row["kind"], row["relpath"],
                               json.loads(row["metadata"]), row["mtime_ns"] or 0)
             result = resolve(facts, event)
-            if event_changed or result.as_dict() != json.loads(row["resolved"]):
+            answer_changed = result.as_dict() != json.loads(row["resolved"])
+            if answer_changed and (since is None or row["revision"] <= since):
+                re_resolved += 1
+            if event_changed or answer_changed:
                 _store_resolution(catalog, row["id"], result)
-                changed += 1
-        catalog.set_meta(f"resolved:{event.id}", str(revision))
-    return changed
+        unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
+        catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
+        catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
+    return re_resolved
 
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
@@ -277,6 +307,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     if event_changed:
         with catalog.transaction():
             catalog.save_event(*rows)
+    before = catalog.revision
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
@@ -293,10 +324,12 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                                           timeout), present, summary)
     _missing(catalog, event, seen, prune, summary)
     # Resolution depends only on the stored extraction and the event file: when nothing
-    # was written since the last resolution (a killed run leaves the mark behind),
-    # every answer is the one already stored.
-    if event_changed or catalog.get_meta(f"resolved:{event.id}") != str(catalog.revision):
-        resolve_event(catalog, event, event_changed)
+    # was written since the last resolution (a killed run leaves the mark behind) and
+    # the event file is the same, every answer is the one already stored.
+    mark = catalog.get_meta(f"resolved:{event.id}")
+    if event_changed or mark != _resolution_mark(catalog.revision, event):
+        summary.resolved = resolve_event(catalog, event, event_changed, before)
+    summary.unmatched_media = unmatched_media(catalog, event.id)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]

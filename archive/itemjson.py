@@ -71,6 +71,7 @@ def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
         "size": row["size"], "width": meta.get("width"), "height": meta.get("height"),
         "orientation": meta.get("orientation"),
         "taken": resolved.get("taken"), "taken_source": resolved.get("taken_source"),
+        "taken_local": resolved.get("taken_local"),
         "camera": _nulls(meta.get("camera"), _CAMERA),
         "exposure": _nulls(meta.get("exposure"), _EXPOSURE),
         "gps": meta.get("gps") or (meta.get("sidecar_xmp") or {}).get("gps")

@@ -7,12 +7,17 @@ expected; unknown keys are errors so a typo never goes silently unused.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-import tomllib
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# TOML 1.1 (tomli 2.4; Python 3.15's tomllib) allows times without seconds, as
+# DESIGN.md writes them (`start = 11:15`); Python 3.11's tomllib reads TOML 1.0 only.
+import tomli
 
 from .errors import ManifestError
 from .globs import GlobError, compile_glob
@@ -29,14 +34,12 @@ from .model import (
 )
 
 EVENT_FILE = "event.toml"
+# An event file of a large conference is some 100 KB; anything bigger is a mistake.
+MAX_EVENT_FILE = 4 * 1024 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _OFFSET = re.compile(r"([+-])(\d{2}):([0-5]\d):([0-5]\d)\Z")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\Z")
 _MAX_TEXT = 10_000
-# TOML 1.1 allows times without seconds (`start = 11:15`, as DESIGN.md writes them);
-# Python's tomllib reads TOML 1.0, so such bare values get ":00" before parsing.
-_BARE_TIME = re.compile(r"^(\s*[A-Za-z0-9_.\"'-]+\s*=\s*)(\d{1,2}):(\d{2})(\s*(?:#.*)?)$",
-                        re.MULTILINE)
 
 Check = Callable[[Any], Any]
 
@@ -346,10 +349,9 @@ def _check_overlaps(path: Path, sessions: tuple[Session, ...]) -> None:
 
 def parse_event(text_: str, path: Path, folder: Path) -> Event:
     """Parse the text of an event file; raises ManifestError on the first mistake."""
-    text_ = _BARE_TIME.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3]}:00{m[4]}", text_)
     try:
-        data = tomllib.loads(text_)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomli.loads(text_)
+    except tomli.TOMLDecodeError as exc:
         raise ManifestError(path, "", f"not valid TOML: {exc}") from None
     except RecursionError:
         raise ManifestError(path, "", "values nested too deeply to be an event file") from None
@@ -376,6 +378,33 @@ def default_event(folder: Path) -> Event:
     return Event(id=slug[:128], title=folder.name or slug, folder=folder)
 
 
+def _read(path: Path) -> bytes | None:
+    """The bytes of the event file, None if there is none.
+
+    Raises ManifestError for anything but a regular file of at most MAX_EVENT_FILE
+    bytes: a FIFO would block the ingest (holding the archive's lock), a device such
+    as /dev/zero would never end.
+    """
+    try:
+        # Non-blocking: opening a FIFO to read would otherwise wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ManifestError(path, "", f"cannot read: {exc.strerror}") from None
+    with open(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ManifestError(path, "", "not a regular file; the event file must be a "
+                                "text file (a link to one is fine)")
+        # Read one byte past the limit: a file still growing cannot slip through.
+        data = b"" if info.st_size > MAX_EVENT_FILE else file.read(MAX_EVENT_FILE + 1)
+    if info.st_size > MAX_EVENT_FILE or len(data) > MAX_EVENT_FILE:
+        raise ManifestError(path, "", f"{max(info.st_size, len(data)):,} bytes; an event "
+                            f"file may be at most {MAX_EVENT_FILE // 2**20} MB")
+    return data
+
+
 def load_event(folder: Path) -> Event:
     """The event of a media folder: its `event.toml`, or a default one if it has none.
 
@@ -383,10 +412,10 @@ def load_event(folder: Path) -> Event:
     """
     folder = folder.resolve()
     path = folder / EVENT_FILE
-    if not path.exists():
-        return default_event(folder)
     try:
-        raw = path.read_bytes()
+        raw = _read(path)
+        if raw is None:
+            return default_event(folder)
         content = raw.decode("utf-8")
     except OSError as exc:
         raise ManifestError(path, "", f"cannot read: {exc.strerror}") from None

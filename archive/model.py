@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 CREDIT_FIELDS = ("creator", "organisation", "project", "copyright", "license",
@@ -133,3 +135,12 @@ class FileError:
     stage: str
     message: str
     level: str = "error"
+
+
+def taken_text(item: Mapping[str, Any]) -> str:
+    """An item's capture time as people read it (site and command line): the event's
+    wall clock, corrected by the camera's clock offset, to the second; "" if unknown."""
+    stamp = item.get("taken_local") or item.get("taken")
+    if not stamp:
+        return ""
+    return dt.datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M:%S")

@@ -13,6 +13,26 @@ def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]
     return [dict(row) for row in catalog.query(sql, params)]
 
 
+def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[str, Any]]:
+    """[[media]] entries naming no file, as the last resolution of each event found them."""
+    scope, params = ("WHERE id = ?", (event_id,)) if event_id else ("", ())
+    found = []
+    for event in catalog.query(f"SELECT id, manifest FROM events {scope} ORDER BY id", params):
+        for entry in json.loads(catalog.get_meta(f"unmatched_media:{event['id']}") or "[]"):
+            found.append({"event": event["id"], "event_file": event["manifest"], **entry})
+    return found
+
+
+def unmatched_line(row: dict[str, Any]) -> str:
+    if row["suggestion"]:
+        hint = f"; did you mean {row['suggestion']!r}?"
+    elif any(c in row["path"] for c in "*?["):
+        hint = " ([[media]] paths are exact; globs work in [[credit.rules]] match)"
+    else:
+        hint = " (a path relative to the event folder, exactly as the file is named)"
+    return f"{row['event_file']}: media[path={row['path']!r}]: matches no file{hint}"
+
+
 def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any]:
     """Errors, warnings, missing files, duplicates and items lacking credit or session."""
     if event_id:
@@ -56,6 +76,10 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
             "json_extract(i.metadata, '$.camera.model') IS NOT NULL AND NOT COALESCE("
             f"json_extract(i.resolved, '$.camera_known'), 0) {item_scope} "
             "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", params),
+        "dated_by_file": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE "
+                               "json_extract(i.resolved, '$.taken_source') = 'file' "
+                               f"{item_scope} ORDER BY i.path", params),
+        "unmatched_media": unmatched_media(catalog, event_id),
     }
 
 
@@ -67,6 +91,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     titles = {"errors": "Errors", "warnings": "Warnings", "missing": "Missing files",
               "duplicates": "Duplicates", "without_creator": "Items without a creator",
               "without_session": "Items without a session",
+              "dated_by_file": "Items dated only by their file's modification time",
               "ambiguous": "Items between parallel sessions (add the camera's room)"}
     for key, title in titles.items():
         rows = report[key]
@@ -80,6 +105,9 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             if key == "ambiguous":
                 detail = "could be " + " or ".join(json.loads(row["sessions"]))
             lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
+    if report["unmatched_media"]:
+        lines.append(f"\n[[media]] entries matching no file ({len(report['unmatched_media'])}):")
+        lines += [f"  {unmatched_line(row)}" for row in report["unmatched_media"]]
     if report["unknown_cameras"]:
         lines.append(f"\nCameras not in the event file ({len(report['unknown_cameras'])}); "
                      "add them as [[cameras]] with clock_offset and room:")

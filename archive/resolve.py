@@ -33,7 +33,8 @@ class ItemFacts:
 
 @dataclass
 class Resolution:
-    taken: str | None = None
+    taken: str | None = None  # corrected by the camera's clock offset; keeps its UTC offset
+    taken_local: str | None = None  # the same on the event's clock, to the second
     taken_source: str | None = None
     title: str | None = None
     description: str | None = None
@@ -47,7 +48,8 @@ class Resolution:
     def as_dict(self) -> dict[str, Any]:
         """What is stored in the item's `resolved` column (sessions, people and credit
         go to their own tables as well)."""
-        return {"taken": self.taken, "taken_source": self.taken_source, "title": self.title,
+        return {"taken": self.taken, "taken_local": self.taken_local,
+                "taken_source": self.taken_source, "title": self.title,
                 "description": self.description, "keywords": self.keywords,
                 "sessions": self.sessions, "ambiguous": self.ambiguous,
                 "people": self.people,
@@ -121,8 +123,30 @@ def resolve_taken(facts: ItemFacts, event: Event) -> tuple[dt.datetime | None, s
     return None, None
 
 
+def corrected_time(when: dt.datetime, source: str | None,
+                   camera: Camera | None) -> dt.datetime:
+    """The true time of a camera's clock reading: its clock offset taken away. A file's
+    modification time comes from the computer's clock, not the camera's."""
+    if camera is None or source == "file":
+        return when
+    return when - camera.clock_offset
+
+
+def event_local(when: dt.datetime, event: Event) -> str:
+    """The wall-clock time at the event, to the second, as ISO text without offset."""
+    return when.astimezone(event.tz).replace(tzinfo=None, microsecond=0).isoformat()
+
+
 def media_entry(event: Event, relpath: str) -> MediaEntry | None:
     return next((m for m in event.media if m.path == relpath), None)
+
+
+def unmatched_entries(event: Event, relpaths: set[str]) -> list[dict[str, str | None]]:
+    """The [[media]] entries naming no item of the event, each with the path it
+    probably meant (the same but for case), if there is one."""
+    folded = {p.casefold(): p for p in sorted(relpaths)}
+    return [{"path": m.path, "suggestion": folded.get(m.path.casefold())}
+            for m in event.media if m.path not in relpaths]
 
 
 def find_camera(event: Event, camera: dict[str, Any] | None) -> Camera | None:
@@ -169,7 +193,8 @@ def _sessions_at(event: Event, when: dt.datetime, room: str | None
 def resolve_sessions(facts: ItemFacts, event: Event, entry: MediaEntry | None,
                      when: dt.datetime | None, time_source: str | None,
                      camera: Camera | None) -> tuple[list[dict[str, str]], list[str]]:
-    """[{id, source}] by the rules' precedence, and the ids it could not choose between."""
+    """[{id, source}] by the rules' precedence, and the ids it could not choose between;
+    `when` is the corrected capture time."""
     ids = {s.id for s in event.sessions}
     if entry and entry.session:
         return [{"id": entry.session, "source": "media"}], []
@@ -184,8 +209,7 @@ def resolve_sessions(facts: ItemFacts, event: Event, entry: MediaEntry | None,
         return [{"id": found[0], "source": found[1]}], []
     if when is None or time_source == "file":
         return [], []  # a file's modification time says nothing about the event
-    corrected = when - (camera.clock_offset if camera else dt.timedelta(0))
-    chosen, ambiguous = _sessions_at(event, corrected, camera.room if camera else None)
+    chosen, ambiguous = _sessions_at(event, when, camera.room if camera else None)
     return [{"id": s.id, "source": "time"} for s in chosen], [s.id for s in ambiguous]
 
 
@@ -225,9 +249,11 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
     when, source = resolve_taken(facts, event)
     meta = facts.metadata
     camera = find_camera(event, meta.get("camera"))
+    when = corrected_time(when, source, camera) if when else None
     sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
     return Resolution(
-        taken=when.isoformat() if when else None, taken_source=source,
+        taken=when.isoformat() if when else None,
+        taken_local=event_local(when, event) if when else None, taken_source=source,
         title=(entry.title if entry else None) or _first_text(meta, "title"),
         description=(entry.description if entry else None) or _first_text(meta, "description")
         or _first_text(meta, "comment"),

@@ -12,9 +12,11 @@ from archive.itemjson import camera_label, items_json
 from .schema import BREAK
 
 
-def _local_time(taken: str | None) -> dt.datetime | None:
-    """The capture time as the item's own clock shows it: `taken:2019-03-19` means the
-    local day of the event, whatever the offset."""
+def _local_time(item: dict[str, Any]) -> dt.datetime | None:
+    """The capture time on the event's clock, for `taken:` filters and date sorting:
+    `taken:2019-03-19` means the local day of the event, whatever offset a camera
+    (or a video's UTC stamp) gave."""
+    taken = item.get("taken_local") or item.get("taken")
     if not taken:
         return None
     return dt.datetime.fromisoformat(taken).replace(tzinfo=None)
@@ -68,7 +70,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "person_mentioned": mentioned,
         "credit": credit_text, "camera_text": camera or "",
         "room": "\n".join(s.get("room") or "" for s in sessions),
-        "taken": _local_time(item.get("taken")), "duration": item.get("duration"),
+        "taken": _local_time(item), "duration": item.get("duration"),
         "event": item["event"], "session": ",".join(s["id"] for s in item["sessions"]),
         "person": ",".join(p["id"] for p in item["people"]), "kind": item["kind"],
         "creator": (credit.get("creator") or "").replace(",", " "),

@@ -119,6 +119,126 @@ def test_editing_the_event_file_re_resolves_without_reading_media(cli, florence:
     assert {c["model"] for c in report["unknown_cameras"]} == {"Other"}
 
 
+MEDIA_ENTRY = """
+[[media]]
+path = "photos/nocredit.jpg"
+title = "Closing remarks"
+people = ["peter-keller"]
+"""
+
+
+def test_editing_media_entries_re_resolves_and_is_counted(cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    base = EVENT_TOML.replace("ROOM", "Sala A")
+    cli("ingest", str(florence))
+
+    def ingest_with(text: str) -> tuple[dict, dict]:
+        toml.write_text(text, encoding="utf-8")
+        summary = cli.json("ingest", str(florence))["events"][0]
+        assert (summary["added"], summary["updated"], summary["unchanged"]) == (0, 0, 4)
+        return summary, by_file(cli.json("list"))["photos/nocredit.jpg"]
+
+    summary, item = ingest_with(base + MEDIA_ENTRY)
+    assert (item["title"], item["people"][0]["source"]) == ("Closing remarks", "media")
+    assert summary["resolved"] == 1
+    summary, item = ingest_with(base + MEDIA_ENTRY.replace("Closing", "Final"))
+    assert (item["title"], summary["resolved"]) == ("Final remarks", 1)
+    summary, item = ingest_with(base)
+    assert (item["title"], item["people"], summary["resolved"]) == (None, [], 1)
+    assert cli.json("ingest", str(florence))["events"][0]["resolved"] == 0
+
+
+def test_summary_line_counts_items_re_resolved_by_credit_and_session_edits(
+        cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    cli("ingest", str(florence))
+    # Three items take their organisation from [credit]; the video from its rule.
+    toml.write_text(EVENT_TOML.replace("ROOM", "Sala A").replace('"ASEV"', '"ASEV Srl"'),
+                    encoding="utf-8")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged, 3 re-resolved in ")
+    toml.write_text(EVENT_TOML.replace("ROOM", "Sala B").replace('"ASEV"', '"ASEV Srl"'),
+                    encoding="utf-8")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged, 1 re-resolved in ")
+    assert cli("ingest", str(florence)).startswith(
+        "florence-2019: 0 added, 0 updated, 4 unchanged in ")
+
+
+def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: Path) -> None:
+    toml = florence / "event.toml"
+    base = EVENT_TOML.replace("ROOM", "Sala A")
+    toml.write_text(base + MEDIA_ENTRY + '[[media]]\npath = "photos/Keller.JPG"\ntitle = "K"\n'
+                    '[[media]]\npath = "photos/*.jpg"\ntitle = "All"\n', encoding="utf-8")
+    out = cli("ingest", str(florence))
+    where = f"warning: {toml.resolve()}: "
+    assert f"{where}media[path='photos/Keller.JPG']: matches no file; did you mean " \
+        "'photos/keller.jpg'?" in out
+    assert f"{where}media[path='photos/*.jpg']: matches no file ([[media]] paths are " \
+        "exact; globs work in [[credit.rules]] match)" in out
+    assert "photos/nocredit.jpg" not in out
+    expected = [{"event": "florence-2019", "event_file": str(toml.resolve()),
+                 "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg"},
+                {"event": "florence-2019", "event_file": str(toml.resolve()),
+                 "path": "photos/*.jpg", "suggestion": None}]
+    assert cli.json("report")["unmatched_media"] == expected
+    assert cli.json("ingest", str(florence))["events"][0]["unmatched_media"] == expected
+    assert "[[media]] entries matching no file (2):" in cli("report")
+
+    toml.write_text(base + MEDIA_ENTRY, encoding="utf-8")
+    assert "warning" not in cli("ingest", str(florence))
+    assert cli.json("report")["unmatched_media"] == []
+
+
+@pytest.fixture
+def clocks(tmp_path: Path) -> Path:
+    """A slow camera, a video stamped in UTC and a photo dated only by its file."""
+    folder = tmp_path / "clocks"
+    folder.mkdir()
+    (folder / "event.toml").write_text(EVENT_TOML.replace("ROOM", "Sala A"), encoding="utf-8")
+    day = dt.datetime(2019, 3, 19)
+    # The Canon runs 3 min 20 s slow: its 11:00:00.45 is 11:03:20 in Rome.
+    make_jpeg(folder / "slow.jpg", exif=make_exif(taken=day.replace(hour=11), subsec="45"))
+    make_jpeg(folder / "other.jpg", exif=make_exif(model="Other",
+                                                   taken=day.replace(hour=11, minute=2)))
+    make_video(folder / "clip.mp4", metadata={"creation_time": "2019-03-19T10:02:30Z"})
+    make_jpeg(folder / "undated.jpg", exif=make_exif(model="Other"))
+    return folder
+
+
+def test_times_are_corrected_and_shown_and_sorted_in_the_event_zone(cli, clocks: Path,
+                                                                    archive_dir: Path) -> None:
+    from web import create_app
+
+    cli("ingest", "-j", "2", str(clocks))
+    items = cli.json("list")
+    assert [i["relpath"] for i in items] == ["other.jpg", "clip.mp4", "slow.jpg", "undated.jpg"]
+    found = by_file(items)
+    assert found["slow.jpg"]["taken"] == "2019-03-19T11:03:20.450000+01:00"
+    assert found["clip.mp4"]["taken"] == "2019-03-19T10:02:30+00:00"
+    assert found["clip.mp4"]["taken_local"] == "2019-03-19T11:02:30"
+    listed = cli("list")
+    assert "2019-03-19 11:03:20  slow.jpg" in listed and ".45" not in listed
+    assert "2019-03-19 11:02:30  clip.mp4" in listed
+
+    by_date = cli.json("search", "taken:2019-03-19", "--sort", "date")["results"]
+    assert [r["relpath"] for r in by_date] == ["other.jpg", "clip.mp4", "slow.jpg"]
+    minute = cli.json("search", "taken:2019-03-19T11:02")["results"]
+    assert sorted(r["relpath"] for r in minute) == ["clip.mp4", "other.jpg"]
+
+    client = create_app(archive_dir, {"TESTING": True}).test_client()
+    page = client.get(f"/items/{found['clip.mp4']['id']}").get_data(as_text=True)
+    assert "2019-03-19 11:02:30" in page and "10:02:30" not in page
+    page = client.get(f"/items/{found['slow.jpg']['id']}").get_data(as_text=True)
+    assert "2019-03-19 11:03:20" in page and "11:03:20.45" not in page
+    page = client.get(f"/items/{found['undated.jpg']['id']}").get_data(as_text=True)
+    assert "the file's modification time; the file records no capture time" in page
+
+    report = cli.json("report")
+    assert [Path(r["path"]).name for r in report["dated_by_file"]] == ["undated.jpg"]
+    assert "Items dated only by their file's modification time (1):" in cli("report")
+
+
 def test_bad_event_file_writes_nothing(cli, florence: Path) -> None:
     cli("ingest", str(florence))
     before = cli.json("list")

@@ -211,6 +211,27 @@ def test_file_time_never_places_an_item_in_a_session() -> None:
     assert result.sessions == []
 
 
+def test_taken_is_corrected_by_the_clock_offset_and_keeps_its_offset() -> None:
+    # The Canon runs 3 min 20 s slow: 11:12:00.45 on its clock is 11:15:20.45 in Rome.
+    result = resolve(facts(taken="2019-03-19T11:12:00.450000", camera=CANON), event())
+    assert result.taken == "2019-03-19T11:15:20.450000+01:00"
+    assert result.taken_local == "2019-03-19T11:15:20"
+
+
+def test_time_given_in_utc_is_local_in_the_event_zone() -> None:
+    result = resolve(facts(kind="video", taken="2019-03-19T10:02:30+00:00"), event())
+    assert (result.taken, result.taken_source) == ("2019-03-19T10:02:30+00:00", "video")
+    assert result.taken_local == "2019-03-19T11:02:30"
+
+
+def test_file_time_is_not_corrected_by_the_camera_clock() -> None:
+    item = ItemFacts("id", "photo", "a.jpg", {"camera": {"model": "Late Cam"}},
+                     mtime_ns=int(dt.datetime(2019, 3, 19, 11, 30, 5, 250_000,
+                                              tzinfo=dt.UTC).timestamp() * 1e9))
+    result = resolve(item, event())
+    assert (result.taken_local, result.taken_source) == ("2019-03-19T12:30:05", "file")
+
+
 # --- people ------------------------------------------------------------------------------
 
 def people(item: ItemFacts) -> list[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from archive.errors import ArchiveError
+from archive.model import taken_text
 from archive.store import Archive
 
 from . import api, browse, files, pages
@@ -45,6 +46,7 @@ def create_app(archive_dir: str | Path | None = None,
     app.after_request(_security_headers)
     for code in (400, 404, 405, 416, 503):
         app.register_error_handler(code, _error_page)
+    app.jinja_env.filters["taken"] = taken_text
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     return app
