@@ -98,7 +98,8 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         for folder in event_dirs:
             try:
                 summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
-                                        debug=obj.debug, progress=not as_json)
+                                        debug=obj.debug,
+                                        progress=not as_json and obj.verbose >= 0)
             except ArchiveError as exc:
                 if obj.debug:
                     raise

@@ -12,10 +12,12 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -133,13 +135,28 @@ class _Bar(tqdm):
     monitor_interval = 0
 
 
+def _bar_size(stream: TextIO) -> dict[str, object]:
+    """tqdm's size options: follow the terminal's size, or 80 x 24 when it reports none.
+
+    A pseudo-terminal opened without a size (by `script`, CI runners, editors' consoles)
+    reports 0 x 0, for which tqdm draws nothing at all: the ingest looked silent.
+    """
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # not a terminal, or no file behind it
+        return {}
+    if size.columns and size.lines:
+        return {"dynamic_ncols": True}
+    return {"ncols": 80, "nrows": 24}
+
+
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
               timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from .examine import examine, prepare_worker
 
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
-               leave=False, dynamic_ncols=True)
+               leave=False, **_bar_size(sys.stderr))
     with bar:
         for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
             bar.update()
