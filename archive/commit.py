@@ -14,10 +14,17 @@ from .tasks import Outcome
 
 
 def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:
+    """One row per stage (the catalog's key): a stage's messages are joined, and it is
+    an error if any of them is."""
     path = outcome.task.path
     catalog.clear_errors(path)
+    stages: dict[str, tuple[list[str], str]] = {}
     for stage, message, level in outcome.problems:
-        catalog.record_error(event_id, path, stage, message, level)
+        messages, worst = stages.setdefault(stage, ([], level))
+        messages.append(message)
+        stages[stage] = (messages, "error" if "error" in (worst, level) else worst)
+    for stage, (messages, level) in stages.items():
+        catalog.record_error(event_id, path, stage, "; ".join(dict.fromkeys(messages)), level)
 
 
 def _orphan_previous(catalog: Catalog, path: str, new_item: str | None) -> None:

@@ -105,7 +105,7 @@ def xmp_of(data: bytes, problems: list[str]) -> dict[str, Any]:
     if not packet:
         return {}
     try:
-        return xmp.parse_packet(packet)
+        return xmp.parse_packet(packet, problems)
     except xmp.XmpError as exc:
         problems.append(str(exc))
         return {}
@@ -115,7 +115,7 @@ def _iptc(image: Image.Image | None, problems: list[str]) -> dict[str, Any]:
     if image is None:
         return {}
     try:
-        return iptc.read_iptc(image)
+        return iptc.read_iptc(image, problems)
     except Exception as exc:  # noqa: BLE001 - malformed APP13 blocks raise anything
         problems.append(f"IPTC unreadable: {type(exc).__name__}: {exc}")
         return {}
