@@ -222,11 +222,13 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
 
 
 def _record_scan_problems(catalog: Catalog, event: Event, found: ScanResult) -> None:
-    """Unreadable entries and orphan sidecars, replacing the last scan's; written only
-    when they differ, so a scan that finds what it found before changes nothing."""
+    """Unreadable entries, orphan sidecars and links not followed, replacing the last
+    scan's; written only when they differ, so a scan that finds what it found before
+    changes nothing."""
     wanted = {(path, reason, "error") for path, reason in found.unreadable}
     wanted |= {(o.path, "sidecar with no media file beside it", "warning")
                for o in found.orphans}
+    wanted |= {(path, reason, "warning") for path, reason in found.skipped}
     have = {(r["path"], r["message"], r["level"]) for r in catalog.query(
         "SELECT path, message, level FROM errors WHERE event_id = ? AND stage = 'scan'",
         (event.id,))}

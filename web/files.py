@@ -41,12 +41,20 @@ def media(item_id: str, name: str) -> Response:
 
 def _original(row: object) -> Response:
     path = Path(row["path"])
-    if not path.is_file():
+    if not path.is_file() or not _in_event_folder(path, row["event_id"]):
         abort(404, description="The original file is missing from its folder.")
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
                          max_age=3600, download_name=path.name)
     response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def _in_event_folder(path: Path, event_id: str) -> bool:
+    """Whether the file really is in its event's folder: a link swapped in since the
+    ingest must not serve a file from elsewhere."""
+    found = archive().catalog.query("SELECT folder FROM events WHERE id = ?", (event_id,))
+    folder = os.path.realpath(found[0]["folder"]) if found else None
+    return folder is not None and os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
 def _inside(root: Path, relpath: str) -> Path:
