@@ -196,10 +196,11 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
             if path not in seen}
     summary.missing = sum(1 for r in gone.values()
                           if r["state"] != "missing" and r["role"] == "media")
+    # An item lives by its files in its own event; copies elsewhere do not keep it.
     orphans = catalog.query(
         "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE "
-        "files.item_id = items.id AND files.role = 'media' AND files.state != 'missing')",
-        (event.id,)) if prune else []
+        "files.item_id = items.id AND files.role = 'media' AND files.state != 'missing' "
+        "AND files.event_id = items.event_id)", (event.id,)) if prune else []
     work = [p for p, r in gone.items() if prune or r["role"] == "sidecar"
             or r["state"] != "missing"]
     if not work and not orphans:
@@ -215,8 +216,8 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
         if prune:
             for row in catalog.query(
                     "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM "
-                    "files WHERE files.item_id = items.id AND files.role = 'media')",
-                    (event.id,)):
+                    "files WHERE files.item_id = items.id AND files.role = 'media' AND "
+                    "files.event_id = items.event_id)", (event.id,)):
                 catalog.delete_item(row["id"])
                 summary.pruned += 1
 

@@ -17,8 +17,8 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
     scope, params = ("AND event_id = ?", (event_id,)) if event_id else ("", ())
     item_scope = scope.replace("event_id", "i.event_id")
     return {
-        "events": _rows(catalog, f"SELECT id, title, folder FROM events WHERE 1=1 {scope} "
-                        "ORDER BY id", params),
+        "events": _rows(catalog, "SELECT id, title, folder FROM events WHERE 1=1 "
+                        f"{scope.replace('event_id', 'id')} ORDER BY id", params),
         "counts": _rows(catalog, f"SELECT event_id AS event, kind, COUNT(*) AS items FROM "
                         f"items WHERE 1=1 {scope} GROUP BY event_id, kind ORDER BY 1, 2",
                         params),
@@ -30,10 +30,12 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "missing": _rows(catalog, "SELECT path, item_id AS item, event_id AS event FROM files "
                          f"WHERE state = 'missing' AND role = 'media' {scope} ORDER BY path",
                          params),
+        # A copy belongs to the report of the event whose folder holds it.
         "duplicates": _rows(catalog, "SELECT f.path, i.path AS original, i.id AS item FROM "
                             "files f JOIN items i ON i.id = f.item_id WHERE f.role = 'media' "
-                            f"AND f.state = 'present' AND f.path != i.path {item_scope} "
-                            "ORDER BY f.path", params),
+                            f"AND f.state = 'present' AND f.path != i.path "
+                            f"{scope.replace('event_id', 'f.event_id')} ORDER BY f.path",
+                            params),
         "without_creator": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
                                  "EXISTS (SELECT 1 FROM credits c WHERE c.item_id = i.id AND "
                                  f"c.field = 'creator') {item_scope} ORDER BY i.path", params),
