@@ -18,6 +18,7 @@ import click
 from . import tools
 from .errors import ArchiveError
 from .exports import FORMATS, export
+from .fsnames import ERRORS, readable_json
 from .ingest import IngestSummary, ingest_folder
 from .itemjson import find_item, items_json, select_rows
 from .locking import write_lock
@@ -34,7 +35,7 @@ class Context:
 
 
 def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(readable_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
 class ArchiveGroup(click.Group):
@@ -65,6 +66,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
          debug: bool) -> None:
     """Archive and search the photos and videos of events."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ERRORS)
     ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug)
 
 

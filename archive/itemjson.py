@@ -13,6 +13,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .credits import credit_line
+from .fsnames import exact, readable
 
 _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
@@ -53,7 +54,8 @@ def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
     files = related["files"].get(row["id"], [])
     return {
         "id": row["id"], "event": row["event_id"], "kind": row["kind"],
-        "path": row["path"], "relpath": row["relpath"], "mime": row["mime"],
+        "path": readable(row["path"]), "relpath": readable(row["relpath"]),
+        "mime": row["mime"],
         "size": row["size"], "width": meta.get("width"), "height": meta.get("height"),
         "orientation": meta.get("orientation"),
         "taken": resolved.get("taken"), "taken_source": resolved.get("taken_source"),
@@ -73,7 +75,7 @@ def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
         "thumbnails": {t["name"]: t["path"] for t in related["thumbnails"].get(row["id"], [])}
         or None,
         "transcript": meta.get("transcript") or [],
-        "duplicates": [f["path"] for f in files if f["path"] != row["path"]],
+        "duplicates": [readable(f["path"]) for f in files if f["path"] != row["path"]],
     }
 
 
@@ -114,10 +116,11 @@ def find_item(catalog: Catalog, ref: str) -> sqlite3.Row | None:
     row = catalog.get_item(ref)
     if row is not None:
         return row
-    by_path = catalog.query("SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
-                            "WHERE f.path = ? OR i.relpath = ?", (ref, ref))
-    if by_path:
-        return by_path[0]
+    for name in dict.fromkeys((ref, exact(ref))):  # as typed, or as `readable` showed it
+        by_path = catalog.query("SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
+                                "WHERE f.path = ? OR i.relpath = ?", (name, name))
+        if by_path:
+            return by_path[0]
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
         rows = catalog.query("SELECT * FROM items WHERE id >= ? AND id < ? LIMIT 2",
                              (ref.lower(), ref.lower() + "g"))

@@ -43,8 +43,10 @@ def _original(row: object) -> Response:
     path = Path(row["path"])
     if not path.is_file() or not _in_event_folder(path, row["event_id"]):
         abort(404, description="The original file is missing from its folder.")
+    # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
+    name = os.fsencode(path.name).decode("utf-8", "replace")
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
-                         max_age=3600, download_name=path.name)
+                         max_age=3600, download_name=name)
     response.headers["Accept-Ranges"] = "bytes"
     return response
 
