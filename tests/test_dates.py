@@ -79,6 +79,17 @@ def test_absurd_dates_are_warnings_and_the_next_source_is_used(cli, event_dir: P
     assert cli.json("search", "kind:photo")["total"] == 4  # the index is in sync
 
 
+
+def test_every_warning_of_a_stage_is_kept(cli, event_dir: Path) -> None:
+    """The catalog keeps one row per file and stage: two warnings share it."""
+    photo = make_jpeg(event_dir / "both.jpg", exif=exif_dated("0001:01:01 00:00:00", "+14:00"))
+    set_mtime(photo, dt.datetime(2200, 1, 1, tzinfo=dt.UTC))
+    cli("ingest", str(event_dir))
+    (warning,) = cli.json("report")["warnings"]
+    assert warning["stage"] == "extract"
+    assert "EXIF DateTimeOriginal 0001-01-01" in warning["message"]
+    assert "file modification time 2200-01-01" in warning["message"]
+
 # ---- properties of the parsers: a plausible time or None, never an exception ----------
 
 def usable(stamp: dt.datetime | str | None) -> bool:
