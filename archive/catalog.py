@@ -9,6 +9,7 @@ migrations numbered by `PRAGMA user_version`.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -81,6 +82,48 @@ class CatalogError(ArchiveError):
     """The catalog file cannot be opened or written."""
 
 
+# A file name that is not UTF-8 reaches us with lone surrogates (os.fsdecode), which
+# SQLite's UTF-8 cannot hold. They are stored as this private-use character and four hex
+# digits (the character itself doubled), and read back exactly.
+_ESC = "\U0010fffd"
+_TO_STORE = re.compile("[\U0010fffd\ud800-\udfff]")
+_STORED = re.compile("\U0010fffd(\U0010fffd|[0-9a-f]{4})")
+
+
+def _storable(value: Any) -> Any:
+    if type(value) is not str or value.isascii() or not _TO_STORE.search(value):
+        return value
+    return _TO_STORE.sub(lambda m: _ESC * 2 if m[0] == _ESC else f"{_ESC}{ord(m[0]):04x}",
+                         value)
+
+
+def _params(params: Any) -> Any:
+    if isinstance(params, dict):
+        return {key: _storable(value) for key, value in params.items()}
+    return tuple(_storable(value) for value in params)
+
+
+def _text(data: bytes) -> str:
+    text = data.decode("utf-8", "surrogateescape")
+    if _ESC not in text:
+        return text
+    return _STORED.sub(lambda m: _ESC if m[1] == _ESC else chr(int(m[1], 16)), text)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose text parameters and results may hold lone surrogates."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.text_factory = _text
+
+    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
+        return super().execute(sql, _params(params))
+
+    def executemany(self, sql: str, seq: Iterable[Any], /) -> sqlite3.Cursor:
+        return super().executemany(sql, (_params(params) for params in seq))
+
+
 class Catalog:
     """A connection to one catalog file, with the queries the rest of the code needs."""
 
@@ -90,9 +133,10 @@ class Catalog:
             if readonly:
                 uri = f"file:{path}?mode=ro"
                 self.db = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                          check_same_thread=False)
+                                          check_same_thread=False, factory=_Connection)
             else:
-                self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+                self.db = sqlite3.connect(path, isolation_level=None, timeout=30,
+                                          factory=_Connection)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")

@@ -18,6 +18,7 @@ import click
 from . import tools
 from .errors import ArchiveError
 from .exports import FORMATS, export
+from .fsnames import ERRORS, readable_json
 from .ingest import IngestSummary, ingest_folder
 from .itemjson import camera_label, find_item, items_json, select_rows
 from .licenses import url_problem
@@ -37,7 +38,7 @@ class Context:
 
 
 def emit(data: Any) -> None:
-    echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    echo(readable_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
 class ArchiveGroup(click.Group):
@@ -68,6 +69,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
          debug: bool) -> None:
     """Archive and search the photos and videos of events."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ERRORS)
     ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug)
 
 
@@ -103,7 +107,8 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         for folder in event_dirs:
             try:
                 summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
-                                        debug=obj.debug, progress=not as_json)
+                                        debug=obj.debug,
+                                        progress=not as_json and obj.verbose >= 0)
             except ArchiveError as exc:
                 if obj.debug:
                     raise
@@ -136,13 +141,8 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
         return
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
-<<<<<<< HEAD
-        echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
              f"{item['relpath']}  [{credit}]")
-=======
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
-                   f"{item['relpath']}  [{credit}]")
->>>>>>> fix10-c1
 
 
 @main.command()
@@ -290,13 +290,8 @@ def _print_results(result: dict[str, Any]) -> None:
         echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
-<<<<<<< HEAD
-        echo(f"{item['id'][:12]}  {item['kind']:5}  {item['taken'] or '-':25}  "
+        echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
              f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
-=======
-        click.echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
-                   f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
->>>>>>> fix10-c1
     for name, counts in result["facets"].items():
         if counts:
             top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])

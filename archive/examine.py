@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime as dt
 import hashlib
 import resource
 import traceback
 import warnings
 from pathlib import Path
 
-from . import mediatypes, posters, thumbs
+from . import dates, mediatypes, posters, thumbs
 from .errors import ArchiveWriteError, MediaError
 from .extract import photo, sidecar, video
 from .mediatypes import MediaType
@@ -123,14 +124,17 @@ def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None
 
 def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
     path = Path(task.path)
-    meta = video.normalise(video.probe(path))
+    notes: list[str] = []
+    meta = video.normalise(video.probe(path), notes)
     if meta["duration"] is None and meta["video"]:
         meta["duration"] = video.packet_duration(path)
     kind = "video" if meta["video"] else "audio"
     _check_extension(task, media_type, out)
     out.kind, out.mime, out.metadata = kind, media_type.mime, meta
     with open(path, "rb") as fh:
-        meta["xmp"] = photo.xmp_of(fh.read(XMP_SCAN), [])
+        meta["xmp"] = photo.xmp_of(fh.read(XMP_SCAN), notes)
+    for note in notes:
+        out.problem("extract", note, "warning")
     if kind == "video":
         try:
             out.thumbnails = posters.make_posters(path, meta["duration"], Path(task.root),
@@ -142,15 +146,18 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
 def _sidecars(task: Task, out: Outcome) -> None:
     for name, _size, _mtime in task.sidecars:
         path = Path(name)
+        notes: list[str] = []
         try:
             if path.suffix.lower() == ".xmp":
-                out.metadata["sidecar_xmp"] = sidecar.read_xmp_sidecar(path)
+                out.metadata["sidecar_xmp"] = sidecar.read_xmp_sidecar(path, notes)
             else:
                 cues = sidecar.read_subtitles(path)
                 out.metadata.setdefault("transcript", []).extend(cues)
                 out.metadata.setdefault("transcript_files", []).append(path.name)
         except MediaError as exc:
             out.problem(exc.stage, str(exc))
+        for note in notes:
+            out.problem("sidecar", f"{path.name}: {note}", "warning")
 
 
 def examine(task: Task) -> Outcome:
@@ -176,6 +183,10 @@ def _examine(task: Task) -> Outcome:
         else:
             _video(task, media_type, out)
         _sidecars(task, out)
+        notes: list[str] = []
+        dates.file_time(task.mtime_ns, dt.UTC, notes)  # the last resort of resolution
+        for note in notes:
+            out.problem("extract", note, "warning")
     except ArchiveWriteError as exc:
         out.fatal = str(exc)
     except MediaError as exc:

@@ -13,10 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -154,13 +156,28 @@ class _Bar(tqdm):
     monitor_interval = 0
 
 
+def _bar_size(stream: TextIO) -> dict[str, object]:
+    """tqdm's size options: follow the terminal's size, or 80 x 24 when it reports none.
+
+    A pseudo-terminal opened without a size (by `script`, CI runners, editors' consoles)
+    reports 0 x 0, for which tqdm draws nothing at all: the ingest looked silent.
+    """
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # not a terminal, or no file behind it
+        return {}
+    if size.columns and size.lines:
+        return {"dynamic_ncols": True}
+    return {"ncols": 80, "nrows": 24}
+
+
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
               timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from .examine import examine, prepare_worker
 
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
-               leave=False, dynamic_ncols=True)
+               leave=False, **_bar_size(sys.stderr))
     with bar:
         for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
             bar.update()
@@ -200,10 +217,11 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
             if path not in seen}
     summary.missing = sum(1 for r in gone.values()
                           if r["state"] != "missing" and r["role"] == "media")
+    # An item lives by its files in its own event; copies elsewhere do not keep it.
     orphans = catalog.query(
         "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE "
-        "files.item_id = items.id AND files.role = 'media' AND files.state != 'missing')",
-        (event.id,)) if prune else []
+        "files.item_id = items.id AND files.role = 'media' AND files.state != 'missing' "
+        "AND files.event_id = items.event_id)", (event.id,)) if prune else []
     work = [p for p, r in gone.items() if prune or r["role"] == "sidecar"
             or r["state"] != "missing"]
     if not work and not orphans:
@@ -219,18 +237,20 @@ def _missing(catalog: Catalog, event: Event, seen: set[str], prune: bool,
         if prune:
             for row in catalog.query(
                     "SELECT id FROM items WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM "
-                    "files WHERE files.item_id = items.id AND files.role = 'media')",
-                    (event.id,)):
+                    "files WHERE files.item_id = items.id AND files.role = 'media' AND "
+                    "files.event_id = items.event_id)", (event.id,)):
                 catalog.delete_item(row["id"])
                 summary.pruned += 1
 
 
 def _record_scan_problems(catalog: Catalog, event: Event, found: ScanResult) -> None:
-    """Unreadable entries and orphan sidecars, replacing the last scan's; written only
-    when they differ, so a scan that finds what it found before changes nothing."""
+    """Unreadable entries, orphan sidecars and links not followed, replacing the last
+    scan's; written only when they differ, so a scan that finds what it found before
+    changes nothing."""
     wanted = {(path, reason, "error") for path, reason in found.unreadable}
     wanted |= {(o.path, "sidecar with no media file beside it", "warning")
                for o in found.orphans}
+    wanted |= {(path, reason, "warning") for path, reason in found.skipped}
     have = {(r["path"], r["message"], r["level"]) for r in catalog.query(
         "SELECT path, message, level FROM errors WHERE event_id = ? AND stage = 'scan'",
         (event.id,))}

@@ -15,6 +15,7 @@ from typing import Any
 from .catalog import Catalog
 from .credits import credit_line
 from .errors import UnknownIdError
+from .fsnames import exact, readable
 
 _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
@@ -67,7 +68,8 @@ def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
     files = related["files"].get(row["id"], [])
     return {
         "id": row["id"], "event": row["event_id"], "kind": row["kind"],
-        "path": row["path"], "relpath": row["relpath"], "mime": row["mime"],
+        "path": readable(row["path"]), "relpath": readable(row["relpath"]),
+        "mime": row["mime"],
         "size": row["size"], "width": meta.get("width"), "height": meta.get("height"),
         "orientation": meta.get("orientation"),
         "taken": resolved.get("taken"), "taken_source": resolved.get("taken_source"),
@@ -88,7 +90,7 @@ def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
         "thumbnails": {t["name"]: t["path"] for t in related["thumbnails"].get(row["id"], [])}
         or None,
         "transcript": meta.get("transcript") or [],
-        "duplicates": [f["path"] for f in files if f["path"] != row["path"]],
+        "duplicates": [readable(f["path"]) for f in files if f["path"] != row["path"]],
     }
 
 
@@ -121,15 +123,10 @@ def _person_names(catalog: Catalog, ids: set[str]) -> dict[tuple[str, str], str]
     return names
 
 
-def find_item(catalog: Catalog, ref: str, cwd: Path | None = None) -> sqlite3.Row | None:
-    """An item by full id, original path (relative ones against `cwd`), path relative to
-    its event folder, or unique id prefix (at least 4 hex digits).
-
-    Raises LookupError when a relative path or prefix matches more than one item.
-    """
-    row = catalog.get_item(ref)
-    if row is not None:
-        return row
+def _by_path(catalog: Catalog, ref: str, cwd: Path | None) -> sqlite3.Row | None:
+    """An item by original path (relative ones against `cwd`) or by path relative to its
+    event folder; raises LookupError when that relative path names files of several
+    events."""
     # Catalogued paths are resolved (symbolic links too), so the reference is as well.
     path = str((cwd / ref).resolve()) if cwd is not None else ref
     by_path = catalog.query("SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
@@ -140,8 +137,22 @@ def find_item(catalog: Catalog, ref: str, cwd: Path | None = None) -> sqlite3.Ro
                                (PurePosixPath(ref).as_posix().removeprefix("./"),))
     if len(by_relpath) > 1:
         raise LookupError(f"{ref!r} is a file of several events; give its path")
-    if by_relpath:
-        return by_relpath[0]
+    return by_relpath[0] if by_relpath else None
+
+
+def find_item(catalog: Catalog, ref: str, cwd: Path | None = None) -> sqlite3.Row | None:
+    """An item by full id, original path (relative ones against `cwd`), path relative to
+    its event folder, or unique id prefix (at least 4 hex digits).
+
+    Raises LookupError when a relative path or prefix matches more than one item.
+    """
+    row = catalog.get_item(ref)
+    if row is not None:
+        return row
+    for name in dict.fromkeys((ref, exact(ref))):  # as typed, or as `readable` showed it
+        found = _by_path(catalog, name, cwd)
+        if found is not None:
+            return found
     if len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower()):
         rows = catalog.query("SELECT * FROM items WHERE id >= ? AND id < ? LIMIT 2",
                              (ref.lower(), ref.lower() + "g"))

@@ -55,10 +55,12 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "missing": _rows(catalog, "SELECT path, item_id AS item, event_id AS event FROM files "
                          f"WHERE state = 'missing' AND role = 'media' {scope} ORDER BY path",
                          params),
+        # A copy belongs to the report of the event whose folder holds it.
         "duplicates": _rows(catalog, "SELECT f.path, i.path AS original, i.id AS item FROM "
                             "files f JOIN items i ON i.id = f.item_id WHERE f.role = 'media' "
-                            f"AND f.state = 'present' AND f.path != i.path {item_scope} "
-                            "ORDER BY f.path", params),
+                            f"AND f.state = 'present' AND f.path != i.path "
+                            f"{scope.replace('event_id', 'f.event_id')} ORDER BY f.path",
+                            params),
         "without_creator": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
                                  "EXISTS (SELECT 1 FROM credits c WHERE c.item_id = i.id AND "
                                  f"c.field = 'creator') {item_scope} ORDER BY i.path", params),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .credits import resolve_credit
+from .dates import capture_time, file_time, iptc_datetime
 from .embedded import embedded_blocks
 from .model import Camera, Event, MediaEntry, Session
 from .names import NameIndex, fold
@@ -90,37 +91,20 @@ def localise(stamp: str, event: Event) -> dt.datetime:
     return parsed.replace(tzinfo=event.tz) if parsed.tzinfo is None else parsed
 
 
-def _iptc_taken(iptc: dict[str, Any]) -> str | None:
-    """IPTC 2:55 Date Created (CCYYMMDD) with 2:60 Time Created (HHMMSS±HHMM)."""
-    date, clock = iptc.get("date") or "", iptc.get("time") or ""
-    try:  # a date without a time is not a capture time; inventing midnight would mislead
-        day = dt.datetime.strptime(date, "%Y%m%d")
-        at = dt.datetime.strptime(clock[:6], "%H%M%S").time()
-    except ValueError:
-        return None
-    stamp = dt.datetime.combine(day.date(), at)
-    offset = clock[6:]
-    if len(offset) == 5 and offset[0] in "+-" and offset[1:].isdigit():
-        sign = -1 if offset[0] == "-" else 1
-        delta = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-        stamp = stamp.replace(tzinfo=dt.timezone(sign * delta))
-    return stamp.isoformat()
-
-
 def resolve_taken(facts: ItemFacts, event: Event) -> tuple[dt.datetime | None, str | None]:
     """The capture time and its source: exif/video > xmp > iptc > file time."""
     meta = facts.metadata
     own = "exif" if facts.kind == "photo" else "video"
+    iptc = meta.get("iptc") or {}
     for source, value in ((own, meta.get("taken")),
                           ("xmp", (meta.get("sidecar_xmp") or {}).get("taken")),
                           ("xmp", (meta.get("xmp") or {}).get("taken")),
-                          ("iptc", _iptc_taken(meta.get("iptc") or {}))):
-        if value:
+                          ("iptc", iptc_datetime(iptc.get("date"), iptc.get("time")))):
+        # Extraction drops absurd times; this also covers archives ingested before it did.
+        if capture_time(value, source):
             return localise(value, event), source
-    if facts.mtime_ns:
-        stamp = dt.datetime.fromtimestamp(facts.mtime_ns // 1_000_000_000, tz=event.tz)
-        return stamp, "file"
-    return None, None
+    stamp = file_time(facts.mtime_ns, event.tz) if facts.mtime_ns else None
+    return (stamp, "file") if stamp else (None, None)
 
 
 def corrected_time(when: dt.datetime, source: str | None,

@@ -40,18 +40,55 @@ class ScanResult:
     entries: list[ScanEntry]
     orphans: list[Stat]  # sidecars with no media beside them
     unreadable: list[tuple[str, str]]  # (path, reason) for entries we could not stat
+    # (path, reason) for symbolic links not followed: out of the folder, or in a loop
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _walk(folder: Path, unreadable: list[tuple[str, str]]) -> Iterator[Stat]:
+class _Links:
+    """Which symbolic links the walk follows: those that stay inside the event folder,
+    without coming back to a folder it is already inside (a loop)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.root = os.path.realpath(folder)
+        self.skipped: list[tuple[str, str]] = []
+        self._chain: dict[str, frozenset[str]] = {str(folder): frozenset([self.root])}
+
+    def _leaves(self, path: str) -> bool:
+        target = os.path.realpath(path)
+        if os.path.commonpath([target, self.root]) == self.root:
+            return False
+        self.skipped.append((path, f"symbolic link to {target} leaves the event folder; "
+                                   "not followed"))
+        return True
+
+    def keep_file(self, path: str) -> bool:
+        return not (os.path.islink(path) and self._leaves(path))
+
+    def keep_folder(self, parent: str, path: str) -> bool:
+        real = os.path.realpath(path)
+        if os.path.islink(path) and self._leaves(path):
+            return False
+        if real in self._chain[parent]:
+            self.skipped.append((path, f"symbolic link to {real} loops back to a folder "
+                                       "it is in; not followed"))
+            return False
+        self._chain[path] = self._chain[parent] | {real}
+        return True
+
+
+def _walk(folder: Path, unreadable: list[tuple[str, str]], links: _Links) -> Iterator[Stat]:
     def onerror(exc: OSError) -> None:
         unreadable.append((str(exc.filename), f"cannot list folder: {exc.strerror}"))
 
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=onerror, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and links.keep_folder(dirpath, os.path.join(dirpath, d)))
         for name in sorted(filenames):
             if name.startswith(".") or (dirpath == str(folder) and name == EVENT_FILE):
                 continue
             path = os.path.join(dirpath, name)
+            if not links.keep_file(path):
+                continue
             try:
                 st = os.stat(path)
             except OSError as exc:
@@ -77,11 +114,13 @@ def _sidecar_owner(sidecar: Stat, media_by_stem: dict[str, ScanEntry]) -> ScanEn
 
 
 def scan(folder: Path) -> ScanResult:
-    """Every file of an event folder (hidden ones and the event file excepted)."""
+    """Every file of an event folder (hidden ones and the event file excepted), through
+    symbolic links that stay inside it."""
     unreadable: list[tuple[str, str]] = []
     entries: list[ScanEntry] = []
     sidecars: list[Stat] = []
-    for stat in _walk(folder, unreadable):
+    links = _Links(folder)
+    for stat in _walk(folder, unreadable, links):
         if stat.path.lower().endswith(SIDECAR_SUFFIXES):
             sidecars.append(stat)
         else:
@@ -97,4 +136,4 @@ def scan(folder: Path) -> ScanResult:
             owner.sidecars.append(sidecar)
         else:
             orphans.append(sidecar)
-    return ScanResult(entries, orphans, unreadable)
+    return ScanResult(entries, orphans, unreadable, links.skipped)

@@ -168,7 +168,7 @@ def test_failed_files_are_not_retried_until_they_change(archive: Archive,
     assert (again.failed, again.unchanged) == (0, 1)
     assert "bad.jpg" in errors(archive)
     make_jpeg(bad)
-    os.utime(bad, ns=(1, 3_000_000_000_000_000_000))
+    os.utime(bad, ns=(1, 1_600_000_000_000_000_000))  # another time, but a plausible one
     fixed = ingest(archive, event_dir)
     assert fixed.added == 1
     assert "bad.jpg" not in errors(archive)
@@ -224,3 +224,54 @@ def test_unreadable_file_is_recorded(tmp_path: Path, event_dir: Path) -> None:
         assert [(r["stage"], r["level"]) for r in rows] == [("read", "error")]
         assert "Permission denied" in rows[0]["message"]
         assert len(again.catalog.query("SELECT id FROM items")) == 1
+
+
+def event_folder(folder: Path, event_id: str, creator: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "event.toml").write_text(
+        f'[event]\nid = "{event_id}"\ntitle = "{event_id}"\n\n[credit]\ncreator = "{creator}"\n',
+        encoding="utf-8")
+    return folder
+
+
+def test_a_copy_in_another_event_never_takes_the_item_over(cli, tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "z-first", "first", "Anna Rossi")
+    (photo,) = photos(first / "photos", 1)
+    # The copy's path sorts before the original's: within one event it would be primary.
+    second = event_folder(tmp_path / "a-second", "second", "Bruno Bianchi")
+    copy = second / "from-first.jpg"
+    shutil.copy2(photo, copy)
+    cli("ingest", str(first))
+    summary = cli.json("ingest", str(second))["events"][0]
+    assert (summary["added"], summary["duplicate"], summary["moved"]) == (0, 1, 0)
+    (item,) = cli.json("list")
+    assert (item["event"], item["path"]) == ("first", str(photo))
+    assert item["credit"]["creator"] == "Anna Rossi"
+    assert item["duplicates"] == [str(copy)]
+    report = cli.json("report", "--event", "second")
+    assert [(d["path"], d["original"]) for d in report["duplicates"]] == [
+        (str(copy), str(photo))]
+    assert cli.json("report", "--event", "first")["duplicates"] == []
+    again = cli.json("ingest", str(first), str(second))["events"]
+    assert [(s["unchanged"], s["added"], s["updated"]) for s in again] == [(1, 0, 0),
+                                                                            (1, 0, 0)]
+    assert cli.json("list") == [item]
+
+
+def test_an_item_leaving_its_event_is_not_moved_to_a_copy_elsewhere(cli,
+                                                                    tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "z-first", "first", "Anna Rossi")
+    kept, gone = photos(first, 2)
+    second = event_folder(tmp_path / "a-second", "second", "Bruno Bianchi")
+    for photo in (kept, gone):
+        shutil.copy2(photo, second / photo.name)
+    cli("ingest", str(first), str(second))
+    make_jpeg(kept, size=(99, 33))  # new content: its old item has a copy in `second` only
+    gone.unlink()
+    cli("ingest", "--prune", str(first))
+    assert {(i["event"], i["path"]) for i in cli.json("list")} == {("first", str(kept))}
+    summary = cli.json("ingest", str(second))["events"][0]
+    assert summary["added"] == 2  # the copies are the second event's own items now
+    assert {(i["event"], i["relpath"], i["credit"]["creator"]) for i in cli.json("list")} == {
+        ("first", kept.name, "Anna Rossi"), ("second", kept.name, "Bruno Bianchi"),
+        ("second", gone.name, "Bruno Bianchi")}

@@ -44,13 +44,15 @@ def media(item_id: str, name: str) -> Response:
 
 def _original(row: object) -> Response:
     path = Path(row["path"])
-    if not path.is_file():
+    if not path.is_file() or not _in_event_folder(path, row["event_id"]):
         abort(404, description="The original file is missing from its folder.")
+    # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
+    name = os.fsencode(path.name).decode("utf-8", "replace")
     # werkzeug writes the header from download_name but refuses control characters in
     # it: it gets the ASCII fallback, and the full header of RFC 6266 replaces its own.
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
-                         max_age=3600, download_name=ascii_name(path.name))
-    response.headers["Content-Disposition"] = content_disposition(path.name)
+                         max_age=3600, download_name=ascii_name(name))
+    response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["Accept-Ranges"] = "bytes"
     return response
 
@@ -66,6 +68,14 @@ def content_disposition(name: str, kind: str = "inline") -> str:
     as filename*=UTF-8''… (RFC 5987 attr-chars, the rest percent-encoded)."""
     return (f"{kind}; filename=\"{ascii_name(name)}\"; "
             f"filename*=UTF-8''{quote(name, safe=ATTR_CHARS)}")
+
+
+def _in_event_folder(path: Path, event_id: str) -> bool:
+    """Whether the file really is in its event's folder: a link swapped in since the
+    ingest must not serve a file from elsewhere."""
+    found = archive().catalog.query("SELECT folder FROM events WHERE id = ?", (event_id,))
+    folder = os.path.realpath(found[0]["folder"]) if found else None
+    return folder is not None and os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
 def _inside(root: Path, relpath: str) -> Path:

@@ -18,6 +18,8 @@ from typing import Any
 import exifread
 from PIL import ExifTags, Image
 
+from ..dates import capture_time
+
 # exifread logs every malformed tag at WARNING; a file's problems are ours to report.
 logging.getLogger("exifread").setLevel(logging.CRITICAL)
 
@@ -110,7 +112,7 @@ def parse_exif_datetime(value: str | None, subsec: Any = None,
     if digits:
         stamp = stamp.replace(microsecond=int(digits.ljust(6, "0")))
     off = _OFFSET.match(_text(offset) or "")
-    if off:
+    if off and int(off[2]) < 24 and int(off[3]) < 60:  # else no offset: local time
         sign = -1 if off[1] == "-" else 1
         delta = dt.timedelta(hours=int(off[2]), minutes=int(off[3]))
         stamp = stamp.replace(tzinfo=dt.timezone(sign * delta))
@@ -143,10 +145,12 @@ def _orientation(raw: RawTags) -> int | None:
     return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
-def _taken(raw: RawTags) -> str | None:
+def _taken(raw: RawTags, notes: list[str]) -> str | None:
+    """The first plausible of DateTimeOriginal and DateTimeDigitized; notes the absurd."""
     for name, sub, off in (("DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal"),
                            ("DateTimeDigitized", "SubSecTimeDigitized", "OffsetTimeDigitized")):
-        taken = parse_exif_datetime(_text(raw.get(name)), raw.get(sub), raw.get(off))
+        parsed = parse_exif_datetime(_text(raw.get(name)), raw.get(sub), raw.get(off))
+        taken = capture_time(parsed, f"EXIF {name}", notes)
         if taken:
             return taken
     return None
@@ -158,7 +162,6 @@ _FIELDS: dict[str, Callable[[RawTags], Any]] = {
     "serial": lambda r: _text(r.get("BodySerialNumber") or r.get("SerialNumber")),
     "lens": lambda r: _text(r.get("LensModel")),
     "orientation": _orientation,
-    "taken": _taken,
     "iso": lambda r: _number(r.get("ISOSpeedRatings") or r.get("PhotographicSensitivity")),
     "fnumber": lambda r: _number(r.get("FNumber")),
     "exposure_time": lambda r: _exposure_time(r.get("ExposureTime")),
@@ -181,6 +184,7 @@ def normalise(raw: RawTags) -> tuple[dict[str, Any], list[str]]:
                 OverflowError) as exc:
             fields[name] = None
             problems.append(f"EXIF {name}: {exc}")
+    fields["taken"] = _taken(raw, problems)
     if fields["iso"] is not None:
         fields["iso"] = int(fields["iso"])
     return fields, problems

@@ -11,6 +11,7 @@ Which reader serves which format:
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import Any
 
@@ -23,23 +24,46 @@ from . import exif, iptc, xmp
 
 pillow_heif.register_heif_opener()
 
+# The largest photo we decode, for every format. Pillow refuses past it as well; at the
+# limit a 16-bit RGBA PNG decodes to 400 MB, and thumbnails are made from it a band at a
+# time (thumbs.py), so one file stays under 1 GB (two 225 MP scans once took 5.7 GB).
+MAX_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+
 # Errors Pillow raises for files it cannot read; anything else is a bug of ours.
 # (Its AVIF plugin reports a broken frame as RuntimeError.)
 PIL_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError,
               RuntimeError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
+def _too_large(pixels: int | None, size: tuple[int, int] | None = None) -> MediaError:
+    shown = f"{pixels / 1e6:.0f} MP" if pixels else f"over {2 * MAX_PIXELS / 1e6:.0f} MP"
+    if size:
+        shown = f"{size[0]} × {size[1]} pixels ({shown})"
+    return MediaError("decode", f"image of {shown} is larger than the limit of "
+                      f"{MAX_PIXELS / 1e6:.0f} MP; not decoded")
+
+
 def open_image(data: bytes) -> Image.Image:
-    """Open (not decode) an image; raises MediaError when Pillow cannot identify it."""
+    """Open (not decode) an image; raises MediaError when Pillow cannot identify it or it
+    has more than MAX_PIXELS pixels."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        # Refused before we see the image: its pixel count is only in Pillow's message.
+        found = _BOMB_PIXELS.search(str(exc))
+        raise _too_large(int(found[1]) if found else None) from None
     except UnidentifiedImageError:
         raise MediaError("decode", "not a readable image: no decoder recognises its data") \
             from None
     except PIL_ERRORS as exc:
         raise MediaError("decode", f"not a readable image: {exc}") from None
+    if image.width * image.height > MAX_PIXELS:
+        raise _too_large(image.width * image.height, image.size)
+    return image
 
 
 def embedded_preview(data: bytes, attempts: int = 8) -> Image.Image | None:
@@ -81,7 +105,7 @@ def xmp_of(data: bytes, problems: list[str]) -> dict[str, Any]:
     if not packet:
         return {}
     try:
-        return xmp.parse_packet(packet)
+        return xmp.parse_packet(packet, problems)
     except xmp.XmpError as exc:
         problems.append(str(exc))
         return {}
@@ -91,7 +115,7 @@ def _iptc(image: Image.Image | None, problems: list[str]) -> dict[str, Any]:
     if image is None:
         return {}
     try:
-        return iptc.read_iptc(image)
+        return iptc.read_iptc(image, problems)
     except Exception as exc:  # noqa: BLE001 - malformed APP13 blocks raise anything
         problems.append(f"IPTC unreadable: {type(exc).__name__}: {exc}")
         return {}

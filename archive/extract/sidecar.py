@@ -33,11 +33,12 @@ def _read_text(path: Path) -> str:
         return data.decode("cp1252", "replace")
 
 
-def read_xmp_sidecar(path: Path) -> dict[str, Any]:
-    """The facts of an `.xmp` sidecar; raises MediaError when it is not valid XMP."""
+def read_xmp_sidecar(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """The facts of an `.xmp` sidecar (`notes` gets the values ignored); raises MediaError
+    when it is not valid XMP."""
     text = _read_text(path)
     try:
-        return xmp.parse_packet(text.encode("utf-8"))
+        return xmp.parse_packet(text.encode("utf-8"), notes)
     except xmp.XmpError as exc:
         raise MediaError("sidecar", f"{path.name}: {exc}") from None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import tools
+from ..dates import capture_time
 from ..errors import MediaError
 
 PROBE_TIMEOUT = 30.0
@@ -79,8 +80,9 @@ def parse_iso6709(text: str | None) -> dict[str, float | None] | None:
     return {"lat": lat, "lon": lon, "alt": float(match[3]) if match[3] else None}
 
 
-def _creation_time(tags: dict[str, str]) -> str | None:
-    """QuickTime's creationdate keeps the local offset; creation_time is UTC by the spec."""
+def _creation_time(tags: dict[str, str], notes: list[str] | None = None) -> str | None:
+    """QuickTime's creationdate keeps the local offset; creation_time is UTC by the spec.
+    The first plausible one; `notes` gets the absurd ones."""
     for key in ("com.apple.quicktime.creationdate", "creation_time", "date"):
         text = tags.get(key, "")
         text = re.sub(r"([+-]\d{2})(\d{2})\Z", r"\1:\2", text.replace("Z", "+00:00"))
@@ -88,7 +90,8 @@ def _creation_time(tags: dict[str, str]) -> str | None:
             stamp = dt.datetime.fromisoformat(text)
         except ValueError:
             continue
-        if stamp.year > 1970:  # 1904/1970 epochs mean "never set" in MP4 and AVI
+        # 1904/1970 epochs mean "never set" in MP4 and AVI
+        if stamp.year > 1970 and capture_time(stamp.isoformat(), f"video {key}", notes):
             return stamp.isoformat()
     return None
 
@@ -141,8 +144,9 @@ def _duration(info: dict[str, Any]) -> float | None:
     return round(max(found), 3) if found else None
 
 
-def normalise(info: dict[str, Any]) -> dict[str, Any]:
-    """The item fields of a video or audio file from ffprobe's JSON.
+def normalise(info: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any]:
+    """The item fields of a video or audio file from ffprobe's JSON; `notes` gets a line
+    for each value ignored (an absurd date).
 
     Raises MediaError when the file has neither a video nor an audio stream.
     """
@@ -159,7 +163,7 @@ def normalise(info: dict[str, Any]) -> dict[str, Any]:
         "rotation": v["rotation"] if v else None,
         "video": {k: v[k] for k in ("codec", "fps", "bitrate")} if v else None,
         "audio": _audio(audio),
-        "taken": _creation_time(tags),
+        "taken": _creation_time(tags, notes),
         "camera": {"make": _pick(tags, "make"), "model": _pick(tags, "model"),
                    "serial": None, "lens": None},
         "gps": parse_iso6709(_pick(tags, "location")),

@@ -13,6 +13,7 @@ from typing import Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from ..dates import capture_time
 from .exif import parse_exif_datetime
 
 NS = {
@@ -121,21 +122,24 @@ def _gps(lat: Any, lon: Any) -> dict[str, float | None] | None:
     return {"lat": values[0], "lon": values[1], "alt": None}
 
 
-def _taken(p: dict[str, Any]) -> str | None:
-    for name in (_q("photoshop", "DateCreated"), _q("exif", "DateTimeOriginal"),
-                 _q("xmp", "CreateDate")):
-        text = _as_text(p.get(name))
+def _taken(p: dict[str, Any], notes: list[str] | None) -> str | None:
+    """The first plausible of the XMP dates; notes the absurd ones."""
+    for prefix, name in (("photoshop", "DateCreated"), ("exif", "DateTimeOriginal"),
+                         ("xmp", "CreateDate")):
+        text = _as_text(p.get(_q(prefix, name)))
         if text:
             iso = parse_exif_datetime(text[:19].replace("-", ":", 2),
                                       offset=text[19:].replace("Z", "+00:00")[-6:]
                                       if len(text) > 19 else None)
+            iso = capture_time(iso, f"XMP {prefix}:{name}", notes)
             if iso:
                 return iso
     return None
 
 
-def parse_packet(packet: bytes) -> dict[str, Any]:
-    """The credit, people, keyword and date facts of an XMP packet.
+def parse_packet(packet: bytes, notes: list[str] | None = None) -> dict[str, Any]:
+    """The credit, people, keyword and date facts of an XMP packet; `notes` gets a line
+    for each value ignored (an absurd date).
 
     Raises XmpError when the packet is malformed, too large or hostile.
     """
@@ -160,7 +164,7 @@ def parse_packet(packet: bytes) -> dict[str, Any]:
                           or p.get(_q("Iptc4xmpCore", "Event"))),
         "license_url": _as_text(p.get(_q("xmpRights", "WebStatement"))),
         "usage_terms": _as_text(p.get(_q("xmpRights", "UsageTerms"))),
-        "taken": _taken(p),
+        "taken": _taken(p, notes),
         "make": _as_text(p.get(_q("tiff", "Make"))),
         "model": _as_text(p.get(_q("tiff", "Model"))),
         "gps": _gps(p.get(_q("exif", "GPSLatitude")), p.get(_q("exif", "GPSLongitude"))),

@@ -1,0 +1,113 @@
+"""File names that are not UTF-8 (an old zip's `caf\\xe9.jpg`): kept exactly, shown readably."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from media import make_jpeg, make_xmp
+
+from archive.catalog import Catalog
+from archive.store import Archive
+from indexer.sync import sync
+from web import create_app
+
+SHOWN = "caf\\xe9"  # how the byte 0xE9 that is not UTF-8 is shown: a backslash, x, e, 9
+
+
+def write_raw(folder: Path, name: bytes, data: bytes) -> bytes:
+    """A file named by bytes, as unzip writes the names of an old Windows zip."""
+    path = os.path.join(os.fsencode(folder), name)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+@pytest.fixture
+def latin1(event_dir: Path, tmp_path: Path) -> dict[str, bytes]:
+    (event_dir / "event.toml").write_text('[event]\nid = "old-zip"\ntitle = "Old zip"\n',
+                                          encoding="utf-8")
+    make_jpeg(event_dir / "ok.jpg")
+    photo = make_jpeg(tmp_path / "photo.jpg", size=(70, 50)).read_bytes()
+    other = make_jpeg(tmp_path / "other.jpg", size=(71, 50)).read_bytes()
+    return {"photo": write_raw(event_dir, b"caf\xe9.jpg", photo), "photo_bytes": photo,
+            "sidecar": write_raw(event_dir, b"caf\xe9.xmp", make_xmp(title="Terrasse")),
+            # named .png, a JPEG inside: a warning naming the file in the report
+            "mislabelled": write_raw(event_dir, b"caf\xe9-2.png", other)}
+
+
+def test_names_are_stored_exactly_and_shown_readably(cli, event_dir: Path,
+                                                     latin1: dict[str, bytes]) -> None:
+    summary = cli.json("ingest", str(event_dir))["events"][0]
+    assert (summary["added"], summary["failed"]) == (3, 0)
+    items = {i["relpath"]: i for i in cli.json("list")}
+    assert sorted(items) == [f"{SHOWN}-2.png", f"{SHOWN}.jpg", "ok.jpg"]
+    item = items[f"{SHOWN}.jpg"]
+    assert item["path"] == f"{event_dir}/{SHOWN}.jpg"
+    assert item["title"] == "Terrasse"  # its sidecar, paired by its bytes
+    with Archive.open(cli.archive_dir) as archive:
+        stored = archive.catalog.get_item(item["id"])["path"]
+        assert os.fsencode(stored) == latin1["photo"]  # lossless: the same bytes again
+        assert Path(stored).read_bytes() == latin1["photo_bytes"]
+        sidecars = archive.catalog.query("SELECT path FROM files WHERE role = 'sidecar'")
+        assert [os.fsencode(r["path"]) for r in sidecars] == [latin1["sidecar"]]
+    for ref in (item["path"], os.fsdecode(latin1["photo"]), item["id"][:8]):
+        assert cli.json("show", ref)["id"] == item["id"]
+    report = cli.json("report")
+    assert [w["path"] for w in report["warnings"]] == [f"{event_dir}/{SHOWN}-2.png"]
+    assert SHOWN in cli("list") and SHOWN in cli("report") and SHOWN in cli("show", item["id"])
+    again = cli.json("ingest", str(event_dir))["events"][0]
+    assert (again["unchanged"], again["added"], again["updated"]) == (3, 0, 0)
+
+
+def test_the_site_shows_and_serves_them(cli, event_dir: Path, latin1: dict[str, bytes]) -> None:
+    cli("ingest", str(event_dir))
+    with Archive.open(cli.archive_dir) as archive:
+        sync(archive)
+    client = create_app(cli.archive_dir, {"TESTING": True}).test_client()
+    found = client.get("/api/search", query_string={"q": "terrasse"}).json["results"]
+    (item_id,) = [r["id"] for r in found]
+    page = client.get(f"/items/{item_id}")
+    assert page.status_code == 200 and f"{SHOWN}.jpg" in page.get_data(as_text=True)
+    assert client.get(f"/api/items/{item_id}").json["path"] == f"{SHOWN}.jpg"
+    with client.get(f"/media/{item_id}/original") as original:
+        assert original.status_code == 200
+        assert original.get_data() == latin1["photo_bytes"]
+        assert "caf%EF%BF%BD.jpg" in original.headers["Content-Disposition"]
+
+
+def test_batch_ingest_and_text_output_of_the_real_command(tmp_path: Path, event_dir: Path,
+                                                          latin1: dict[str, bytes]) -> None:
+    base = [sys.executable, "-m", "archive", "--archive", str(tmp_path / "arch")]
+    done = subprocess.run([*base, "batch-ingest", str(event_dir)], capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    for command in ("list", "report"):
+        shown = subprocess.run([*base, command], capture_output=True, timeout=60, check=True)
+        assert SHOWN.encode() in shown.stdout
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
+    opened = Catalog(tmp_path_factory.mktemp("catalog") / "c.sqlite3")
+    yield opened
+    opened.close()
+
+
+@settings(deadline=None)  # a disk write per example, on a shared machine
+@given(st.text(st.one_of(st.characters(exclude_categories=()),
+                         st.sampled_from(["\U0010fffd", "\udce9", "\ud800", "f"]))))
+def test_the_catalog_gives_back_any_text_it_was_given(catalog: Catalog, text: str) -> None:
+    """Lone surrogates (a name's bytes that are not UTF-8) and the escape character too."""
+    with catalog.transaction():
+        catalog.set_meta("name", text)
+        catalog.record_error("e", text, "scan", text)
+    assert catalog.get_meta("name") == text
+    (row,) = catalog.query("SELECT path, message FROM errors WHERE path = ?", (text,))
+    assert (row["path"], row["message"]) == (text, text)

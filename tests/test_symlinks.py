@@ -1,0 +1,83 @@
+"""Symbolic links in an event folder: followed inside it, never out of it, loops cut."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from media import make_exif, make_jpeg, make_xmp
+
+from archive.store import Archive
+from indexer.sync import sync
+from web import create_app
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    """An event folder whose links lead inside it, out of it and round in circles."""
+    outside = tmp_path / "private"
+    make_jpeg(outside / "secret.jpg", size=(90, 60), exif=make_exif(artist="Not for the site"))
+    make_jpeg(outside / "dir" / "other.jpg", size=(91, 60))
+    (outside / "secret.xmp").write_bytes(make_xmp(title="Private notes"))
+    event = tmp_path / "event"
+    make_jpeg(event / "photos" / "a.jpg", size=(64, 48))
+    make_jpeg(event / "photos" / "b.jpg", size=(65, 48))
+    make_jpeg(event / "photos" / "d.jpg", size=(66, 48))
+    (event / "notes").mkdir()
+    (event / "notes" / "d-edit.xmp").write_bytes(make_xmp(title="Edited inside"))
+    links = {
+        "photos/link-in.jpg": "a.jpg",                      # a file, inside
+        "photos/d.xmp": "../notes/d-edit.xmp",              # a sidecar, inside
+        "sessions": "photos",                               # a folder, inside
+        "leak.jpg": "../private/secret.jpg",                # a file, out
+        "photos/b.xmp": "../../private/secret.xmp",         # a sidecar, out
+        "leakdir": str(outside / "dir"),                    # a folder, out (absolute)
+        "photos/loop": "..",                                # a loop to the event folder
+    }
+    for name, target in links.items():
+        os.symlink(target, event / name)
+    return event
+
+
+def test_links_leaving_the_event_folder_are_not_followed(cli, linked: Path,
+                                                         tmp_path: Path) -> None:
+    summary = cli.json("ingest", str(linked))["events"][0]
+    assert summary["failed"] == 0
+    items = {Path(i["path"]).relative_to(linked).as_posix(): i for i in cli.json("list")}
+    assert sorted(items) == ["photos/a.jpg", "photos/b.jpg", "photos/d.jpg"]
+    assert items["photos/a.jpg"]["duplicates"] == [
+        str(linked / "photos" / "link-in.jpg"), str(linked / "sessions" / "a.jpg"),
+        str(linked / "sessions" / "link-in.jpg")]
+    assert items["photos/d.jpg"]["title"] == "Edited inside"   # the sidecar inside is read
+    assert items["photos/b.jpg"]["title"] is None              # the one outside is not
+    secret = hashlib.sha256((tmp_path / "private" / "secret.jpg").read_bytes()).hexdigest()
+    every_path = {p for i in items.values() for p in [i["path"], *i["duplicates"]]}
+    assert all(str(tmp_path / "private") not in p and "leak" not in p for p in every_path)
+    warned = {Path(w["path"]).relative_to(linked).as_posix(): w["message"]
+              for w in cli.json("report")["warnings"] if w["stage"] == "scan"}
+    for name in ("leak.jpg", "photos/b.xmp", "leakdir"):
+        assert "leaves the event folder" in warned[name], warned
+        assert "not followed" in warned[name]
+    assert str(tmp_path / "private" / "secret.jpg") in warned["leak.jpg"]
+    for name in ("photos/loop", "sessions/loop"):  # the second one through another link
+        assert "loops back" in warned[name], warned
+    with Archive.open(cli.archive_dir) as archive:
+        assert archive.catalog.get_item(secret) is None
+        sync(archive)
+    client = create_app(cli.archive_dir, {"TESTING": True}).test_client()
+    assert client.get(f"/media/{secret}/original").status_code == 404
+
+
+def test_a_link_swapped_to_the_outside_after_ingest_is_not_served(cli, linked: Path,
+                                                                  tmp_path: Path) -> None:
+    cli("ingest", str(linked))
+    (item,) = [i for i in cli.json("list") if i["relpath"] == "photos/a.jpg"]
+    original = linked / "photos" / "a.jpg"
+    original.unlink()
+    original.symlink_to(tmp_path / "private" / "secret.jpg")
+    with Archive.open(cli.archive_dir) as archive:
+        sync(archive)
+    client = create_app(cli.archive_dir, {"TESTING": True}).test_client()
+    assert client.get(f"/media/{item['id']}/original").status_code == 404
