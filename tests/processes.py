@@ -69,6 +69,15 @@ class LiveServer:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def listens(self) -> bool:
+        """Our process holds the port (not another that took it first)."""
+        try:
+            sockets = psutil.Process(self.proc.pid).net_connections("tcp")
+        except psutil.NoSuchProcess:
+            return False
+        return any(s.status == psutil.CONN_LISTEN and s.laddr.port == self.port
+                   for s in sockets)
+
     def answers(self) -> bool:
         try:
             get(self.port, "/static/style.css", timeout=5)
@@ -104,7 +113,7 @@ def _start(command: Sequence[str], log: Path, cwd: Path | None,
                                 env=env)
     server = LiveServer(proc, port, log)
     try:
-        poll_until(lambda: server.answers() or proc.poll() is not None,
+        poll_until(lambda: (server.listens() and server.answers()) or proc.poll() is not None,
                    f"the server on port {port} to answer", START_TIMEOUT, interval=0.05)
     except AssertionError:
         server.stop()
