@@ -24,9 +24,15 @@ def many_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _default_sigint() -> None:
+    # As a terminal's Ctrl-C finds it: a suite run in the background (cron, `&`, nohup)
+    # ignores SIGINT, and an ignored SIGINT is inherited, so the ingest would never see it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_ingest(root: Path, folder: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "archive", "--archive", str(root),
-                             "ingest", "-j", "2", str(folder)],
+                             "ingest", "-j", "2", str(folder)], preexec_fn=_default_sigint,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
