@@ -41,8 +41,33 @@ def emit(data: Any) -> None:
     echo(readable_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
+ARCHIVE_HELP = "Archive directory (default: $EVENT_ARCHIVE, else ./event-archive)."
+
+
+def _archive_after_command(ctx: click.Context, _param: click.Parameter,
+                           value: Path | None) -> None:
+    # Parsed after the group's options (whose callback made the Context), so it wins.
+    obj = ctx.find_object(Context)
+    if value is not None and obj is not None:
+        obj.archive_dir = value
+
+
+def archive_option() -> click.Option:
+    """`--archive` for a subcommand: the same option as before the command."""
+    return click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
+                        expose_value=False, callback=_archive_after_command,
+                        help=ARCHIVE_HELP)
+
+
 class ArchiveGroup(click.Group):
-    """Turns errors users can cause into one line on stderr and exit code 1."""
+    """Turns errors users can cause into one line on stderr and exit code 1, and gives
+    every command (of nested groups too) `--archive`, after the command as well as before."""
+
+    group_class = type
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(archive_option())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -59,8 +84,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar=ENV_VAR, default=None, show_envvar=True,
-              help="Archive directory (default: ./event-archive).")
+              envvar=ENV_VAR, default=None, help=ARCHIVE_HELP)
 @click.option("-v", "--verbose", count=True, help="Say more.")
 @click.option("-q", "--quiet", is_flag=True, help="Say only what went wrong.")
 @click.option("--debug", is_flag=True, help="Show tracebacks; re-raise per-file errors.")

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from processes import LiveServer, serving
 
 from archive.cli import main
 from archive.store import Archive
@@ -67,6 +70,19 @@ class Cli:
 @pytest.fixture
 def cli(archive_dir: Path) -> Cli:
     return Cli(archive_dir)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start the real `event-archive serve` on an archive: `live_server(archive_dir,
+    *options)` returns once it answers; it is stopped (SIGTERM, then waited) after the test."""
+    numbers = itertools.count()
+    with ExitStack() as running:
+        def start(archive_dir: Path, *options: str) -> LiveServer:
+            log = tmp_path / f"serve-{next(numbers)}.log"
+            return running.enter_context(serving(archive_dir, log, *options))
+
+        yield start
 
 
 def corpus_or_skip() -> Path:

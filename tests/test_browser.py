@@ -1,4 +1,5 @@
-"""The site in a real browser: Debian's chromium driven by Playwright, against waitress."""
+"""The site in a real browser: Debian's chromium driven by Playwright, against the real
+`event-archive serve`."""
 
 from __future__ import annotations
 
@@ -6,19 +7,17 @@ import csv
 import io
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import waitress
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from processes import serving
 
 from archive.ingest import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
-from web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,13 +34,8 @@ def server(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     with Archive.open(base / "archive") as archive:
         ingest_folder(archive, sample, jobs=2, progress=False)
         sync(archive)
-    app = create_app(base / "archive")
-    httpd = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
-    thread.join(timeout=5)
+    with serving(base / "archive", base / "serve.log") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import resource
+import select
 import signal
 import struct
 import subprocess
@@ -15,12 +16,14 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp, pattern
+from processes import catalogued, stopped_when, thumbnails
 from test_crash import snapshot
 
 from archive.ingest import ingest_folder
 from archive.store import Archive
 
 SEED = 20261126
+PHOTOS = 150
 
 
 def cli(root: Path, *args: str, **kw: object) -> list[str]:
@@ -31,7 +34,7 @@ def cli(root: Path, *args: str, **kw: object) -> list[str]:
 def photo_event(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fault-event")
     (folder / "event.toml").write_text(EVENT_TOML, encoding="utf-8")
-    for i in range(150):
+    for i in range(PHOTOS):
         make_jpeg(folder / f"d{i % 3}" / f"IMG_{i:04d}.jpg", size=(700 + i, 500),
                   exif=make_exif(serial=str(i), taken=dt.datetime(2019, 3, 19, 10, i % 60),
                                  artist="Anna Rossi" if i % 2 else None))
@@ -60,35 +63,54 @@ speakers = ["anna"]
 """
 
 
-def test_twenty_random_kills_then_verify_and_complete(tmp_path: Path, photo_event: Path
-                                                      ) -> None:
+# Where each kill lands, in the order an ingest gets there: after some finished thumbnails
+# (work not yet committed), at a committed batch, with every item committed (resolving),
+# and after the summary line (syncing the index).
+LIFE = ("thumbnails", "batch", "thumbnails", "batch", "thumbnails", "resolving", "syncing")
+
+
+def kill_at(moment: str, rng: random.Random, root: Path, event: Path) -> int:
+    """Run an ingest, SIGKILL it at `moment` of its run (seen while it is stopped, so the
+    kill lands there) and return the items it left committed."""
+    made, items = thumbnails(root), catalogued(root) or 0
+    wanted = min(made + rng.randint(1, 60), 2 * PHOTOS)  # < a batch of new files
+    proc = subprocess.Popen(cli(root, "ingest", "-j", "2", str(event)),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    seen = {"thumbnails": lambda: thumbnails(root) >= wanted,
+            "batch": lambda: (catalogued(root) or 0) > items,
+            "resolving": lambda: catalogued(root) == PHOTOS,
+            "syncing": lambda: select.select([proc.stdout], [], [], 0)[0]}[moment]
+    with proc:
+        try:
+            assert stopped_when(proc, seen, moment), f"the ingest ended before {moment}"
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+    return catalogued(root, mode="rw") or 0
+
+
+def test_kills_along_an_ingest_then_verify_and_complete(tmp_path: Path, photo_event: Path
+                                                        ) -> None:
     reference = tmp_path / "reference"
     done = subprocess.run(cli(reference, "ingest", "-j", "2", str(photo_event)),
                           capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    started = time.monotonic()
-    subprocess.run(cli(tmp_path / "timing", "ingest", "-j", "2", str(photo_event)),
-                   capture_output=True, timeout=300, check=True)
-    full = time.monotonic() - started
     rng = random.Random(SEED)
     root = tmp_path / "killed"
-    for _ in range(20):
-        proc = subprocess.Popen(cli(root, "ingest", "-j", "2", str(photo_event)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, full))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        if (root / "catalog.sqlite3").exists():
-            check = subprocess.run(cli(root, "verify", "--no-hashes"), capture_output=True,
-                                   text=True, timeout=300)
-            assert check.returncode == 0, check.stdout + check.stderr
+    left = []
+    for moment in LIFE:
+        left.append(kill_at(moment, rng, root, photo_event))
+        check = subprocess.run(cli(root, "verify", "--no-hashes"), capture_output=True,
+                               text=True, timeout=300)
+        assert check.returncode == 0, check.stdout + check.stderr
+    assert left[:5] == sorted(left[:5]) and 0 < left[4] < PHOTOS, left
     final = subprocess.run(cli(root, "ingest", "-j", "2", str(photo_event)),
                            capture_output=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert snapshot(root) == snapshot(reference)
     search = subprocess.run(cli(root, "search", "kind:photo", "--json"), capture_output=True,
                             text=True, timeout=120)
-    assert '"total": 150' in search.stdout
+    assert f'"total": {PHOTOS}' in search.stdout
 
 
 def _limit_file_size(limit: int) -> None:

@@ -8,16 +8,14 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import waitress
 from media import make_exif, make_jpeg
+from processes import poll_until
 
 from archive.ingest import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
-from web import create_app
 
 
 def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
@@ -38,7 +36,8 @@ def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
     conn.close()
 
 
-def test_pages_stay_up_while_ingest_and_reindex_write(tmp_path: Path, sample: Path) -> None:
+def test_pages_stay_up_while_ingest_and_reindex_write(tmp_path: Path, sample: Path,
+                                                      live_server) -> None:
     root = tmp_path / "archive"
     with Archive.open(root) as archive:
         ingest_folder(archive, sample, jobs=1, progress=False)
@@ -51,35 +50,32 @@ def test_pages_stay_up_while_ingest_and_reindex_write(tmp_path: Path, sample: Pa
         encoding="utf-8")
     for n in range(40):
         make_jpeg(second / "extra" / f"x{n}.jpg", size=(300 + n, 200), exif=make_exif())
-    server = waitress.create_server(create_app(root), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = live_server(root)
     urls = ["/?q=keller", "/?q=session:s2", "/api/search?q=kind:photo", "/credits?q=s3a",
             "/events/florence-2019"] + [f"/items/{i}" for i in items[:10]] + [
             f"/media/{i}/small" for i in items[:10]]
     stop, statuses = threading.Event(), []
-    clients = [threading.Thread(target=hammer, args=(server.effective_port, urls, stop,
-                                                     statuses, n)) for n in range(8)]
+    clients = [threading.Thread(target=hammer, args=(server.port, urls, stop, statuses, n))
+               for n in range(8)]
     for client in clients:
         client.start()
     try:
-        time.sleep(0.5)
+        poll_until(lambda: len(statuses) >= 50, "the site to answer 50 requests")
         for command in (["ingest", "-j", "1", str(second)], ["reindex"],
                         ["ingest", "-j", "1", str(sample), "--prune"]):
             done = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root),
                                    *command], capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr
-        time.sleep(0.5)
-        conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
-        conn.request("GET", "/api/search?q=event:florence-2019-bis")
+        written = len(statuses)
+        poll_until(lambda: len(statuses) >= written + 50,
+                   "the site to answer 50 requests after the last write")
+        status, _, body = server.get("/api/search?q=event:florence-2019-bis")
         # The copied sample files are the first event's items; the 40 new photos are new.
-        assert b'"total":40' in conn.getresponse().read().replace(b" ", b"")
-        conn.close()
+        assert status == 200 and b'"total":40' in body.replace(b" ", b"")
     finally:
         stop.set()
         for client in clients:
-            client.join(timeout=30)
-        server.close()
-    assert len(statuses) > 100
+            client.join(timeout=60)
+    assert not any(client.is_alive() for client in clients)
     bad = [s for s in statuses if s[0] != 200]
     assert bad == [], bad[:10]
