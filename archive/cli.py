@@ -100,15 +100,15 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    click.echo(summary.line())
+    echo(summary.line())
     for entry in summary.unmatched_media:
-        click.echo(f"warning: {unmatched_line(entry)}", err=True)
+        echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
     for error in problems[:20 if verbose < 1 else None]:
-        click.echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
-                   f"{error['message']}", err=True)
+        echo(f"  {error['level']}: {error['path']}: [{error['stage']}] "
+             f"{error['message']}", err=True)
     if len(problems) > 20 and verbose < 1:
-        click.echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
+        echo(f"  … and {len(problems) - 20} more; see 'event-archive report'", err=True)
 
 
 @main.command()
@@ -124,8 +124,8 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     """Ingest event folders (media plus event.toml) into the archive."""
     absent = tools.missing("ffprobe", "ffmpeg")
     if absent and not as_json:
-        click.echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
-                   f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
+        echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
+             f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
     summaries, failures = [], []
     with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
         for folder in event_dirs:
@@ -137,7 +137,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
                 if obj.debug:
                     raise
                 failures.append({"folder": str(folder), "error": str(exc)})
-                click.echo(f"error: {exc}", err=True)
+                echo(f"error: {exc}", err=True)
                 continue
             summaries.append(summary)
             if not as_json and obj.verbose >= 0:
@@ -335,7 +335,7 @@ def reindex(obj: Context, as_json: bool) -> None:
         emit({"revision": result.revision, "items": result.updated,
               "seconds": round(result.seconds, 3)})
     else:
-        click.echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
+        echo(f"indexed {result.updated:,} items in {result.seconds:.1f} s")
 
 
 @main.command()
@@ -368,8 +368,8 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
     workers = workers or os.cpu_count() or 1
-    click.echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
-               f"{workers} worker process(es) (Ctrl-C to stop)")
+    echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
+         f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
                    {"SEARCH_CACHE": cache_size, "BASE_URL": base_url},
@@ -403,7 +403,7 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
                "summary": line.summary.as_dict() if line.summary else None}
               for line in lines])
     else:
-        click.echo(table(lines))
+        echo(table(lines))
     if not lines or not all(line.ok for line in lines):
         sys.exit(1)
 
@@ -428,11 +428,11 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
               "problems": result.problems, "repaired": result.repaired})
     else:
         for line in result.repaired:
-            click.echo(f"repaired: {line}")
+            echo(f"repaired: {line}")
         for line in result.problems:
-            click.echo(f"problem: {line}", err=True)
-        click.echo(f"verified {result.checked:,} files: "
-                   + ("ok" if result.ok else f"{len(result.problems)} problem(s)"))
+            echo(f"problem: {line}", err=True)
+        echo(f"verified {result.checked:,} files: "
+             + ("ok" if result.ok else f"{len(result.problems)} problem(s)"))
     if not result.ok:
         sys.exit(1)
 
@@ -442,14 +442,14 @@ def run() -> None:
     try:
         code = main.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted; the catalog keeps every finished batch, run again to "
-                   "complete", err=True)
+        echo("interrupted; the catalog keeps every finished batch, run again to "
+             "complete", err=True)
         sys.exit(130)
     except BrokenPipeError:
         os._exit(0)

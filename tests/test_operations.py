@@ -54,20 +54,31 @@ def test_batch_script_runs_from_a_shell(tmp_path: Path) -> None:
     assert "1 event(s), 0 failed" in done.stdout
 
 
+def _lock_process(lock: Path, then: str) -> subprocess.Popen:
+    """A process that takes the write lock, says 'held', then runs `then` (Python)."""
+    code = ("import sys\nfrom pathlib import Path\nfrom archive.locking import write_lock\n"
+            f"with write_lock(Path({str(lock)!r})):\n    print('held', flush=True)\n"
+            f"    {then}\n")
+    return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_second_writer_waits_or_exits_with_a_message(tmp_path: Path) -> None:
     lock = tmp_path / "ingest.lock"
     with write_lock(lock, wait=False), pytest.raises(ArchiveBusy, match="another ingest"):
         with write_lock(lock, wait=False):
             pass
-    with subprocess.Popen([sys.executable, "-c", (
-            "import sys, time\nfrom pathlib import Path\nfrom archive.locking import "
-            f"write_lock\nwith write_lock(Path({str(lock)!r})):\n    print('held', flush=True)"
-            "\n    time.sleep(1.5)\n")], stdout=subprocess.PIPE, text=True) as holder:
+    # The holder keeps the lock until told to let go; the waiter says it waits (it found
+    # the lock taken) and only then can take it.
+    with _lock_process(lock, "sys.stdin.readline()") as holder:
         assert holder.stdout.readline().strip() == "held"
-        started = time.monotonic()
-        with write_lock(lock, quiet=True):
-            waited = time.monotonic() - started
-    assert waited > 0.5
+        with _lock_process(lock, "pass") as waiter:
+            assert "waiting for another ingest" in waiter.stderr.readline()
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+            assert waiter.stdout.readline().strip() == "held"
+            assert waiter.wait(timeout=60) == 0
+        assert holder.wait(timeout=60) == 0
 
 
 def test_verify_repairs_thumbnails_and_index_and_finds_changed_files(cli,
