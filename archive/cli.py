@@ -301,9 +301,11 @@ def reindex(obj: Context, as_json: bool) -> None:
               help="Worker processes (default: number of cores).")
 @click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
               help="Recent search results kept per worker (0: none).")
+@click.option("--cache-mb", type=click.IntRange(0, 100_000), default=64, show_default=True,
+              help="Most memory those results may take per worker, in MiB (0: none).")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
-          cache_size: int) -> None:
+          cache_size: int, cache_mb: int) -> None:
     """Serve the search site (read-only) with waitress."""
     from web.serving import serve as run_server
 
@@ -316,7 +318,7 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
                f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size})
+                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20})
     except OSError as exc:
         raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 

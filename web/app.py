@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 
 from archive.errors import ArchiveError
 from archive.store import Archive
+from indexer.search import CACHE_BYTES
 
 from . import api, browse, files, pages
 from .context import SiteArchive
@@ -28,7 +29,8 @@ def create_app(archive_dir: str | Path | None = None,
     """
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
-                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256)
+                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256,
+                            SEARCH_CACHE_BYTES=CACHE_BYTES, TRANSCRIPT_PAGE=200)
     if test_config:
         app.config.update(test_config)
     if not app.config["ARCHIVE_DIR"]:
@@ -36,7 +38,8 @@ def create_app(archive_dir: str | Path | None = None,
     # Fail now, not on the first request, if the archive is not there.
     Archive.open(Path(app.config["ARCHIVE_DIR"]), create=False, readonly=True).close()
     app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]),
-                                                 app.config["SEARCH_CACHE"])
+                                                 app.config["SEARCH_CACHE"],
+                                                 app.config["SEARCH_CACHE_BYTES"])
     for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)

@@ -52,6 +52,14 @@ def public_item(archive: Archive, item_id: str) -> dict[str, Any]:
     return public(items_json(archive.catalog, [row])[0], event_folders(archive))
 
 
+def transcript_page(cues: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    """`limit` cues from `offset`, with the total and where the next stretch starts."""
+    offset = min(offset, max(0, len(cues) - 1))
+    end = offset + limit
+    return {"total": len(cues), "offset": offset, "cues": cues[offset:end],
+            "next": end if end < len(cues) else None}
+
+
 def events(archive: Archive) -> list[dict[str, Any]]:
     rows = archive.catalog.query("SELECT id, title, data FROM events ORDER BY id")
     counts = {r["event_id"]: r["n"] for r in archive.catalog.query(
