@@ -405,7 +405,7 @@ def field_term(name: str, value: str) -> str:
 
 def narrowed(text: str, term: str) -> str:
     """`text` AND `term`: the quote and brackets `text` left open are closed first, and a
-    query with OR is bracketed, so `term` narrows all of it."""
+    query with OR (or ending in NOT) is bracketed, so `term` narrows all of it."""
     tokens = _Parser(text).tokens
     depth = stray = 0
     for token in tokens:
@@ -419,7 +419,8 @@ def narrowed(text: str, term: str) -> str:
     if quoted and not closed:  # a lone backslash at the end must not escape the quote
         quote = '"' if _unquote(last + '"')[2] else '\\"'
     base = "(" * stray + (text.lstrip() if quote else text.strip()) + quote + ")" * depth
-    if any((t["word"] or "").upper() == "OR" for t in tokens):
+    words = [(t["word"] or "").upper() for t in tokens]
+    if "OR" in words or words[-1:] == ["NOT"]:
         base = f"({base})"
     return f"{base} {term}".strip()
 
