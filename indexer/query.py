@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from whoosh import query as q
 
@@ -120,7 +121,7 @@ def _exact(fieldname: str, value: Value, fold: Callable[[str], str] = str) -> q.
 
 def _file(value: Value) -> q.Query | None:
     """A file by stem, name or relative path, any case; or its words."""
-    key = value.text.replace("\\", "/").lstrip("./").lstrip("/")
+    key = re.sub(r"^(\./|/)+", "", value.text.replace("\\", "/"))
     keys = _tokens(key, FILE)
     exact = (LimitedPrefix if value.prefix else q.Term)("filekey", keys[0]) if keys else None
     return _any(exact, _text("filename", value, FOLD))
@@ -145,21 +146,21 @@ def _word(word: str) -> q.Query | None:
 
 
 def _next(start: dt.datetime, step: str) -> dt.datetime | None:
-    """The first instant after the year, month, day or minute `start` begins; None
-    past the last date Python can hold."""
+    """The first instant after the year, month, day, minute or second `start` begins;
+    None past the last date Python can hold."""
     try:
         if step == "year":
             return start.replace(year=start.year + 1)
         if step == "month":
             return start.replace(year=start.year + start.month // 12,
                                  month=start.month % 12 + 1)
-        return start + (dt.timedelta(days=1) if step == "day" else dt.timedelta(minutes=1))
+        return start + dt.timedelta(**{f"{step}s": 1})
     except (ValueError, OverflowError):
         return None
 
 
 def _date(text: str, end: bool) -> dt.datetime:
-    """YYYY, YYYY-MM or YYYY-MM-DD (optionally THH:MM) -> the first or last instant."""
+    """YYYY, YYYY-MM or YYYY-MM-DD (optionally THH:MM[:SS]) -> the first or last instant."""
     try:
         if re.fullmatch(r"\d{4}", text):
             start, step = dt.datetime(int(text), 1, 1), "year"
@@ -167,8 +168,9 @@ def _date(text: str, end: bool) -> dt.datetime:
             start, step = dt.datetime(*map(int, text.split("-")), 1), "month"
         elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             start, step = dt.datetime.fromisoformat(text), "day"
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
-            start, step = dt.datetime.fromisoformat(text), "minute"
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", text):
+            start = dt.datetime.fromisoformat(text)
+            step = "minute" if len(text) == 16 else "second"
         else:
             raise ValueError(text)
     except ValueError:
@@ -214,7 +216,7 @@ def _taken(value: Value) -> q.Query:
 
 
 def _duration(value: Value) -> q.Query:
-    number = lambda t: _number(t, "duration")  # noqa: E731 - the same reader both ways
+    number = partial(_number, name="duration")
     return _range(value.text, number, number,
                   lambda *a, **k: q.NumericRange("duration", *a, **k))
 

@@ -56,10 +56,11 @@ class Terms:
             if leaf.field() in _NOT_TEXT or isinstance(leaf, q.NumericRange):
                 continue
             for fieldname, btext in leaf.expanded_terms(reader):
-                text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                text = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)
                 if fieldname == "pairs" and " " in text:
-                    found.pairs.add(tuple(text.split(" ", 1)))
-                elif isinstance(text, str):
+                    first, second = text.split(" ", 1)
+                    found.pairs.add((first, second))
+                else:
                     found.words.add(text)
         return found
 
@@ -94,8 +95,7 @@ def _matching_cues(searcher: Searcher, hit: Hit, terms: Terms) -> list[dict[str,
     cues = Cues.unpack(hit.fields().get("cues"))
     if cues is None or not (terms.words or terms.pairs):
         return []
-    pairs = {(a, b) for a, b in terms.pairs}
-    numbers = matching(searcher.reader(), hit.docnum, cues, terms.stems(), pairs)
+    numbers = matching(searcher.reader(), hit.docnum, cues, terms.stems(), terms.pairs)
     return [cues.cue(n) for n in numbers[:MAX_CUES]]
 
 

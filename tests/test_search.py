@@ -73,6 +73,7 @@ def test_dates_and_durations(index: SearchIndex) -> None:
     assert index.search("taken:2019-03")["total"] == 59
     morning = index.search("taken:2019-03-19T09:00..2019-03-19T11:00")["total"]
     assert morning == index.search("session:s1")["total"]
+    assert index.search("taken:2019-03-19T09:00:00..2019-03-19T11:00:59")["total"] == morning
     assert index.search("duration:>10")["total"] == 1
     assert index.search("duration:<5")["total"] == 0
     assert index.search("duration:10..13 kind:video")["total"] == 1
