@@ -348,6 +348,8 @@ def reindex(obj: Context, as_json: bool) -> None:
               help="Worker processes (default: number of cores).")
 @click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
               help="Recent search results kept per worker (0: none).")
+@click.option("--cache-mb", type=click.IntRange(0, 100_000), default=64, show_default=True,
+              help="Most memory those results may take per worker, in MiB (0: none).")
 @click.option("--connection-limit", type=click.IntRange(10, 100_000), default=1000,
               show_default=True, help="Open connections per worker; an idle one costs a "
               "file descriptor, not a thread.")
@@ -357,7 +359,7 @@ def reindex(obj: Context, as_json: bool) -> None:
               "(default: relative URLs).")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
-          cache_size: int, connection_limit: int, channel_timeout: int,
+          cache_size: int, cache_mb: int, connection_limit: int, channel_timeout: int,
           base_url: str | None) -> None:
     """Serve the search site (read-only) with waitress."""
     from web.serving import serve as run_server
@@ -372,7 +374,8 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
          f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size, "BASE_URL": base_url},
+                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
+                    "BASE_URL": base_url},
                    connection_limit=connection_limit, channel_timeout=channel_timeout)
     except OSError as exc:
         raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

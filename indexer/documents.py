@@ -9,6 +9,7 @@ from typing import Any
 from archive.catalog import Catalog
 from archive.itemjson import camera_label, items_json
 
+from .cues import joined, pack
 from .schema import BREAK
 
 
@@ -24,6 +25,15 @@ def _local_time(item: dict[str, Any]) -> dt.datetime | None:
 
 def _camera(item: dict[str, Any]) -> str | None:
     return camera_label(item.get("camera"))
+
+
+def file_keys(relpath: str) -> str:
+    """The forms a file is asked for by, one per line: its relative path, each tail of
+    it (`canon/IMG_0043.jpg`), its name and its stem."""
+    parts = relpath.split("/")
+    tails = ["/".join(parts[i:]) for i in range(len(parts))]
+    stem = parts[-1].rsplit(".", 1)[0]
+    return "\n".join(dict.fromkeys([*tails, stem]))
 
 
 def _people_text(item: dict[str, Any], relation: str,
@@ -46,7 +56,8 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
     mentioned = _people_text(item, "mentioned", context["aliases"])
     credit_text = "\n".join(credit.get(k) or "" for k in ("creator", "organisation",
                                                            "project", "copyright"))
-    transcript = "\n".join(cue["text"] for cue in item.get("transcript") or [])
+    cues = item.get("transcript") or []
+    transcript = joined(cues)
     words = [item.get("title") or "", item.get("description") or "",
              " ".join(item.get("keywords") or []), item["relpath"].replace("/", " "),
              context["events"].get(item["event"], ""),
@@ -63,6 +74,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "title": item.get("title") or "", "description": item.get("description") or "",
         "keywords": " ".join(item.get("keywords") or []),
         "filename": item["relpath"].replace("/", " ").replace(".", " "),
+        "filekey": file_keys(item["relpath"]),
         "transcript": transcript, "event_text": f"{item['event']} "
         + context["events"].get(item["event"], ""),
         "session_text": "\n".join(s.get("title", "") for s in sessions),
@@ -75,7 +87,9 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "person": ",".join(p["id"] for p in item["people"]), "kind": item["kind"],
         "creator": (credit.get("creator") or "").replace(",", " "),
         "camera": (camera or "").replace(",", " "),
-        "doc": json.dumps(item, ensure_ascii=False, separators=(",", ":")),
+        "doc": json.dumps({**item, "transcript": []}, ensure_ascii=False,
+                          separators=(",", ":")),
+        "cues": pack(cues),
     }
 
 

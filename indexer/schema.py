@@ -16,6 +16,10 @@ FOLD = analysis.RegexTokenizer() | analysis.LowercaseFilter() | analysis.Charset
 PROSE = (analysis.RegexTokenizer() | analysis.LowercaseFilter()
          | analysis.CharsetFilter(accent_map)
          | analysis.StopFilter() | analysis.StemFilter())
+# Whole lines, folded: the forms a file is asked for by (relative path, its tails, name,
+# stem), one per line.
+FILE = (analysis.RegexTokenizer(r"[^\n]+") | analysis.LowercaseFilter()
+        | analysis.CharsetFilter(accent_map))
 
 # Word pairs of the combined text: a phrase of the `all` field is answered by looking
 # up its pairs (one term for two words) instead of checking word positions in every
@@ -28,6 +32,8 @@ BREAK = "qqbreakqq"
 # session, above one merely mentioned in a transcript.
 RELATION_BOOST = {"shown": 3.0, "session": 2.0, "mentioned": 1.0}
 FACETS = ("event", "session", "person", "kind", "creator", "camera")
+# Written into each index generation; an index of another version is rebuilt.
+SCHEMA_VERSION = 2
 
 
 def build_schema() -> fields.Schema:
@@ -39,7 +45,9 @@ def build_schema() -> fields.Schema:
         description=fields.TEXT(analyzer=PROSE),
         keywords=fields.TEXT(analyzer=FOLD),
         filename=fields.TEXT(analyzer=FOLD),
-        transcript=fields.TEXT(analyzer=PROSE, phrase=True),
+        filekey=fields.TEXT(analyzer=FILE, phrase=False),
+        # Characters as well as positions: where a word falls tells which cue said it.
+        transcript=fields.TEXT(analyzer=PROSE, phrase=True, chars=True),
         event_text=fields.TEXT(analyzer=FOLD),
         session_text=fields.TEXT(analyzer=FOLD, phrase=True),
         person_shown=fields.TEXT(analyzer=FOLD, phrase=True),
@@ -60,5 +68,6 @@ def build_schema() -> fields.Schema:
         # Unstemmed words of every text field, for "did you mean".
         spell=fields.TEXT(analyzer=FOLD, phrase=False),
         revision=fields.NUMERIC(int, stored=True),
-        doc=fields.STORED(),
+        doc=fields.STORED(),  # the item JSON, its transcript left out
+        cues=fields.STORED(),  # the transcript, packed (indexer/cues.py)
     )

@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import highlight, sorting
 from whoosh import query as q
-from whoosh.searching import Searcher
+from whoosh.reading import IndexReader
+from whoosh.searching import Hit, Searcher
 
 from archive.store import Archive
 
+from .cache import ResultCache
+from .cues import MAX_CUES, Cues, matching
 from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
 from .schema import FACETS, FOLD, PROSE
@@ -27,9 +29,10 @@ from .sync import rebuild
 
 SORTS = ("relevance", "date", "-date")
 MAX_LIMIT = 200
+CACHE_BYTES = 64 * 2**20
 # Fields holding exact values, dates or numbers: nothing to highlight in text.
 _NOT_TEXT = {"id", "taken", "duration", "revision", "kind", "event", "session", "person",
-             "creator", "camera"}
+             "creator", "camera", "filekey"}
 
 
 @dataclass
@@ -38,20 +41,41 @@ class Page:
     limit: int = 20
 
 
-def _terms(query: q.Query | None) -> set[str]:
-    """The word forms a query looks for in text fields (stemmed and folded)."""
-    if query is None:
-        return set()
-    found = set()
-    for fieldname, text in query.iter_all_terms():
-        if fieldname not in _NOT_TEXT and isinstance(text, str):
-            found.add(text)
-    return found
+@dataclass
+class Terms:
+    """What a query looks for in text: words (stemmed and folded, prefixes expanded) and
+    the word pairs of its phrases."""
+
+    words: set[str] = field(default_factory=set)
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, query: q.Query | None, reader: IndexReader) -> Terms:
+        found = cls()
+        for leaf in query.leaves() if query is not None else []:
+            if leaf.field() in _NOT_TEXT or isinstance(leaf, q.NumericRange):
+                continue
+            for fieldname, btext in leaf.expanded_terms(reader):
+                text = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)
+                if fieldname == "pairs" and " " in text:
+                    first, second = text.split(" ", 1)
+                    found.pairs.add((first, second))
+                else:
+                    found.words.add(text)
+        return found
+
+    def stems(self) -> set[str]:
+        """The words as the transcript field holds them (names are not stemmed)."""
+        return {t.text for word in self.words for t in PROSE(word)}
+
+    def highlighted(self) -> frozenset[str]:
+        return frozenset(self.words | {w for pair in self.pairs for w in pair})
 
 
-def _highlights(item: dict[str, Any], terms: set[str]) -> dict[str, str]:
+def _highlights(item: dict[str, Any], terms: Terms) -> dict[str, str]:
     formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
     fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
+    words = terms.highlighted()
     out = {}
     sources = {"title": (item.get("title"), PROSE),
                "description": (item.get("description"), PROSE),
@@ -59,37 +83,37 @@ def _highlights(item: dict[str, Any], terms: set[str]) -> dict[str, str]:
                "credit": ((item.get("credit") or {}).get("line"), FOLD),
                "people": (", ".join(p["name"] or "" for p in item.get("people") or []), FOLD)}
     for name, (text, analyzer) in sources.items():
-        if text and terms:
-            snippet = highlight.highlight(text, frozenset(terms), analyzer, fragmenter,
-                                          formatter, top=2)
+        if text and words:
+            snippet = highlight.highlight(text, words, analyzer, fragmenter, formatter, top=2)
             if snippet:
                 out[name] = snippet
     return out
 
 
-def _cue_at(item: dict[str, Any], terms: set[str]) -> float | None:
-    """Start of the first transcript cue holding a query word, so a player can jump there."""
-    for cue in item.get("transcript") or []:
-        if terms & {t.text for t in PROSE(cue["text"])}:
-            return cue["start"]
-    return None
+def _matching_cues(searcher: Searcher, hit: Hit, terms: Terms) -> list[dict[str, Any]]:
+    """The transcript cues of a hit holding a query word (at most MAX_CUES)."""
+    cues = Cues.unpack(hit.fields().get("cues"))
+    if cues is None or not (terms.words or terms.pairs):
+        return []
+    numbers = matching(searcher.reader(), hit.docnum, cues, terms.stems(), terms.pairs)
+    return [cues.cue(n) for n in numbers[:MAX_CUES]]
 
 
 class SearchIndex:
     """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
 
     def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
-                 persist: bool = True, cache_size: int = 0) -> None:
+                 persist: bool = True, cache_size: int = 0,
+                 cache_bytes: int = CACHE_BYTES) -> None:
         """`rebuild_missing`: build a missing or broken index from the catalog (the site,
         which never writes, says False and gets IndexMissing instead); `persist`: keep
-        the facet table on disk for the next process; `cache_size`: how many recent
-        results to keep (a site sees the same queries again: facet clicks, pages, popular
-        searches), dropped whenever the index changes."""
+        the facet table on disk for the next process; `cache_size` and `cache_bytes`:
+        how many recent results to keep, and in how many bytes at most (a site sees the
+        same queries again: facet clicks, pages, popular searches), dropped whenever
+        the index changes."""
         self.archive, self.quiet = archive, quiet
         self.rebuild_missing, self.persist = rebuild_missing, persist
-        self.cache_size = cache_size
-        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
-        self.hits = self.misses = 0
+        self.cache = ResultCache(cache_size, cache_bytes)
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._key: tuple[str, int] | None = None
@@ -121,7 +145,7 @@ class SearchIndex:
                 if self._searcher is not None:
                     self._searcher.close()
                 self._open()
-                self._cache.clear()
+                self.cache.clear()
             return self._searcher, self._table
 
     def close(self) -> None:
@@ -135,20 +159,11 @@ class SearchIndex:
         searcher, table = self.current()
         page = page or Page()
         key = (text, page.page, page.limit, sort, facets)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                self.hits += 1
-                return dict(cached)
-        result = run_search(searcher, text, page, sort, table if facets else None)
-        with self._lock:
-            self.misses += 1
-            if self.cache_size:
-                self._cache[key] = result
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return dict(result)
+        result = self.cache.get(key)
+        if result is None:
+            result = run_search(searcher, text, page, sort, table if facets else None)
+            self.cache.put(key, result)
+        return result
 
     def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
         """Every result of a query (at most `cap`), page after page, without facets.
@@ -188,13 +203,15 @@ def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
         total, facets = len(docnums), table.count(docnums)
     else:
         total, facets = results.total, {}
-    terms = _terms(parsed.query)
+    terms = Terms.of(parsed.query, searcher.reader())
     hits = []
     for hit in results:
         item = json.loads(hit["doc"])
+        # Only the cues that matched: a whole transcript can weigh megabytes.
+        item["transcript"] = _matching_cues(searcher, hit, terms)
         item["score"] = round(hit.score, 4) if hit.score is not None else None
         item["highlights"] = _highlights(item, terms)
-        item["at"] = _cue_at(item, terms)
+        item["at"] = item["transcript"][0]["start"] if item["transcript"] else None
         hits.append(item)
     return {"query": text, "total": total, "page": results.pagenum,
             "pages": results.pagecount, "results": hits, "facets": facets,

@@ -19,9 +19,10 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.index import FileIndex
 
-from .schema import build_schema
+from .schema import SCHEMA_VERSION, build_schema
 
 REVISION_FILE = "REVISION"
+SCHEMA_FILE = "SCHEMA"
 
 
 class IndexMissing(Exception):
@@ -61,7 +62,18 @@ def open_index(link: Path) -> FileIndex:
             gc.collect()
     if isinstance(opened, str):
         raise IndexMissing(f"{link}: {opened}")
+    if read_schema(folder) != SCHEMA_VERSION:
+        raise IndexMissing(f"{link}: made by an older version of event-archive "
+                           f"(index schema {read_schema(folder)}, now {SCHEMA_VERSION})")
     return opened
+
+
+def read_schema(folder: Path) -> int:
+    """The schema version a generation was written with (1: before versions were kept)."""
+    try:
+        return int((folder / SCHEMA_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return 1
 
 
 def read_revision(folder: Path) -> int:
@@ -80,6 +92,7 @@ def write_revision(folder: Path, revision: int) -> None:
 def new_generation(link: Path) -> tuple[Path, FileIndex]:
     folder = link.parent / f"{link.name}-{time.time_ns()}"
     folder.mkdir(parents=True)
+    (folder / SCHEMA_FILE).write_text(f"{SCHEMA_VERSION}\n")
     return folder, windex.create_in(str(folder), build_schema())
 
 

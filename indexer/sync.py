@@ -15,12 +15,14 @@ from archive.catalog import Catalog
 from archive.store import Archive
 
 from .documents import documents, load_context
+from .schema import SCHEMA_VERSION
 from .store import (
     IndexMissing,
     current_dir,
     new_generation,
     open_index,
     read_revision,
+    read_schema,
     swap,
     write_revision,
 )
@@ -88,7 +90,8 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     unreadable or older than the catalog can tell (no revision recorded)."""
     started = time.perf_counter()
     folder = current_dir(archive.index_dir)
-    if folder is not None and read_revision(folder) == archive.catalog.revision:
+    if (folder is not None and read_revision(folder) == archive.catalog.revision
+            and read_schema(folder) == SCHEMA_VERSION):
         return SyncResult(archive.catalog.revision)  # up to date: not even opened
     try:
         ix = open_index(archive.index_dir)

@@ -116,6 +116,17 @@ def test_transcript_time_seeks_the_player(page: Page) -> None:
     assert 6.0 <= current < 9.0
 
 
+def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
+    page.goto("/?q=materials+kind%3Avideo")
+    page.locator(".card a").first.click()
+    expect(page).to_have_url(re.compile(r"/items/[0-9a-f]{64}#t=9\.0$"))
+    wait_until(page, "document.getElementById('player').currentTime >= 9.0")
+    assert 9.0 <= page.evaluate("document.getElementById('player').currentTime") < 12.0
+    # A moment chosen once the metadata is in (the event has passed) still seeks.
+    page.evaluate("window.location.hash = '#t=3'")
+    wait_until(page, "Math.abs(document.getElementById('player').currentTime - 3) < 0.5")
+
+
 def test_copy_the_credit_line(page: Page) -> None:
     page.goto("/?q=kind%3Avideo")
     page.locator(".card a").first.click()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from . import lookups
 from .browse import credits_download
 from .context import archive
-from .searching import search_request
+from .searching import int_arg, search_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -20,6 +20,15 @@ def search() -> dict:
 @bp.route("/items/<item_id>")
 def item(item_id: str) -> dict:
     return lookups.public_item(archive(), item_id)
+
+
+@bp.route("/items/<item_id>/transcript")
+def transcript(item_id: str) -> dict:
+    """The transcript a stretch at a time: ?offset=N&limit=N (at most 1000)."""
+    cues = lookups.public_item(archive(), item_id)["transcript"]
+    limit = int_arg("limit", current_app.config["TRANSCRIPT_PAGE"], 1, 1000)
+    return {"id": item_id, **lookups.transcript_page(cues, int_arg("offset", 0, 0, 10**9),
+                                                     limit)}
 
 
 @bp.route("/events")

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from archive.errors import ArchiveError
 from archive.model import taken_text
 from archive.store import Archive
+from indexer.search import CACHE_BYTES
 
 from . import api, browse, files, pages
 from .context import SiteArchive
@@ -31,6 +32,7 @@ def create_app(archive_dir: str | Path | None = None,
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
                             MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256,
+                            SEARCH_CACHE_BYTES=CACHE_BYTES, TRANSCRIPT_PAGE=200,
                             BASE_URL=None)
     if test_config:
         app.config.update(test_config)
@@ -39,7 +41,8 @@ def create_app(archive_dir: str | Path | None = None,
     # Fail now, not on the first request, if the archive is not there.
     Archive.open(Path(app.config["ARCHIVE_DIR"]), create=False, readonly=True).close()
     app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]),
-                                                 app.config["SEARCH_CACHE"])
+                                                 app.config["SEARCH_CACHE"],
+                                                 app.config["SEARCH_CACHE_BYTES"])
     for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)

@@ -14,8 +14,8 @@ from indexer.search import SearchIndex
 class SiteArchive:
     """What the app shares between requests: the archive path and one search index."""
 
-    def __init__(self, root: Path, cache_size: int = 0) -> None:
-        self.root, self.cache_size = root, cache_size
+    def __init__(self, root: Path, cache_size: int = 0, cache_bytes: int = 0) -> None:
+        self.root, self.cache_size, self.cache_bytes = root, cache_size, cache_bytes
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
@@ -24,7 +24,8 @@ class SiteArchive:
             if self._index is None:
                 reader = Archive.open(self.root, create=False, readonly=True)
                 self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
-                                          cache_size=self.cache_size)
+                                          cache_size=self.cache_size,
+                                          cache_bytes=self.cache_bytes)
             return self._index
 
 

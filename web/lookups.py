@@ -60,6 +60,14 @@ def _event(row: Any, count: int) -> dict[str, Any]:
             "description": data.get("description"), "url": data.get("url"), "items": count}
 
 
+def transcript_page(cues: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    """`limit` cues from `offset`, with the total and where the next stretch starts."""
+    offset = min(offset, max(0, len(cues) - 1))
+    end = offset + limit
+    return {"total": len(cues), "offset": offset, "cues": cues[offset:end],
+            "next": end if end < len(cues) else None}
+
+
 def events(archive: Archive) -> list[dict[str, Any]]:
     counts = {r["event_id"]: r["n"] for r in archive.catalog.query(
         "SELECT event_id, COUNT(*) AS n FROM items GROUP BY event_id")}

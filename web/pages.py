@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from archive.exports import credit_row, json_for_html, jsonld_object
 from archive.itemjson import camera_label
+from indexer.query import field_term, narrowed
 
 from .context import archive
-from .lookups import public_item
-from .searching import search_request
+from .lookups import public_item, transcript_page
+from .searching import int_arg, search_request
 
 bp = Blueprint("pages", __name__)
 
@@ -21,9 +21,9 @@ FACET_LABELS = {"event": "Event", "session": "Session", "person": "Person", "kin
 
 
 def facet_query(text: str, name: str, value: str) -> str:
-    """The query narrowed by one facet value (quoted when it has spaces)."""
-    term = f'{name}:"{value}"' if re.search(r"[\s()\"]", value) else f"{name}:{value}"
-    return f"{text} {term}".strip()
+    """The query narrowed by one facet value, written so the parser reads it back
+    exactly (quoted and escaped when it holds spaces, quotes, colons...)."""
+    return narrowed(text, field_term(name, value))
 
 
 def site_url(path: str) -> str:
@@ -71,5 +71,8 @@ def _jsonld(item: dict) -> str:
 @bp.route("/items/<item_id>")
 def item(item_id: str) -> str:
     data = public_item(archive(), item_id)
-    return render_template("item.html", item=data, jsonld=_jsonld(data),
+    # A transcript can hold many thousands of cues: the page shows one stretch of them.
+    limit = current_app.config["TRANSCRIPT_PAGE"]
+    cues = transcript_page(data.pop("transcript"), int_arg("cues", 0, 0, 10**9), limit)
+    return render_template("item.html", item=data, transcript=cues, jsonld=_jsonld(data),
                            camera=camera_label(data["camera"]))

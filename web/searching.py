@@ -16,7 +16,7 @@ from .lookups import event_folders, public
 SORTS = ("relevance", "date", "-date")
 
 
-def _int(name: str, default: int, low: int, high: int) -> int:
+def int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(request.args.get(name, default))
     except ValueError:
@@ -56,8 +56,8 @@ def run(text: str, page: int = 1, limit: int = 24, sort: str = "relevance") -> d
 
 def search_request(default_limit: int | None = None) -> dict[str, Any]:
     """Run the request's query: parameters q, page, limit and sort."""
-    limit = _int("limit", default_limit or current_app.config["PER_PAGE"], 1, 200)
-    return run(request.args.get("q", "").strip(), _int("page", 1, 1, 10_000), limit,
+    limit = int_arg("limit", default_limit or current_app.config["PER_PAGE"], 1, 200)
+    return run(request.args.get("q", "").strip(), int_arg("page", 1, 1, 10_000), limit,
                request.args.get("sort", "relevance"))
 
 

@@ -39,10 +39,19 @@
   }
 
   // A #t=SECONDS link (from a search result's transcript match) starts the player there.
-  var match = /#t=([0-9.]+)/.exec(window.location.hash);
-  if (match && player) {
-    player.addEventListener("loadedmetadata", function () {
-      player.currentTime = parseFloat(match[1]);
-    }, { once: true });
+  // The metadata may have loaded before this deferred script ran: then seek at once.
+  function seekToHash() {
+    var match = /^#t=([0-9]+(?:\.[0-9]+)?)$/.exec(window.location.hash);
+    if (!match || !player) { return; }
+    var seconds = parseFloat(match[1]);
+    if (player.readyState >= 1) {
+      player.currentTime = seconds;
+    } else {
+      player.addEventListener("loadedmetadata", function () {
+        player.currentTime = seconds;
+      }, { once: true });
+    }
   }
+  seekToHash();
+  window.addEventListener("hashchange", seekToHash);
 }());

@@ -1,0 +1,186 @@
+"""Search on the site and in the CLI: facet links, transcript moments, long transcripts,
+the result cache and malformed queries."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import Cli
+from flask.testing import FlaskClient
+from media import make_exif, make_jpeg, make_video, make_xmp
+
+from archive.ingest import ingest_folder
+from archive.store import Archive
+from indexer.search import Page, SearchIndex
+from indexer.sync import sync
+from web import create_app
+
+CREATOR = 'Anna Rossi (12" prints: Studio Lumière)'
+MODEL = 'Cam:1 "Pro"'
+CUES = 3000
+WORDS = ("regional policy industrial cooperation manufacturing innovation project partners "
+         "materials workshop funding region europe programme smes digital skills").split()
+
+
+def write_transcript(path: Path, cues: int) -> list[str]:
+    """A WebVTT transcript of `cues` sentences, 0.6 s apart; 'graphene' is said twice."""
+    rng = random.Random(7)
+    lines, texts = ["WEBVTT", ""], []
+    for n in range(cues):
+        words = [rng.choice(WORDS) for _ in range(12)]
+        if n in (1500, cues - 1):
+            words[5] = "graphene"
+        texts.append(" ".join(words).capitalize() + ".")
+        lines += [f"{_stamp(n * 600)} --> {_stamp(n * 600 + 600)}", texts[-1], ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return texts
+
+
+def _stamp(millis: int) -> str:
+    whole = millis // 1000
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{millis % 1000:03d}"
+
+
+@pytest.fixture(scope="module")
+def site_root(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("search-web")
+    event = base / "event"
+    shutil.copytree(sample, event)
+    # The creator as an editor writes it (XMP: EXIF strings are ASCII).
+    make_jpeg(event / "photos" / "odd.jpg", exif=make_exif(make="Odd", model=MODEL),
+              xmp=make_xmp(creator=[CREATOR]))
+    # A half-hour talk (long-GOP x264, as a camera or editor writes it) with a long
+    # transcript beside it.
+    make_video(event / "talks" / "talk.mp4", seconds=1800, audio=False,
+               source="testsrc2=size=64x36:rate=2:duration=1800",
+               extra=["-c:v", "libx264", "-preset", "ultrafast", "-g", "250"])
+    write_transcript(event / "talks" / "talk.en.vtt", CUES)
+    root = base / "archive"
+    with Archive.open(root) as archive:
+        ingest_folder(archive, event, jobs=2, progress=False)
+        sync(archive)
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(site_root: Path) -> FlaskClient:
+    return create_app(site_root, {"TESTING": True}).test_client()
+
+
+class Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def anchors(html: str) -> list[dict[str, str | None]]:
+    parser = Anchors()
+    parser.feed(html)
+    return parser.anchors
+
+
+def html_of(client: FlaskClient, url: str, **query: str) -> str:
+    response = client.get(url, query_string=query or None)
+    assert response.status_code == 200, (url, query, response.status_code)
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["file:odd", "file:odd OR keller", 'file:odd OR "advanced',
+                                   "(file:odd OR kind:video", "file:odd NOT"])
+def test_every_facet_link_narrows_to_its_count(client: FlaskClient, query: str) -> None:
+    html = html_of(client, "/", q=query)
+    facets = [a for a in anchors(html) if a.get("class") == "facet"]
+    values = {a["data-value"] for a in facets}
+    assert {CREATOR, f"Odd {MODEL}"} <= values
+    for link in facets:
+        count = re.search(re.escape(f'data-value="{_attr(link["data-value"])}"')
+                          + r'[^>]*>[^<]*</a> <span class="count">(\d+)', html)
+        narrowed = client.get(link["href"])
+        assert narrowed.status_code == 200, link
+        total = re.search(r"<strong>(\d+)</strong> item", narrowed.get_data(as_text=True))
+        assert total[1] == count[1], (link, total[1], count[1])
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&#34;").replace("<", "&lt;").replace(
+        ">", "&gt;").replace("'", "&#39;")
+
+
+def test_a_transcript_hit_links_to_its_moment(client: FlaskClient) -> None:
+    html = html_of(client, "/", q="graphene")
+    talk = client.get("/api/search", query_string={"q": "graphene"}).json["results"][0]
+    assert talk["at"] == 900.0
+    links = {a["href"] for a in anchors(html)}
+    assert f"/items/{talk['id']}#t=900.0" in links
+    photo = client.get("/api/search", query_string={"q": "file:odd"}).json["results"][0]
+    assert f"/items/{photo['id']}" in {a["href"] for a in anchors(html_of(
+        client, "/", q="file:odd"))}
+
+
+def test_a_result_carries_only_its_matching_cues(client: FlaskClient, site_root: Path
+                                                 ) -> None:
+    api = client.get("/api/search", query_string={"q": "graphene"})
+    talk = api.json["results"][0]
+    assert [c["start"] for c in talk["transcript"]] == [900.0, 1799.4]
+    assert all("graphene" in c["text"] for c in talk["transcript"])
+    assert "<mark" in talk["highlights"]["transcript"]
+    whole = client.get(f"/api/items/{talk['id']}").get_data()
+    assert len(whole) > 200_000 and len(api.get_data()) < 20_000
+    printed = Cli(site_root)("search", "graphene", "--json")
+    assert len(printed) < 20_000
+    assert json.loads(printed)["results"][0]["transcript"] == talk["transcript"]
+
+
+def test_the_item_page_of_a_long_transcript_stays_small(client: FlaskClient) -> None:
+    talk = client.get("/api/search", query_string={"q": "graphene"}).json["results"][0]
+    first = html_of(client, f"/items/{talk['id']}")
+    assert len(first) < 60_000
+    assert first.count('class="cue"') == 200
+    more = next(a["href"] for a in anchors(first) if a.get("class") == "more")
+    second = html_of(client, more.split("#")[0])
+    assert second.count('class="cue"') == 200
+    assert 'data-start="120.0"' in second and 'data-start="120.0"' not in first
+    paged = client.get(f"/api/items/{talk['id']}/transcript",
+                       query_string={"offset": CUES - 10}).json
+    assert (paged["total"], len(paged["cues"]), paged["next"]) == (CUES, 10, None)
+    assert "graphene" in paged["cues"][-1]["text"]
+
+
+def test_the_result_cache_is_bounded_by_bytes(site_root: Path) -> None:
+    budget = 48 * 1024
+    with Archive.open(site_root, readonly=True) as archive:
+        index = SearchIndex(archive, rebuild_missing=False, persist=False, cache_size=1000,
+                            cache_bytes=budget)
+        for n in range(80):
+            index.search(f"graphene duration:>{n}", Page(limit=24))
+        assert 2 <= len(index.cache) < 80
+        assert index.cache.nbytes <= budget
+        again = index.search("graphene duration:>79", Page(limit=24))
+        assert index.cache.hits == 1
+        assert again == index.search("graphene duration:>79", Page(limit=24))
+        index.close()
+
+
+MALFORMED = ["NOT )", "(" * 500, "taken:9999-12-31", "taken:>=9999-12-31T23:59",
+             "duration:>nan", "(((((((((((((((((((keller"]
+
+
+@pytest.mark.parametrize("url", ["/", "/api/search", "/credits", "/api/credits"])
+@pytest.mark.parametrize("query", MALFORMED)
+def test_malformed_queries_are_400_with_a_message_or_200(client: FlaskClient, url: str,
+                                                        query: str) -> None:
+    response = client.get(url, query_string={"q": query})
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        body = response.get_data(as_text=True)
+        assert "Bad query" in body and "Traceback" not in body
