@@ -181,7 +181,8 @@ def show(obj: Context, item: str, as_json: bool) -> None:
         except LookupError as exc:
             raise ArchiveError(str(exc)) from None
         if row is None:
-            raise ArchiveError(f"no item {item!r} in {archive.root}; see 'event-archive list'")
+            raise ArchiveError(f"no item {item!r} in {archive.root}: give an id, a unique id "
+                               "prefix of 4+ hex digits or a path; see 'event-archive list'")
         data = items_json(archive.catalog, [row])[0]
     if as_json:
         emit(data)
@@ -384,7 +385,8 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
 @main.command("batch-ingest")
 @click.argument("roots", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: number of cores).")
 @click.option("--wait", is_flag=True, help="Wait for another ingest instead of exiting.")
 @json_option
 @click.pass_obj

@@ -59,10 +59,19 @@ Massimo Innocenti spoke about advanced materials and public policy.
 """
 
 
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans (scripts/setup installs it) draws the names' accents; Pillow's own
+    font has no "é" and would draw "P▯ter Keller"."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
 def picture(text: list[str], colour: tuple[int, int, int], size: tuple[int, int]) -> Image.Image:
     image = Image.new("RGB", size, colour)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=size[1] // 14)
+    font = _font(size[1] // 14)
     y = size[1] // 6
     for line in text:
         draw.text((size[0] // 12, y), line, fill=(255, 255, 255), font=font)

@@ -147,3 +147,16 @@ def test_download_credits_csv(page: Page) -> None:
     assert {r["session"] for r in rows} == {"s2"}
     assert all(r["credit_line"].startswith("Photo: ") for r in rows)
     screenshot(page, "credits")
+
+
+@pytest.mark.parametrize("path", ["/events/florence-2019", "/sessions/s2", "/credits"])
+def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path: str) -> None:
+    context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(path)
+        screenshot(page, "phone" + path.replace("/", "-"))
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+    finally:
+        context.close()

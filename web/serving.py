@@ -9,6 +9,7 @@ gunicorn, kept to the standard library).
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import signal
@@ -63,6 +64,9 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
     """Serve until interrupted; with workers > 1, fork that many waitress processes,
     each taking up to `connection_limit` connections."""
     config = config or {}
+    # waitress warns "Task queue depth is N" whenever a request waits for a thread, which
+    # is ordinary under any load and reads like trouble in the log.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     create_app(archive_dir, config)  # fail in the parent, with a clear message, if unusable
     _allow_open_files(connection_limit + 256)  # plus the catalog, index files, pipes
     options = waitress_limits(connection_limit, channel_timeout)
