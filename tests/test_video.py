@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from media import make_video
+from media import key_frame_times, make_video
 from PIL import Image, ImageStat
 
 from archive.errors import MediaError
@@ -66,11 +66,120 @@ def test_rotation_and_location(tmp_path: Path) -> None:
 
 def test_poster_skips_a_black_first_second(tmp_path: Path) -> None:
     video = make_video(tmp_path / "fade.mp4", seconds=4, audio=False,
-                       extra=["-vf", "fade=in:st=0:d=1.2", "-g", "5"])
+                       extra=["-vf", "fade=in:st=0:d=1.2"])
     out = run(video, tmp_path / "arch")
     with Image.open(tmp_path / "arch" / out.thumbnails["large"]["path"]) as poster:
         mean = ImageStat.Stat(poster.convert("L")).mean[0]
     assert mean > 40
+
+
+def luma(image: Image.Image) -> float:
+    return ImageStat.Stat(image.convert("L")).mean[0]
+
+
+def strip_tiles(root: Path, thumbnails: dict) -> list[Image.Image]:
+    """The strip cut back into its frames (all of one width)."""
+    facts = thumbnails["strip"]
+    with Image.open(root / facts["path"]) as strip:
+        width = strip.width // facts["frames"]
+        return [strip.crop((i * width, 0, (i + 1) * width, strip.height))
+                for i in range(facts["frames"])]
+
+
+# A moving white bar under the picture tells the time of any frame: its left edge is
+# at t / duration * (width - bar) pixels.
+CLOCK = ("testsrc2=size=320x180:rate=25:duration={d},drawbox=y=ih-40:h=40:color=black:t=fill"
+         "[bg];color=white:size=8x40:rate=25:duration={d}[bar];"
+         "[bg][bar]overlay=x='t/{d}*(W-w)':y=H-h:eval=frame[out0]")
+LONG_GOP = {
+    "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    "hevc": ["-c:v", "libx265", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
+             "-x265-params", "log-level=none"],
+}
+
+
+def bar_time(tile: Image.Image, duration: float) -> float:
+    """When a strip frame of a CLOCK video was taken, from where its bar is."""
+    band = tile.convert("L").crop((0, tile.height - 16, tile.width, tile.height - 4))
+    columns = [sum(band.getpixel((x, y)) for y in range(band.height)) for x in
+               range(band.width)]
+    lit = [x for x, total in enumerate(columns) if total > 128 * band.height]
+    scale = tile.width / 320
+    left = lit[0] / scale
+    return left / (320 - 8) * duration
+
+
+@pytest.mark.parametrize("codec", sorted(LONG_GOP))
+def test_strip_shows_evenly_spaced_moments_of_a_long_gop_video(tmp_path: Path,
+                                                               codec: str) -> None:
+    duration = 30.0
+    video = make_video(tmp_path / "clip.mp4", seconds=duration, audio=True,
+                       source=CLOCK.format(d=duration), extra=LONG_GOP[codec])
+    assert key_frame_times(video)[:3] == [0.0, 10.0, 20.0]  # as x264/x265 write by default
+    out = run(video, tmp_path / "arch")
+    assert out.problems == []
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert len(tiles) == 10
+    # Each frame lies in the middle half of its tenth of the video (the bar is read to
+    # 0.2 s), so consecutive frames are distinct moments 3 s apart on average.
+    step = duration / 10
+    times = [bar_time(t, duration) for t in tiles]
+    assert times == pytest.approx([step * (i + 0.5) for i in range(10)], abs=step / 4 + 0.25)
+    assert times == sorted(set(times))
+
+
+BLACK_INTRO = {
+    # black leader then a hard cut (x264 puts a key frame on the cut)
+    "cut": ("color=black:size=640x360:rate=25:duration=1.5[a];"
+            "testsrc2=size=640x360:rate=25:duration=10.5[b];[a][b]concat=n=2:v=1:a=0[out0]",
+            []),
+    # black, then a fade that no key frame marks
+    "fade": ("testsrc2=size=640x360:rate=25:duration=12", ["-vf", "fade=in:st=1.5:d=1"]),
+}
+
+
+@pytest.mark.parametrize("intro", sorted(BLACK_INTRO))
+def test_black_intro_gives_a_bright_poster_and_strip(tmp_path: Path, intro: str) -> None:
+    source, extra = BLACK_INTRO[intro]
+    video = make_video(tmp_path / "summary.mp4", seconds=12, source=source, extra=extra)
+    out = run(video, tmp_path / "arch")
+    assert out.problems == []
+    for size in ("small", "large"):
+        with Image.open(tmp_path / "arch" / out.thumbnails[size]["path"]) as poster:
+            assert luma(poster) > 40, size
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert [luma(t) > 40 for t in tiles[3:]] == [True] * 7  # from 4.2 s on: the picture
+
+
+def test_poster_is_found_when_only_a_short_moment_is_not_black(tmp_path: Path) -> None:
+    # 19.4 s of black then a title card: no strip moment falls on the card.
+    source = ("color=black:size=320x240:rate=25:duration=19.4[a];"
+              "testsrc2=size=320x240:rate=25:duration=0.6[b];[a][b]concat=n=2:v=1:a=0[out0]")
+    video = make_video(tmp_path / "credits.mp4", seconds=20, source=source, audio=False)
+    out = run(video, tmp_path / "arch")
+    with Image.open(tmp_path / "arch" / out.thumbnails["large"]["path"]) as poster:
+        assert luma(poster) > 40
+
+
+def test_phone_video_rotated_in_a_mov(tmp_path: Path) -> None:
+    """A portrait phone clip: landscape frames, a display matrix turning them upright."""
+    coded = make_video(tmp_path / "coded.mov", seconds=14, size="640x360",
+                       metadata={"com.apple.quicktime.make": "Apple",
+                                 "com.apple.quicktime.model": "iPhone 12"},
+                       extra=["-vf", "fade=in:st=0:d=2", "-movflags", "use_metadata_tags"])
+    phone = tmp_path / "IMG_0001.MOV"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(coded), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=90", "-movflags", "use_metadata_tags",
+                    str(phone)], check=True, timeout=60)
+    out = run(phone, tmp_path / "arch")
+    assert out.problems == []
+    assert (out.metadata["width"], out.metadata["height"]) == (360, 640)
+    assert out.metadata["camera"]["model"] == "iPhone 12"
+    large = out.thumbnails["large"]
+    assert large["width"] < large["height"]
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert all(t.width < t.height for t in tiles)
+    assert all(luma(t) > 40 for t in tiles[2:])
 
 
 def test_pick_poster_prefers_the_first_bright_frame() -> None:
