@@ -26,7 +26,7 @@ from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
 from .resolve import ItemFacts, Resolution, resolve
-from .scan import ScanEntry, ScanResult, scan
+from .scan import ScanEntry, ScanResult, pair_sidecars, scan
 from .store import Archive
 from .tasks import Outcome, Task
 
@@ -97,8 +97,9 @@ def _event_signature(catalog: Catalog, event_id: str) -> str | None:
     return _rows_signature(dict(row[0]), sessions, people)
 
 
-def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
-    """Same path, size and mtime for the file and each sidecar: skip without reading."""
+def _unchanged(entry: ScanEntry, known: dict[str, object], had: list[str]) -> bool:
+    """Same path, size and mtime for the file and each sidecar, and the same sidecars
+    as last time (`had`): skip without reading."""
     row = known.get(entry.file.path)
     if row is None or row["state"] == "missing":
         return False
@@ -109,16 +110,24 @@ def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
         if side is None or (side["size"], side["mtime_ns"]) != (sidecar.size,
                                                                  sidecar.mtime_ns):
             return False
-    had = {p for p, r in known.items() if r["role"] == "sidecar" and r["item_id"]
-           and r["item_id"] == row["item_id"] and r["state"] == "present"}
-    return had == {s.path for s in entry.sidecars}
+    return set(had) == {s.path for s in entry.sidecars}
+
+
+def _known_pairs(known: dict) -> dict[str, list[str]]:
+    """The sidecars each catalogued file had, paired by name as a scan pairs them (a
+    sidecar row names one item, though a sidecar may belong to several files)."""
+    media = [p for p, r in known.items() if r["role"] == "media" and r["state"] != "missing"]
+    sidecars = [p for p, r in known.items() if r["role"] == "sidecar"
+                and r["state"] == "present"]
+    return pair_sidecars(media, sidecars)[0]
 
 
 def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
            summary: IngestSummary) -> list[Task]:
     tasks = []
+    had = _known_pairs(known)
     for entry in found.entries:
-        if _unchanged(entry, known):
+        if _unchanged(entry, known, had.get(entry.file.path, [])):
             summary.unchanged += 1
             continue
         tasks.append(Task(entry.file.path, entry.file.relpath, entry.file.size,

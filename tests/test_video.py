@@ -274,3 +274,31 @@ def test_missing_ffmpeg_is_one_clear_message_and_photos_still_ingest(
     (error,) = report["errors"]
     assert error["path"].endswith("talk.mp4")
     assert "ffprobe not found on PATH" in error["message"]
+
+
+def test_subtitles_belong_to_every_encoding_of_a_recording(cli, event_dir: Path) -> None:
+    """talk.mp4, talk.mkv and talk.webm are one recording: talk.vtt and talk.en.srt
+    beside them belong to all three."""
+    make_video(event_dir / "talk.mp4", seconds=1)
+    make_video(event_dir / "talk.mkv", seconds=1, size="160x120")
+    make_video(event_dir / "talk.webm", seconds=1,
+               extra=["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus"])
+    (event_dir / "talk.vtt").write_text("WEBVTT\n\n00:00.500 --> 00:02.000\nPéter Keller\n",
+                                        encoding="utf-8")
+    (event_dir / "talk.en.srt").write_text("1\n00:00:03,000 --> 00:00:04,000\nGrazie\n",
+                                           encoding="utf-8")
+    cli("ingest", "-j", "1", str(event_dir))
+
+    def transcripts() -> dict[str, list[str]]:
+        return {Path(i["path"]).name: sorted(c["text"] for c in i["transcript"])
+                for i in cli.json("list")}
+
+    both = ["Grazie", "Péter Keller"]
+    assert transcripts() == {"talk.mp4": both, "talk.mkv": both, "talk.webm": both}
+    assert cli.json("report")["errors"] == []
+    assert "0 added, 0 updated, 3 unchanged" in cli("ingest", "-j", "1", str(event_dir))
+    (event_dir / "talk.vtt").unlink()
+    assert "0 added, 3 updated" in cli("ingest", "-j", "1", str(event_dir))
+    assert transcripts() == {"talk.mp4": ["Grazie"], "talk.mkv": ["Grazie"],
+                             "talk.webm": ["Grazie"]}
+    assert "3 unchanged" in cli("ingest", "-j", "1", str(event_dir))
