@@ -1,19 +1,21 @@
 """Video posters and frame strips, cut with ffmpeg (commands built with ffmpeg-python).
 
-The poster is the frame at 10% of the video and the strip shows ten evenly spaced
-moments of the whole of it. Cameras write long GOPs (x264: a key frame every 250 frames, 10 s
-at 25 fps), so a key frame is rarely near a moment and every frame between the
-key frame and the moment must be decoded; that decoding is the whole cost:
+The poster is the frame at 10% of the video; the strip shows ten evenly spaced
+moments of the whole of it. Cameras write long GOPs (x264: a key frame every 250
+frames, 10 s at 25 fps), so a key frame is rarely near a moment and every frame
+between the key frame and the moment must be decoded. That decoding is the cost:
 
 - each strip moment may be a quarter of its slice early or late (`SLACK`): a key
   frame in that window is taken as it is, else decoding stops at the window's start;
 - one decoder runs per key frame that moments start from (ffprobe finds them by
-  seeking, reading a few packets) and takes its moments on its way;
+  seeking, reading a few packets) and takes its moments on its way; where a seek
+  lands on no key frame (MPEG-TS), each moment gets a seek of its own;
 - frames no other frame is predicted from are never decoded (`skip_frame noref`).
 
-Exact moments decoded 1.7 times as much on the benchmark's 60 s clip (4.3 times the
-reference against 2.5). A dark poster (a black leader, a fade) is replaced by the
-first bright moment, else by the first bright frame of the video.
+On the benchmark's 60 s clip exact moments took 4.3 times the reference (one
+ffprobe and one seek), these 2.6 (CPU time: 4.4 and 3.0). A dark poster (a black
+leader, a fade) is replaced by the first bright moment, else by the first bright
+frame of the video.
 """
 
 from __future__ import annotations
@@ -58,12 +60,14 @@ class Moment:
 
 @dataclass(frozen=True)
 class Cut:
-    """Where one moment's frame comes from: decoded from key frame `key` up to the
-    first frame at or after `at` (both in seconds from the start)."""
+    """Where one moment's frame comes from: a decoder seeks to `seek` (a key frame,
+    or the moment itself when no key frame is known) and the first frame at or
+    after `at` is taken (seconds from the start of the video)."""
 
     moment: Moment
-    key: float
+    seek: float
     at: float
+    keyed: bool  # `seek` is a known key frame, which other cuts may decode from too
 
 
 def strip_relpath(item_id: str) -> str:
@@ -90,47 +94,51 @@ def moments(duration: float | None) -> list[Moment]:
 
 
 def key_frames(path: Path, times: list[float], start: float, timeout: float
-               ) -> list[float] | None:
-    """For each time, the time of the key frame at or before it (where a seek lands).
+               ) -> list[float | None]:
+    """For each time, the time of the key frame at or before it (where a seek lands),
+    or None where a seek lands elsewhere (MPEG-TS) or ffprobe cannot say.
 
     ffprobe seeks to each time and reads one packet: a few packets, not the file.
-    None when ffprobe cannot say (a file that cannot seek).
     """
     intervals = ",".join(f"{start + t:.6f}%+#1" for t in times)
     try:
         out = tools.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
-                         "-read_intervals", intervals, "-show_entries", "packet=pts_time",
-                         "-of", "csv=p=0", str(path)], "poster", timeout)
-        found = [float(line.strip(", ")) - start
-                 for line in out.decode("ascii", "replace").split()]
-    except (MediaError, ValueError):
-        return None
-    return found if len(found) == len(times) else None
+                         "-read_intervals", intervals, "-show_entries",
+                         "packet=pts_time,flags", "-of", "csv=p=0", str(path)], "poster",
+                        timeout)
+    except MediaError:
+        return [None] * len(times)
+    found: list[float | None] = []
+    for line in out.decode("ascii", "replace").split():
+        stamp, _, flags = line.partition(",")
+        try:
+            found.append(float(stamp) - start if "K" in flags else None)
+        except ValueError:
+            found.append(None)
+    return found if len(found) == len(times) else [None] * len(times)
 
 
-def cut(moment: Moment, before: float, before_latest: float) -> Cut:
+def cut(moment: Moment, before: float | None, before_latest: float | None) -> Cut:
     """The cheapest frame for a moment, given the key frames at or before its time
     and at or before the end of its window."""
-    inside = [k for k in (before, before_latest) if moment.earliest <= k <= moment.latest]
+    known = [k for k in (before, before_latest) if k is not None]
+    inside = [k for k in known if moment.earliest <= k <= moment.latest]
     if inside:
         key = min(inside, key=lambda k: abs(k - moment.time))
-        return Cut(moment, key, key)
-    return Cut(moment, max(0.0, min(before, moment.earliest)), moment.earliest)
+        return Cut(moment, key, key, True)
+    if before is not None:
+        return Cut(moment, max(0.0, min(before, moment.earliest)), moment.earliest, True)
+    return Cut(moment, moment.earliest, moment.earliest, False)
 
 
 def plan(path: Path, wanted: list[Moment], start: float, timeout: float) -> list[list[Cut]]:
-    """The cuts grouped by the key frame they decode from: one decoder per group.
-
-    Without key frames, one decoder takes all: a file that cannot seek must not
-    be decoded from its start once per moment.
-    """
+    """The cuts grouped by the key frame they decode from: one decoder per group."""
     keys = key_frames(path, [t for m in wanted for t in (m.time, m.latest)], start, timeout)
-    if keys is None:
-        return [[Cut(m, 0.0, m.earliest) for m in wanted]]
-    groups: dict[float, list[Cut]] = {}
+    groups: dict[object, list[Cut]] = {}
     for n, moment in enumerate(wanted):
         chosen = cut(moment, keys[2 * n], keys[2 * n + 1])
-        groups.setdefault(round(chosen.key, 3), []).append(chosen)
+        group = round(chosen.seek, 3) if chosen.keyed else moment.name
+        groups.setdefault(group, []).append(chosen)
     return list(groups.values())
 
 
@@ -141,17 +149,19 @@ def _scaled(stream: ffmpeg.nodes.FilterableStream) -> ffmpeg.nodes.FilterableStr
 
 def _group_outputs(path: Path, group: list[Cut], outdir: Path
                    ) -> list[ffmpeg.nodes.OutputStream]:
-    """One seek to the group's key frame, one decoder; each cut takes the first frame
-    at or after its time (one frame may serve two close moments)."""
-    key = min(c.key for c in group)
-    last = max(c.at for c in group)
-    source = ffmpeg.input(str(path), ss=f"{key:.6f}", t=f"{last - key + WINDOW:.3f}",
+    """One seek, one decoder; each cut takes the first frame at or after its time (one
+    frame may serve two close moments). Frames skipped by `noref` are never needed by
+    another: the timestamps stay right (`bidir` would skip B-frames that x264 and x265
+    predict others from, and shifted the pictures against their times)."""
+    seek = min(c.seek for c in group)
+    last = max(c.moment.latest for c in group)
+    source = ffmpeg.input(str(path), ss=f"{seek:.6f}", t=f"{last - seek + WINDOW:.3f}",
                           skip_frame="noref").video
     branches = source.split() if len(group) > 1 else None
     outputs = []
     for n, c in enumerate(group):
         stream = branches[n] if branches is not None else source
-        picked = stream.filter("select", f"gte(t,{c.at - key - EPSILON:.6f})"
+        picked = stream.filter("select", f"gte(t,{c.at - seek - EPSILON:.6f})"
                                          "*isnan(prev_selected_t)")
         outputs.append(_scaled(picked).output(str(outdir / f"{c.moment.name}.ppm"),
                                               vframes=1))

@@ -11,7 +11,7 @@ from archive.errors import MediaError
 from archive.examine import Task, examine
 from archive.extract.sidecar import parse_subtitles
 from archive.extract.video import parse_iso6709
-from archive.posters import pick_poster
+from archive.posters import Cut, Moment, cut, pick_poster
 
 META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
         "creation_time": "2019-03-19T10:42:00Z"}
@@ -186,6 +186,20 @@ def test_pick_poster_prefers_the_first_bright_frame() -> None:
     dark, grey, bright = (Image.new("RGB", (8, 8), (v, v, v)) for v in (5, 100, 200))
     assert pick_poster([dark, grey, bright]) is grey
     assert pick_poster([dark, Image.new("RGB", (8, 8), (10, 10, 10))]).getpixel((0, 0))[0] == 10
+
+
+MOMENT = Moment("f02", 15.0, 1.5)
+
+
+@pytest.mark.parametrize(("before", "before_latest", "expected"), [
+    (10.0, 10.0, Cut(MOMENT, 10.0, 13.5, True)),    # decode from 10 s to the window's start
+    (14.0, 16.0, Cut(MOMENT, 14.0, 14.0, True)),    # key frames inside: the nearer one
+    (10.0, 16.4, Cut(MOMENT, 16.4, 16.4, True)),
+    (None, None, Cut(MOMENT, 13.5, 13.5, False)),   # no key frame known: a seek of its own
+])
+def test_cut_takes_a_key_frame_in_its_window_else_decodes_least(
+        before: float | None, before_latest: float | None, expected: Cut) -> None:
+    assert cut(MOMENT, before, before_latest) == expected
 
 
 def test_truncated_video_is_kept_or_recorded_never_raised(tmp_path: Path) -> None:
