@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .examine import READ_CHUNK, Task, examine
 from .store import Archive
+from .tasks import DERIVED_STAGES
 
 
 @dataclass
@@ -53,6 +54,18 @@ def _check_files(archive: Archive, result: Verification) -> None:
             result.problems.append(f"{path}: cannot read ({exc.strerror}); run ingest")
 
 
+def _check_derived(archive: Archive, result: Verification) -> None:
+    """Items whose poster, strip or thumbnails could not be made: listed until an
+    ingest makes them (it examines such files again)."""
+    marks = ",".join("?" * len(DERIVED_STAGES))
+    rows = archive.catalog.query(
+        "SELECT e.path, e.stage, e.message FROM errors e JOIN files f ON f.path = e.path "
+        f"WHERE e.level = 'error' AND e.stage IN ({marks}) AND f.state = 'present' "
+        "AND f.item_id IS NOT NULL ORDER BY e.path", DERIVED_STAGES)
+    result.problems += [f"{r['path']}: no {r['stage']} ({r['message']}); run ingest to make "
+                        "it again" for r in rows]
+
+
 def _repair_thumbnails(archive: Archive, result: Verification) -> None:
     rows = archive.catalog.query(
         "SELECT t.item_id, t.path, i.path AS original, i.relpath, i.size FROM thumbnails t "
@@ -90,4 +103,5 @@ def verify_archive(archive: Archive, hashes: bool = True) -> Verification:
         _check_files(archive, result)
     _remove_partials(archive, result)
     _repair_thumbnails(archive, result)
+    _check_derived(archive, result)
     return result

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg
+from media import make_exif, make_jpeg, make_video
 
 from archive.errors import ManifestError
 from archive.locking import ArchiveBusy, write_lock
@@ -150,3 +151,46 @@ def test_read_only_archive_is_a_clear_error_and_stays_unharmed(cli, event_dir: P
     assert len(done.stderr.strip().splitlines()) <= 3
     assert cli.json("list") == before
     assert json.loads(cli("verify", "--json", "--no-hashes"))["ok"] is True
+
+
+def event_archive(archive_dir: Path, *args: str, max_file_size: int | None = None
+                  ) -> subprocess.CompletedProcess:
+    """The real command in a process of its own; `max_file_size` (RLIMIT_FSIZE) makes
+    every file it or its children write larger than that fail, as a full disk would."""
+    def limit() -> None:
+        if max_file_size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_size, max_file_size))
+
+    return subprocess.run([sys.executable, "-m", "archive", "--archive", str(archive_dir),
+                           *args], capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit)
+
+
+def test_a_poster_that_failed_is_made_by_the_next_ingest(tmp_path: Path,
+                                                         event_dir: Path) -> None:
+    video = make_video(event_dir / "talk.mp4", seconds=4, size="640x480")
+    archive_dir = tmp_path / "archive"
+    # ffmpeg's 640x480 frames (900 kB each) do not fit; the catalog and index do.
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir),
+                        max_file_size=600_000)
+    assert run.returncode == 0, run.stderr
+    assert "1 added" in run.stdout and f"{video}: [poster]" in run.stderr
+    with Archive.open(archive_dir) as archive:
+        revision = archive.catalog.revision
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir),
+                        max_file_size=600_000)
+    assert "1 unchanged" in run.stdout, run.stdout + run.stderr  # tried, failed alike
+    with Archive.open(archive_dir) as archive:
+        assert archive.catalog.revision == revision  # ... and nothing written
+    run = event_archive(archive_dir, "verify", "--json")
+    assert run.returncode == 1
+    (problem,) = json.loads(run.stdout)["problems"]
+    assert problem.startswith(f"{video}: no poster (") and "run ingest" in problem
+
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir))
+    assert "1 updated" in run.stdout and run.stderr == "", run.stdout + run.stderr
+    item = json.loads(event_archive(archive_dir, "show", str(video), "--json").stdout)
+    assert set(item["thumbnails"]) == {"small", "large", "strip"}
+    assert all((archive_dir / path).is_file() for path in item["thumbnails"].values())
+    assert json.loads(event_archive(archive_dir, "verify", "--json").stdout)["ok"] is True
+    assert "1 unchanged" in event_archive(archive_dir, "ingest", str(event_dir)).stdout
