@@ -86,9 +86,12 @@ def poster_time(duration: float | None) -> float:
 
 
 def moments(duration: float | None) -> list[Moment]:
-    """The poster's and the strip's moments, in time order."""
-    slack = round(duration / STRIP_FRAMES * SLACK, 3) if duration and duration > 0 else 0.0
+    """The poster's and the strip's moments, in time order (without a duration, only
+    the poster's: the first frame, which is then the strip too)."""
     wanted = [Moment("p", poster_time(duration), 0.0)]  # the poster: that very frame
+    if not duration or duration <= 0:
+        return wanted
+    slack = round(duration / STRIP_FRAMES * SLACK, 3)
     wanted += [Moment(f"f{i:02d}", t, slack) for i, t in enumerate(frame_times(duration))]
     return sorted(wanted, key=lambda m: (m.time, m.name))
 
@@ -135,9 +138,13 @@ def plan(path: Path, wanted: list[Moment], start: float, timeout: float) -> list
     """The cuts grouped by the key frame they decode from: one decoder per group."""
     keys = key_frames(path, [t for m in wanted for t in (m.time, m.latest)], start, timeout)
     groups: dict[object, list[Cut]] = {}
+    taken = set()
     for n, moment in enumerate(wanted):
         chosen = cut(moment, keys[2 * n], keys[2 * n + 1])
         group = round(chosen.seek, 3) if chosen.keyed else moment.name
+        if (group, round(chosen.at, 3)) in taken:
+            continue  # the frame another moment takes: one picture once
+        taken.add((group, round(chosen.at, 3)))
         groups.setdefault(group, []).append(chosen)
     return list(groups.values())
 
