@@ -13,7 +13,7 @@ between the key frame and the moment must be decoded. That decoding is the cost:
 - frames no other frame is predicted from are never decoded (`skip_frame noref`).
 
 On the benchmark's 60 s clip exact moments took 4.3 times the reference (one
-ffprobe and one seek), these 2.6 (CPU time: 4.4 and 3.0). A dark poster (a black
+ffprobe and one seek), these 2.6 (CPU time: 4.4 and 3.1). A dark poster (a black
 leader, a fade) is replaced by the first bright moment, else by the first bright
 frame of the video.
 """
@@ -37,6 +37,7 @@ STRIP_HEIGHT = 90
 FRAME_LONG_SIDE = 1280
 POSTER_TIMEOUT = 60.0  # everything one video's poster and strip may take
 KEYFRAME_TIMEOUT = 10.0
+SCAN_TIMEOUT = 20.0  # for the first bright frame of a dark video (a dark one is not retried)
 DARK = 24  # mean luma below this (of 255) counts as a black frame
 SLACK = 0.25  # of a slice: how far a strip frame may be from its moment
 WINDOW = 1.0  # seconds each decoder may read past its last frame
@@ -256,7 +257,7 @@ def choose_poster(path: Path, poster: Image.Image | None, frames: list[Image.Ima
     chosen = pick_poster(candidates)
     if _brightness(chosen) >= DARK or timeout <= 0:
         return chosen
-    return first_bright_frame(path, timeout) or chosen
+    return first_bright_frame(path, min(SCAN_TIMEOUT, timeout)) or chosen
 
 
 def _strip(frames: list[Image.Image]) -> Image.Image:
