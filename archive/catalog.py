@@ -9,6 +9,7 @@ migrations numbered by `PRAGMA user_version`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import time
@@ -78,6 +79,11 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+RECOVER = ("restore it from a backup, or move it aside and run 'event-archive ingest' on "
+           "each event folder again (the originals are untouched)")
+
+
 class CatalogError(ArchiveError):
     """The catalog file cannot be opened or written."""
 
@@ -124,11 +130,42 @@ class _Connection(sqlite3.Connection):
         return super().executemany(sql, (_params(params) for params in seq))
 
 
+def check_catalog_file(path: Path) -> None:
+    """Refuse a catalog file that is not a whole SQLite database (overwritten, cut
+    short) before SQLite half-reads it; a missing or empty file is a new catalog.
+
+    Raises CatalogError saying what to do.
+    """
+    try:
+        with open(path, "rb") as fh:
+            header, size = fh.read(100), os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror})") from None
+    if size == 0:
+        return
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise CatalogError(f"{path}: not an SQLite catalog (damaged or overwritten); "
+                           f"{RECOVER}")
+    page_size = int.from_bytes(header[16:18], "big")
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count is valid when the change counter matches its copy; pages still in
+    # the write-ahead log (a checkpoint cut short) may be missing from the file itself.
+    expected = pages * (65536 if page_size == 1 else page_size)
+    wal = path.with_name(path.name + "-wal")
+    if header[24:28] == header[92:96] and size < expected and not (
+            wal.exists() and wal.stat().st_size > 0):
+        raise CatalogError(f"{path}: the catalog is cut short ({size:,} of {expected:,} "
+                           f"bytes); {RECOVER}")
+
+
 class Catalog:
     """A connection to one catalog file, with the queries the rest of the code needs."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        check_catalog_file(path)
         try:
             if readonly:
                 uri = f"file:{path}?mode=ro"
@@ -196,8 +233,12 @@ class Catalog:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
+            # A plain DatabaseError is damage found in the file (a full disk or a lock
+            # is an OperationalError): retrying cannot help.
+            fix = ("run 'event-archive verify'" if type(exc) is sqlite3.DatabaseError
+                   else "run again when fixed")
             raise CatalogError(f"{self.path}: cannot write the catalog ({exc}); nothing of "
-                               "this batch was kept, run again when fixed") from None
+                               f"this batch was kept, {fix}") from None
         except BaseException:
             self._rollback()
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,12 @@ class ArchiveGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ArchiveError as exc:
+        except (ArchiveError, sqlite3.DatabaseError) as exc:
             if ctx.obj is not None and ctx.obj.debug:
                 raise
+            if isinstance(exc, sqlite3.DatabaseError):  # damage found past the open checks
+                exc = ArchiveError(f"the catalog cannot be read ({exc}); run "
+                                   "'event-archive verify'")
             echo(f"error: {exc}", err=True)
             ctx.exit(1)
 
@@ -425,7 +429,8 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
 
     with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
         result = verify_archive(archive, hashes=not no_hashes)
-        problems, repaired = check_index(archive)
+        # An index rebuilt from a damaged catalog would lose what the catalog lost.
+        problems, repaired = check_index(archive) if result.catalog_ok else ([], [])
     result.problems += problems
     result.repaired += repaired
     if as_json:

@@ -138,7 +138,7 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
     if kind == "video":
         try:
             out.thumbnails = posters.make_posters(path, meta["duration"], Path(task.root),
-                                                  out.item_id or "")
+                                                  out.item_id or "", meta.get("start"))
         except MediaError as exc:
             out.problem(exc.stage, str(exc))  # the item stays, without a poster
 

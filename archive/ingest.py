@@ -30,9 +30,9 @@ from .model import Event
 from .pool import TaskFailed, run_tasks
 from .report import unmatched_media
 from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
-from .scan import ScanEntry, ScanResult, scan
+from .scan import ScanEntry, ScanResult, pair_sidecars, scan
 from .store import Archive
-from .tasks import Outcome, Task
+from .tasks import DERIVED_STAGES, Outcome, Task
 
 BATCH = 50
 FILE_TIMEOUT = 120.0
@@ -120,8 +120,9 @@ def _resolution_mark(revision: int, event: Event) -> str:
     return f"{revision} {_event_digest(event)}"
 
 
-def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
-    """Same path, size and mtime for the file and each sidecar: skip without reading."""
+def _unchanged(entry: ScanEntry, known: dict[str, object], had: list[str]) -> bool:
+    """Same path, size and mtime for the file and each sidecar, and the same sidecars
+    as last time (`had`): skip without reading."""
     row = known.get(entry.file.path)
     if row is None or row["state"] == "missing":
         return False
@@ -132,18 +133,39 @@ def _unchanged(entry: ScanEntry, known: dict[str, object]) -> bool:
         if side is None or (side["size"], side["mtime_ns"]) != (sidecar.size,
                                                                  sidecar.mtime_ns):
             return False
-    had = {p for p, r in known.items() if r["role"] == "sidecar" and r["item_id"]
-           and r["item_id"] == row["item_id"] and r["state"] == "present"}
-    return had == {s.path for s in entry.sidecars}
+    return set(had) == {s.path for s in entry.sidecars}
+
+
+def _known_pairs(known: dict) -> dict[str, list[str]]:
+    """The sidecars each catalogued file had, paired by name as a scan pairs them (a
+    sidecar row names one item, though a sidecar may belong to several files)."""
+    media = [p for p, r in known.items() if r["role"] == "media" and r["state"] != "missing"]
+    sidecars = [p for p, r in known.items() if r["role"] == "sidecar"
+                and r["state"] == "present"]
+    return pair_sidecars(media, sidecars)[0]
+
+
+def _derived_failures(catalog: Catalog, event_id: str) -> set[str]:
+    """Files whose thumbnails, poster or strip could not be made last time (a full
+    temporary disk, a time-out): examined again, even though unchanged."""
+    marks = ",".join("?" * len(DERIVED_STAGES))
+    return {r["path"] for r in catalog.query(
+        f"SELECT path FROM errors WHERE event_id = ? AND level = 'error' AND stage IN "
+        f"({marks})", (event_id, *DERIVED_STAGES))}
 
 
 def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
-           summary: IngestSummary) -> list[Task]:
+           summary: IngestSummary, retry: set[str]) -> list[Task]:
+    """The files to examine; `retry` is narrowed to the unchanged ones among them."""
     tasks = []
+    had = _known_pairs(known)
     for entry in found.entries:
-        if _unchanged(entry, known):
-            summary.unchanged += 1
-            continue
+        if _unchanged(entry, known, had.get(entry.file.path, [])):
+            if entry.file.path not in retry:
+                summary.unchanged += 1
+                continue
+        else:
+            retry.discard(entry.file.path)
         tasks.append(Task(entry.file.path, entry.file.relpath, entry.file.size,
                           entry.file.mtime_ns,
                           tuple((s.path, s.size, s.mtime_ns) for s in entry.sidecars),
@@ -186,8 +208,22 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
             yield result
 
 
+def _nothing_new(catalog: Catalog, outcome: Outcome) -> bool:
+    """A retried file whose derivative failed again the same way, or that could not be
+    read this time: what the catalog holds stays, and nothing is written."""
+    if outcome.item_id is None:
+        return True  # unchanged on disk, so a passing failure: keep its item
+    row = catalog.query("SELECT item_id FROM files WHERE path = ?", (outcome.task.path,))
+    if outcome.thumbnails or not row or row[0]["item_id"] != outcome.item_id:
+        return False
+    recorded = catalog.query("SELECT stage, message, level FROM errors WHERE path = ?",
+                             (outcome.task.path,))
+    return {tuple(r) for r in recorded} == set(outcome.problems)
+
+
 def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
-            present: Callable[[str], bool], summary: IngestSummary) -> None:
+            present: Callable[[str], bool], summary: IngestSummary,
+            retried: set[str]) -> None:
     batch: list[Outcome] = []
 
     def flush() -> None:
@@ -203,6 +239,9 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
             if batch:
                 flush()
             raise ArchiveWriteError(outcome.fatal + "; free some space and run ingest again")
+        if outcome.task.path in retried and _nothing_new(catalog, outcome):
+            summary.unchanged += 1
+            continue
         batch.append(outcome)
         if len(batch) >= BATCH:
             flush()
@@ -331,7 +370,8 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
-    tasks = _tasks(found, known, archive.root, debug, summary)
+    retry = _derived_failures(catalog, event.id)
+    tasks = _tasks(found, known, archive.root, debug, summary, retry)
     seen = {e.file.path for e in found.entries} | {
         s.path for e in found.entries for s in e.sidecars}
     prefix = str(event.folder) + os.sep
@@ -341,7 +381,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
 
     if tasks:
         _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress,
-                                          timeout), present, summary)
+                                          timeout), present, summary, retry)
     _missing(catalog, event, seen, prune, summary)
     # Resolution depends only on the stored extraction and the event file: when nothing
     # was written since the last resolution (a killed run leaves the mark behind) and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,17 +100,39 @@ def _walk(folder: Path, unreadable: list[tuple[str, str]], links: _Links) -> Ite
                        st.st_size, st.st_mtime_ns)
 
 
-def _sidecar_owner(sidecar: Stat, media_by_stem: dict[str, ScanEntry]) -> ScanEntry | None:
-    """`IMG_1.xmp` or `IMG_1.jpg.xmp` for photos; `talk.vtt` or `talk.en.vtt` for videos."""
-    base, _ext = os.path.splitext(sidecar.path)
-    candidates = [base]
+def _owner_keys(sidecar: str) -> list[str]:
+    """The names a sidecar may be for, most specific first: `talk.en.vtt` is for
+    `talk.en.*`, else `talk.*`; `IMG_1.jpg.xmp` for `IMG_1.jpg`."""
+    base, _ext = os.path.splitext(sidecar)
+    keys = [base]
     lang = _LANG.search(base)
     if lang:
-        candidates.append(base[:lang.start()])
-    for candidate in candidates:
-        if candidate in media_by_stem:
-            return media_by_stem[candidate]
-    return None
+        keys.append(base[:lang.start()])
+    return keys
+
+
+def pair_sidecars(media: Iterable[str], sidecars: Iterable[str]
+                  ) -> tuple[dict[str, list[str]], list[str]]:
+    """Which sidecars belong to which media file (by path), and the sidecars of none.
+
+    A sidecar belongs to every media file of its stem, not only the first:
+    `talk.vtt` beside `talk.mp4`, `talk.mkv` and `talk.webm` (three encodings of
+    one recording) is the transcript of each; `IMG_1.xmp` describes both files of
+    a raw + JPEG pair.
+    """
+    by_key: dict[str, list[str]] = {}
+    for path in media:
+        for key in dict.fromkeys((os.path.splitext(path)[0], path)):
+            by_key.setdefault(key, []).append(path)
+    paired: dict[str, list[str]] = {}
+    orphans = []
+    for sidecar in sidecars:
+        owners = next((by_key[k] for k in _owner_keys(sidecar) if k in by_key), [])
+        for owner in owners:
+            paired.setdefault(owner, []).append(sidecar)
+        if not owners:
+            orphans.append(sidecar)
+    return paired, orphans
 
 
 def scan(folder: Path) -> ScanResult:
@@ -125,15 +147,8 @@ def scan(folder: Path) -> ScanResult:
             sidecars.append(stat)
         else:
             entries.append(ScanEntry(stat))
-    media_by_stem: dict[str, ScanEntry] = {}
+    stats = {s.path: s for s in sidecars}
+    paired, orphans = pair_sidecars((e.file.path for e in entries), stats)
     for entry in entries:
-        media_by_stem.setdefault(os.path.splitext(entry.file.path)[0], entry)
-        media_by_stem.setdefault(entry.file.path, entry)
-    orphans = []
-    for sidecar in sidecars:
-        owner = _sidecar_owner(sidecar, media_by_stem)
-        if owner:
-            owner.sidecars.append(sidecar)
-        else:
-            orphans.append(sidecar)
-    return ScanResult(entries, orphans, unreadable, links.skipped)
+        entry.sidecars = [stats[path] for path in paired.get(entry.file.path, [])]
+    return ScanResult(entries, [stats[path] for path in orphans], unreadable, links.skipped)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog, CatalogError
+from .catalog import RECOVER, Catalog, CatalogError
 
 CATALOG_FILE = "catalog.sqlite3"
 DEFAULT_DIR = "event-archive"
@@ -16,6 +16,19 @@ ENV_VAR = "EVENT_ARCHIVE"
 def default_archive_dir() -> Path:
     """`$EVENT_ARCHIVE`, else `./event-archive`."""
     return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
+
+
+def _refuse_lost_catalog(root: Path) -> None:
+    """An empty catalog file beside an index or thumbnails was emptied, not new: opening
+    it would make an empty archive of it (and verify an empty index)."""
+    catalog = root / CATALOG_FILE
+    try:
+        emptied = catalog.stat().st_size == 0
+    except OSError:
+        return
+    if emptied and ((root / "index").is_symlink() or any((root / "thumbs").glob("*/*"))):
+        raise CatalogError(f"{catalog}: the catalog is empty (0 bytes) but the archive "
+                           f"holds an index and thumbnails; {RECOVER}")
 
 
 @dataclass
@@ -32,6 +45,7 @@ class Archive:
         Raises CatalogError when the directory or the catalog cannot be used.
         """
         root = Path(root).resolve()
+        _refuse_lost_catalog(root)
         if not (root / CATALOG_FILE).exists():
             if not create:
                 raise CatalogError(f"{root}: no archive here; run 'event-archive ingest' "

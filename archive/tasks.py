@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Stages that make what is derived from a file (thumbnails, the poster and strip):
+# an error there keeps the item, and the file is examined again by the next ingest.
+DERIVED_STAGES = ("poster", "thumbnail")
+
 
 @dataclass(frozen=True)
 class Task:

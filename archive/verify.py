@@ -1,14 +1,23 @@
 """Verify an archive: the catalog is sound, files still hold their content, thumbnails
-exist; repair what can be rebuilt (thumbnails, stray temporary files)."""
+exist; repair what can be rebuilt (thumbnails, stray temporary files).
+
+A damaged catalog stops the check there: what is derived from it (thumbnails,
+the index) must not be remade from a catalog that lost rows.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .catalog import RECOVER
 from .examine import READ_CHUNK, Task, examine
 from .store import Archive
+from .tasks import DERIVED_STAGES
 
 
 @dataclass
@@ -16,24 +25,52 @@ class Verification:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    catalog_ok: bool = True  # else nothing derived from the catalog may be rebuilt
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISDIR, "a folder"))
+
+
+def _file_problem(path: Path, item_id: str, size: int) -> str | None:
+    """What is wrong with a catalogued file, or None. A FIFO or a device put in its place
+    is named, never read: opening a FIFO without O_NONBLOCK waits for a writer, and
+    /dev/zero never ends."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror}); run ingest"
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "no file")
+            return f"is now {kind}, not the file catalogued; run ingest"
+        if st.st_size != size:
+            return "content changed since ingest (another size); run ingest"
+        digest = hashlib.sha256()
         while chunk := fh.read(READ_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+    if digest.hexdigest() != item_id:
+        return "content changed since ingest; run ingest"
+    return None
 
 
 def _check_catalog(archive: Archive, result: Verification) -> None:
-    verdict = archive.catalog.query("PRAGMA integrity_check")[0][0]
-    if verdict != "ok":
-        result.problems.append(f"catalog: integrity check says {verdict}")
+    try:
+        verdicts = [r[0] for r in archive.catalog.query("PRAGMA integrity_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        verdicts = [str(exc)]
+    if verdicts != ["ok"]:
+        result.catalog_ok = False
+        found = "; ".join(" ".join(v.split()) for v in verdicts)[:200]
+        result.problems.append(f"{archive.catalog.path}: the catalog is damaged ({found}); "
+                               f"{RECOVER}")
+        return
     orphans = archive.catalog.query(
         "SELECT path FROM files WHERE item_id IS NOT NULL AND item_id NOT IN "
         "(SELECT id FROM items)")
@@ -41,16 +78,25 @@ def _check_catalog(archive: Archive, result: Verification) -> None:
 
 
 def _check_files(archive: Archive, result: Verification) -> None:
-    rows = archive.catalog.query("SELECT path, item_id FROM files WHERE state = 'present' "
-                                 "AND role = 'media' AND item_id IS NOT NULL")
+    rows = archive.catalog.query("SELECT path, item_id, size FROM files WHERE state = "
+                                 "'present' AND role = 'media' AND item_id IS NOT NULL")
     for row in rows:
         result.checked += 1
-        path = Path(row["path"])
-        try:
-            if _sha256(path) != row["item_id"]:
-                result.problems.append(f"{path}: content changed since ingest; run ingest")
-        except OSError as exc:
-            result.problems.append(f"{path}: cannot read ({exc.strerror}); run ingest")
+        problem = _file_problem(Path(row["path"]), row["item_id"], row["size"])
+        if problem:
+            result.problems.append(f"{row['path']}: {problem}")
+
+
+def _check_derived(archive: Archive, result: Verification) -> None:
+    """Items whose poster, strip or thumbnails could not be made: listed until an
+    ingest makes them (it examines such files again)."""
+    marks = ",".join("?" * len(DERIVED_STAGES))
+    rows = archive.catalog.query(
+        "SELECT e.path, e.stage, e.message FROM errors e JOIN files f ON f.path = e.path "
+        f"WHERE e.level = 'error' AND e.stage IN ({marks}) AND f.state = 'present' "
+        "AND f.item_id IS NOT NULL ORDER BY e.path", DERIVED_STAGES)
+    result.problems += [f"{r['path']}: no {r['stage']} ({r['message']}); run ingest to make "
+                        "it again" for r in rows]
 
 
 def _repair_thumbnails(archive: Archive, result: Verification) -> None:
@@ -86,8 +132,11 @@ def verify_archive(archive: Archive, hashes: bool = True) -> Verification:
     thumbnails; remake missing thumbnails and drop unfinished ones."""
     result = Verification()
     _check_catalog(archive, result)
+    if not result.catalog_ok:
+        return result
     if hashes:
         _check_files(archive, result)
     _remove_partials(archive, result)
     _repair_thumbnails(archive, result)
+    _check_derived(archive, result)
     return result

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from archive.store import Archive
 
-from .store import IndexMissing, current_dir, open_index, read_revision
+from .store import IndexMissing, current_dir, damage, open_index, read_revision
 from .sync import rebuild, sync
 
 
 def check_index(archive: Archive) -> tuple[list[str], list[str]]:
-    """(problems left, repairs made) for the archive's index."""
+    """(problems left, repairs made) for the archive's index: a missing or damaged one
+    (every file checked against its checksum) is rebuilt, one behind brought up to the
+    catalog's revision."""
     repaired: list[str] = []
     try:
-        ix = open_index(archive.index_dir)
+        open_index(archive.index_dir)
+        folder = current_dir(archive.index_dir)
+        problem = damage(folder) if folder is not None else "no index"
+        if problem:
+            raise IndexMissing(f"{archive.index_dir}: {problem}")
     except IndexMissing as exc:
         rebuild(archive, str(exc))
         return [], [f"index rebuilt ({exc})"]
-    folder = current_dir(archive.index_dir)
-    behind = read_revision(folder) if folder else -1
+    behind = read_revision(folder)
     if behind != archive.catalog.revision:
         sync(archive)
         repaired.append(f"index brought from revision {behind} to "
                         f"{archive.catalog.revision}")
-        ix = open_index(archive.index_dir)
     items = archive.catalog.query("SELECT COUNT(*) FROM items")[0][0]
-    with ix.searcher() as searcher:
+    with open_index(archive.index_dir).searcher() as searcher:
         documents = searcher.doc_count()
     if documents != items:
         rebuild(archive, f"{documents} documents for {items} items")

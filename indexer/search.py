@@ -24,7 +24,14 @@ from .cues import MAX_CUES, Cues, matching
 from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
 from .schema import FACETS, FOLD, PROSE
-from .store import IndexMissing, current_dir, open_index, read_revision
+from .store import (
+    IndexDamaged,
+    IndexMissing,
+    confirm_damage,
+    current_dir,
+    open_index,
+    read_revision,
+)
 from .sync import rebuild
 
 SORTS = ("relevance", "date", "-date")
@@ -122,19 +129,30 @@ class SearchIndex:
 
     def _open(self) -> None:
         try:
-            ix = open_index(self.archive.index_dir)
+            self._load()
         except IndexMissing as exc:
-            if not self.rebuild_missing:
-                raise
-            if not self.quiet:
-                print(f"rebuilding the search index: {exc}", file=sys.stderr)
-            rebuild(self.archive, str(exc))
-            ix = open_index(self.archive.index_dir)
+            self._rebuild(exc)
+            self._load()
+
+    def _rebuild(self, exc: IndexMissing) -> None:
+        """Build a missing or damaged index from the catalog; the site may not (raises)."""
+        if not self.rebuild_missing:
+            raise exc
+        if not self.quiet:
+            print(f"rebuilding the search index: {exc}", file=sys.stderr)
+        rebuild(self.archive, str(exc))
+
+    def _load(self) -> None:
+        ix = open_index(self.archive.index_dir)
         folder = current_dir(self.archive.index_dir)
-        self._searcher = ix.searcher()
+        try:
+            searcher = ix.searcher()
+            table = facet_table(folder, ix.latest_generation(), searcher.reader(),
+                                self.persist)
+        except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
+            raise confirm_damage(self.archive.index_dir, exc) or exc from None
+        self._searcher, self._table = searcher, table
         self._key = (str(folder), read_revision(folder) if folder else -1)
-        self._table = facet_table(folder, ix.latest_generation(), self._searcher.reader(),
-                                  self.persist)
 
     def current(self) -> tuple[Searcher, FacetTable]:
         """The current searcher and facet table, reopened if the index changed."""
@@ -160,9 +178,19 @@ class SearchIndex:
         page = page or Page()
         key = (text, page.page, page.limit, sort, facets)
         result = self.cache.get(key)
-        if result is None:
+        if result is not None:
+            return result
+        try:
             result = run_search(searcher, text, page, sort, table if facets else None)
-            self.cache.put(key, result)
+        except QueryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
+            damaged = confirm_damage(self.archive.index_dir, exc)
+            if damaged is None:
+                raise
+            self._rebuild(damaged)  # raises where the index may not be rebuilt
+            return self.search(text, page, sort, facets)
+        self.cache.put(key, result)
         return result
 
     def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
@@ -252,4 +280,4 @@ def search(archive: Archive, text: str, page: Page | None = None, sort: str = "r
         index.close()
 
 
-__all__ = ["IndexMissing", "Page", "QueryError", "SearchIndex", "search"]
+__all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex", "search"]

@@ -5,11 +5,18 @@ generation and swaps the link atomically, so searches keep working while it
 runs. The catalog revision the index reflects is kept in `REVISION` inside
 each generation, written after the index commit: a crash between the two
 just makes the next sync redo (idempotently) what was already done.
+
+Whoosh keeps no checksums, and a damaged segment reads as a zlib or struct
+error, or as wrong answers. `CHECKSUMS`, written with `REVISION`, holds the
+SHA-256 of every index file (files never change once written, so a sync hashes
+only its new ones); `damage` compares, `open_index` compares sizes.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -23,10 +30,17 @@ from .schema import SCHEMA_VERSION, build_schema
 
 REVISION_FILE = "REVISION"
 SCHEMA_FILE = "SCHEMA"
+CHECKSUMS_FILE = "CHECKSUMS"
+# and facets-*.npz, *.tmp
+_NOT_INDEX = (REVISION_FILE, SCHEMA_FILE, CHECKSUMS_FILE, "MAIN_WRITELOCK")
 
 
 class IndexMissing(Exception):
     """No usable index: it must be built from the catalog."""
+
+
+class IndexDamaged(IndexMissing):
+    """The index's files are not the ones it wrote: it must be rebuilt from the catalog."""
 
 
 def current_dir(link: Path) -> Path | None:
@@ -38,30 +52,34 @@ def current_dir(link: Path) -> Path | None:
     return None
 
 
-def _try_open(folder: Path) -> FileIndex | str:
+def _try_open(folder: Path) -> FileIndex | IndexMissing:
     try:
         if not windex.exists_in(str(folder)):
-            return "no index"
+            return IndexMissing("no index")
         ix = windex.open_dir(str(folder))
         ix.reader().close()  # reading the table of contents finds most damage
         return ix
     except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds on damaged files
-        return f"index unreadable ({type(exc).__name__}: {exc})"
+        return IndexDamaged(f"index unreadable ({type(exc).__name__}: {exc})")
 
 
 def open_index(link: Path) -> FileIndex:
-    """Open the current generation; raises IndexMissing when there is none or it is broken."""
+    """Open the current generation; raises IndexMissing when there is none or it is broken
+    (IndexDamaged when a file is not the size it was written with)."""
     folder = current_dir(link)
     if folder is None:
         raise IndexMissing(f"{link}: no index")
+    problem = damage(folder, deep=False)
+    if problem:
+        raise IndexDamaged(f"{link}: {problem}")
     # Whoosh leaves a damaged file open when it fails; it is closed (quietly) here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         opened = _try_open(folder)
-        if isinstance(opened, str):
+        if isinstance(opened, IndexMissing):
             gc.collect()
-    if isinstance(opened, str):
-        raise IndexMissing(f"{link}: {opened}")
+    if isinstance(opened, IndexMissing):
+        raise type(opened)(f"{link}: {opened}")
     if read_schema(folder) != SCHEMA_VERSION:
         raise IndexMissing(f"{link}: made by an older version of event-archive "
                            f"(index schema {read_schema(folder)}, now {SCHEMA_VERSION})")
@@ -84,9 +102,78 @@ def read_revision(folder: Path) -> int:
 
 
 def write_revision(folder: Path, revision: int) -> None:
+    """Record the revision an index commit reflects, and the checksums of its files."""
+    write_checksums(folder)
     tmp = folder / (REVISION_FILE + ".tmp")
     tmp.write_text(f"{revision}\n")
     os.replace(tmp, folder / REVISION_FILE)
+
+
+def _index_files(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.name not in _NOT_INDEX
+                  and not f.name.startswith("facets-") and not f.name.endswith(".tmp"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_checksums(folder: Path) -> dict[str, list] | None:
+    """name -> [size, mtime_ns, sha256] as last written; None when there are none."""
+    try:
+        return json.loads((folder / CHECKSUMS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_checksums(folder: Path) -> None:
+    """Checksum the index's new files. Whoosh never rewrites a file (each commit and
+    segment gets a new name), so a name already recorded keeps its record: a file
+    damaged since is still found damaged, whatever its size or date now."""
+    known = read_checksums(folder) or {}
+    sums = {}
+    for file in _index_files(folder):
+        if file.name in known:
+            sums[file.name] = known[file.name]
+            continue
+        st = file.stat()
+        sums[file.name] = [st.st_size, st.st_mtime_ns, _sha256(file)]
+    tmp = folder / (CHECKSUMS_FILE + ".tmp")
+    tmp.write_text(json.dumps(sums, indent=0))
+    os.replace(tmp, folder / CHECKSUMS_FILE)
+
+
+def damage(folder: Path, deep: bool = True) -> str | None:
+    """What is wrong with a generation's files, or None: a file missing, of another size
+    or (`deep`) with other content than written. An index written before checksums
+    were kept passes unless `deep` (then it cannot be vouched for)."""
+    sums = read_checksums(folder)
+    if sums is None:
+        return "no checksums to check the index against" if deep else None
+    for name, (size, _mtime, digest) in sorted(sums.items()):
+        file = folder / name
+        try:
+            if file.stat().st_size != size:
+                return f"index file {name} is not the size it was written with"
+            if deep and _sha256(file) != digest:
+                return f"index file {name} is damaged (its checksum changed)"
+        except OSError as exc:
+            return f"index file {name} cannot be read ({exc.strerror})"
+    return None
+
+
+def confirm_damage(link: Path, error: Exception) -> IndexDamaged | None:
+    """After Whoosh failed reading the index: IndexDamaged if its files are damaged, or
+    cannot be vouched for (a failure on sound files is a bug, for the caller to raise)."""
+    folder = current_dir(link)
+    problem = damage(folder) if folder is not None else "no index"
+    if problem is None:
+        return None
+    return IndexDamaged(f"{link}: {problem} ({type(error).__name__}: {error})")
 
 
 def new_generation(link: Path) -> tuple[Path, FileIndex]:

@@ -18,7 +18,9 @@ from .documents import documents, load_context
 from .schema import SCHEMA_VERSION
 from .store import (
     IndexMissing,
+    confirm_damage,
     current_dir,
+    damage,
     new_generation,
     open_index,
     read_revision,
@@ -103,6 +105,11 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     have = read_revision(folder) if folder else -1
     if have < 0:
         return rebuild(archive, "the index does not say which revision it holds", quiet)
+    # A commit may merge a damaged segment into a new one, whose checksum would then
+    # vouch for the damage: check every file before writing (SHA-256, ~1.5 GB/s).
+    problem = damage(folder)
+    if problem:
+        return rebuild(archive, f"{archive.index_dir}: {problem}", quiet)
     revision, rows, deleted = _snapshot(archive.catalog, have)
     if revision == have:
         return SyncResult(revision)
@@ -113,6 +120,12 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
         for item_id in deleted:
             writer.delete_by_term("id", item_id)
         writer.commit()
+    except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
+        writer.cancel()
+        damaged = confirm_damage(archive.index_dir, exc)
+        if damaged is None:
+            raise
+        return rebuild(archive, str(damaged), quiet)
     except BaseException:
         writer.cancel()
         raise

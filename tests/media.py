@@ -146,10 +146,23 @@ def make_jpeg(path: Path, size: tuple[int, int] = (64, 48), exif: Image.Exif | N
     return path
 
 
+# What ffmpeg writes into these containers when asked for nothing: x264 at its
+# defaults (a key frame every 250 frames, 10 s at 25 fps, plus scene cuts; B-frames),
+# 4:2:0 chroma and AAC, as cameras, phones and editors write them.
+_CAMERA_CODECS = {".mp4": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+                  ".mov": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+                  ".mkv": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"]}
+
+
 def make_video(path: Path, seconds: float = 1.0, size: str = "320x240",
                metadata: dict[str, str] | None = None, extra: list[str] | None = None,
                source: str | None = None, audio: bool = True) -> Path:
-    """A real video made with ffmpeg's lavfi test sources."""
+    """A real video made with ffmpeg's lavfi test sources (`source`: a lavfi graph).
+
+    Encoded as cameras and editors do by default (see _CAMERA_CODECS): key frames
+    are never forced, so a clip under 10 s has one. `extra` adds or overrides
+    output options (codecs, filters).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
             source or f"testsrc2=size={size}:rate=25:duration={seconds}"]
@@ -157,7 +170,8 @@ def make_video(path: Path, seconds: float = 1.0, size: str = "320x240",
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
     for key, value in (metadata or {}).items():
         args += ["-metadata", f"{key}={value}"]
-    args += (extra or []) + ["-shortest", str(path)]
+    args += _CAMERA_CODECS.get(path.suffix.lower(), []) + (extra or []) + ["-shortest",
+                                                                          str(path)]
     subprocess.run(args, check=True, capture_output=True, timeout=120)
     return path
 
@@ -200,3 +214,12 @@ def make_png16(path: Path, width: int, height: int, alpha: bool = True,
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
                      + _png_chunk(b"IDAT", stream) + _png_chunk(b"IEND", b""))
     return path
+
+
+def key_frame_times(path: Path) -> list[float]:
+    """When the video's key frames are, read from its packets (nothing decoded)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pts_time,flags", "-of", "csv=p=0", str(path)],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    times = [line.split(",") for line in out.split()]
+    return sorted(float(t) for t, flags, *_ in times if "K" in flags)

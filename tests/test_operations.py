@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg
+from media import make_exif, make_jpeg, make_video
 
+from archive.catalog import CatalogError
 from archive.errors import ManifestError
 from archive.locking import ArchiveBusy, write_lock
 from archive.manifest import load_event
 from archive.store import Archive
+from web.app import create_app
 
 EVENT = '[event]\nid = "{id}"\ntitle = "Event {id}"\ndate = 2019-03-19\n'
 
@@ -161,3 +164,163 @@ def test_read_only_archive_is_a_clear_error_and_stays_unharmed(cli, event_dir: P
     assert len(done.stderr.strip().splitlines()) <= 3
     assert cli.json("list") == before
     assert json.loads(cli("verify", "--json", "--no-hashes"))["ok"] is True
+
+
+def event_archive(archive_dir: Path, *args: str, max_file_size: int | None = None
+                  ) -> subprocess.CompletedProcess:
+    """The real command in a process of its own; `max_file_size` (RLIMIT_FSIZE) makes
+    every file it or its children write larger than that fail, as a full disk would."""
+    def limit() -> None:
+        if max_file_size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_size, max_file_size))
+
+    return subprocess.run([sys.executable, "-m", "archive", "--archive", str(archive_dir),
+                           *args], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit)
+
+
+def test_a_poster_that_failed_is_made_by_the_next_ingest(tmp_path: Path,
+                                                         event_dir: Path) -> None:
+    video = make_video(event_dir / "talk.mp4", seconds=4, size="640x480")
+    archive_dir = tmp_path / "archive"
+    # ffmpeg's 640x480 frames (900 kB each) do not fit; the catalog and index do.
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir),
+                        max_file_size=600_000)
+    assert run.returncode == 0, run.stderr
+    assert "1 added" in run.stdout and f"{video}: [poster]" in run.stderr
+    with Archive.open(archive_dir) as archive:
+        revision = archive.catalog.revision
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir),
+                        max_file_size=600_000)
+    assert "1 unchanged" in run.stdout, run.stdout + run.stderr  # tried, failed alike
+    with Archive.open(archive_dir) as archive:
+        assert archive.catalog.revision == revision  # ... and nothing written
+    run = event_archive(archive_dir, "verify", "--json")
+    assert run.returncode == 1
+    (problem,) = json.loads(run.stdout)["problems"]
+    assert problem.startswith(f"{video}: no poster (") and "run ingest" in problem
+
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir))
+    assert "1 updated" in run.stdout and run.stderr == "", run.stdout + run.stderr
+    item = json.loads(event_archive(archive_dir, "show", str(video), "--json").stdout)
+    assert set(item["thumbnails"]) == {"small", "large", "strip"}
+    assert all((archive_dir / path).is_file() for path in item["thumbnails"].values())
+    assert json.loads(event_archive(archive_dir, "verify", "--json").stdout)["ok"] is True
+    assert "1 unchanged" in event_archive(archive_dir, "ingest", str(event_dir)).stdout
+
+
+def flip_bits(path: Path, every: int = 997) -> None:
+    """Flip one bit in every `every` bytes, as failing storage does."""
+    data = bytearray(path.read_bytes())
+    for at in range(every // 2, len(data), every):
+        data[at] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def ingested(tmp_path: Path, event_dir: Path, count: int = 6) -> Path:
+    for n in range(count):
+        make_jpeg(event_dir / f"p{n}.jpg", size=(40 + n, 30), exif=make_exif(artist="Keller"))
+    archive_dir = tmp_path / "archive"
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir))
+    assert run.returncode == 0, run.stderr
+    return archive_dir
+
+
+def damage_index(archive_dir: Path) -> None:
+    segments = list((archive_dir / "index").resolve().glob("*.seg"))
+    assert segments
+    for segment in segments:
+        flip_bits(segment)
+
+
+def assert_one_line(run: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_a_damaged_index_is_a_503_on_the_site_and_rebuilt_by_verify(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    damage_index(archive_dir)
+    client = create_app(archive_dir).test_client()  # the site starts: its catalog is sound
+    for url in ("/?q=keller", "/api/search?q=kind:photo", "/credits?q=keller"):
+        answer = client.get(url)
+        assert answer.status_code == 503, url
+        assert b"event-archive verify" in answer.data
+    run = event_archive(archive_dir, "verify", "--no-hashes", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (repaired,) = json.loads(run.stdout)["repaired"]
+    assert repaired.startswith("index rebuilt") and "damaged" in repaired
+    assert client.get("/api/search?q=keller").get_json()["total"] == 6
+
+
+def test_a_damaged_index_is_rebuilt_by_search_and_ingest(tmp_path: Path,
+                                                         event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    damage_index(archive_dir)
+    run = event_archive(archive_dir, "search", "keller")
+    assert run.returncode == 0 and "6 result(s)" in run.stdout, run.stdout + run.stderr
+    assert_one_line(run)
+    assert run.stderr.startswith("rebuilding the search index:")
+    damage_index(archive_dir)
+    make_jpeg(event_dir / "new.jpg", size=(90, 30), exif=make_exif(artist="Keller"))
+    run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir))
+    assert run.returncode == 0 and "1 added" in run.stdout, run.stdout + run.stderr
+    assert_one_line(run)
+    run = event_archive(archive_dir, "search", "keller", "--json")
+    assert json.loads(run.stdout)["total"] == 7 and run.stderr == ""
+    assert json.loads(event_archive(archive_dir, "verify", "--no-hashes", "--json").stdout) \
+        == {"ok": True, "files_checked": 0, "problems": [], "repaired": []}
+
+
+def cut_short(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def emptied(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def overwritten(path: Path) -> None:
+    path.write_bytes(b"\0" * 4096 + path.read_bytes()[4096:])
+
+
+@pytest.mark.parametrize("damage", [cut_short, emptied, overwritten])
+def test_a_damaged_catalog_is_one_line_everywhere_and_spares_the_index(
+        tmp_path: Path, event_dir: Path, damage: object) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    client = create_app(archive_dir).test_client()
+    index = (archive_dir / "index").resolve()
+    before = {f.name: f.read_bytes() for f in index.iterdir()}
+    damage(archive_dir / "catalog.sqlite3")
+    for command in (["list"], ["report"], ["search", "keller"],
+                    ["ingest", "-j", "1", str(event_dir)], ["verify"]):
+        run = event_archive(archive_dir, *command)
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert run.stderr.startswith("error: ") and "catalog" in run.stderr
+        assert "ingest" in run.stderr  # what to do
+    assert (archive_dir / "index").resolve() == index  # never rebuilt from the damage
+    assert {f.name: f.read_bytes() for f in index.iterdir()} == before
+    for url in ("/", "/events", "/api/events", "/credits"):
+        answer = client.get(url)
+        assert answer.status_code == 503, url
+        assert b"event-archive verify" in answer.data
+    with pytest.raises(CatalogError):
+        create_app(archive_dir)
+
+
+def test_verify_reports_a_fifo_or_a_device_in_place_of_a_file(tmp_path: Path,
+                                                               event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir, count=3)
+    (event_dir / "p0.jpg").unlink()
+    os.mkfifo(event_dir / "p0.jpg")
+    (event_dir / "p1.jpg").unlink()
+    (event_dir / "p1.jpg").symlink_to("/dev/zero")
+    run = event_archive(archive_dir, "verify", "--json")  # a hang fails on the time-out
+    assert run.returncode == 1
+    problems = sorted(json.loads(run.stdout)["problems"])
+    assert problems == [f"{event_dir / 'p0.jpg'}: is now a FIFO, not the file catalogued; "
+                        "run ingest",
+                        f"{event_dir / 'p1.jpg'}: is now a character device, not the file "
+                        "catalogued; run ingest"]

@@ -4,14 +4,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from media import make_video
+from media import key_frame_times, make_video
 from PIL import Image, ImageStat
 
 from archive.errors import MediaError
 from archive.examine import Task, examine
 from archive.extract.sidecar import parse_subtitles
 from archive.extract.video import parse_iso6709
-from archive.posters import pick_poster
+from archive.posters import Cut, Moment, cut, pick_poster
 
 META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
         "creation_time": "2019-03-19T10:42:00Z"}
@@ -66,17 +66,140 @@ def test_rotation_and_location(tmp_path: Path) -> None:
 
 def test_poster_skips_a_black_first_second(tmp_path: Path) -> None:
     video = make_video(tmp_path / "fade.mp4", seconds=4, audio=False,
-                       extra=["-vf", "fade=in:st=0:d=1.2", "-g", "5"])
+                       extra=["-vf", "fade=in:st=0:d=1.2"])
     out = run(video, tmp_path / "arch")
     with Image.open(tmp_path / "arch" / out.thumbnails["large"]["path"]) as poster:
         mean = ImageStat.Stat(poster.convert("L")).mean[0]
     assert mean > 40
 
 
+def luma(image: Image.Image) -> float:
+    return ImageStat.Stat(image.convert("L")).mean[0]
+
+
+def strip_tiles(root: Path, thumbnails: dict) -> list[Image.Image]:
+    """The strip cut back into its frames (all of one width)."""
+    facts = thumbnails["strip"]
+    with Image.open(root / facts["path"]) as strip:
+        width = strip.width // facts["frames"]
+        return [strip.crop((i * width, 0, (i + 1) * width, strip.height))
+                for i in range(facts["frames"])]
+
+
+# A moving white bar under the picture tells the time of any frame: its left edge is
+# at t / duration * (width - bar) pixels.
+CLOCK = ("testsrc2=size=320x180:rate=25:duration={d},drawbox=y=ih-40:h=40:color=black:t=fill"
+         "[bg];color=white:size=8x40:rate=25:duration={d}[bar];"
+         "[bg][bar]overlay=x='t/{d}*(W-w)':y=H-h:eval=frame[out0]")
+LONG_GOP = {
+    "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    "hevc": ["-c:v", "libx265", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
+             "-x265-params", "log-level=none"],
+}
+
+
+def bar_time(tile: Image.Image, duration: float) -> float:
+    """When a strip frame of a CLOCK video was taken, from where its bar is."""
+    band = tile.convert("L").crop((0, tile.height - 16, tile.width, tile.height - 4))
+    columns = [sum(band.getpixel((x, y)) for y in range(band.height)) for x in
+               range(band.width)]
+    lit = [x for x, total in enumerate(columns) if total > 128 * band.height]
+    scale = tile.width / 320
+    left = lit[0] / scale
+    return left / (320 - 8) * duration
+
+
+@pytest.mark.parametrize("codec", sorted(LONG_GOP))
+def test_strip_shows_evenly_spaced_moments_of_a_long_gop_video(tmp_path: Path,
+                                                               codec: str) -> None:
+    duration = 30.0
+    video = make_video(tmp_path / "clip.mp4", seconds=duration, audio=True,
+                       source=CLOCK.format(d=duration), extra=LONG_GOP[codec])
+    assert key_frame_times(video)[:3] == [0.0, 10.0, 20.0]  # as x264/x265 write by default
+    out = run(video, tmp_path / "arch")
+    assert out.problems == []
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert len(tiles) == 10
+    # Each frame lies in the middle half of its tenth of the video (the bar is read to
+    # 0.2 s), so consecutive frames are distinct moments 3 s apart on average.
+    step = duration / 10
+    times = [bar_time(t, duration) for t in tiles]
+    assert times == pytest.approx([step * (i + 0.5) for i in range(10)], abs=step / 4 + 0.25)
+    assert times == sorted(set(times))
+
+
+BLACK_INTRO = {
+    # black leader then a hard cut (x264 puts a key frame on the cut)
+    "cut": ("color=black:size=640x360:rate=25:duration=1.5[a];"
+            "testsrc2=size=640x360:rate=25:duration=10.5[b];[a][b]concat=n=2:v=1:a=0[out0]",
+            []),
+    # black, then a fade that no key frame marks
+    "fade": ("testsrc2=size=640x360:rate=25:duration=12", ["-vf", "fade=in:st=1.5:d=1"]),
+}
+
+
+@pytest.mark.parametrize("intro", sorted(BLACK_INTRO))
+def test_black_intro_gives_a_bright_poster_and_strip(tmp_path: Path, intro: str) -> None:
+    source, extra = BLACK_INTRO[intro]
+    video = make_video(tmp_path / "summary.mp4", seconds=12, source=source, extra=extra)
+    out = run(video, tmp_path / "arch")
+    assert out.problems == []
+    for size in ("small", "large"):
+        with Image.open(tmp_path / "arch" / out.thumbnails[size]["path"]) as poster:
+            assert luma(poster) > 40, size
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert [luma(t) > 40 for t in tiles[3:]] == [True] * 7  # from 4.2 s on: the picture
+
+
+def test_poster_is_found_when_only_a_short_moment_is_not_black(tmp_path: Path) -> None:
+    # 19.4 s of black then a title card: no strip moment falls on the card.
+    source = ("color=black:size=320x240:rate=25:duration=19.4[a];"
+              "testsrc2=size=320x240:rate=25:duration=0.6[b];[a][b]concat=n=2:v=1:a=0[out0]")
+    video = make_video(tmp_path / "credits.mp4", seconds=20, source=source, audio=False)
+    out = run(video, tmp_path / "arch")
+    with Image.open(tmp_path / "arch" / out.thumbnails["large"]["path"]) as poster:
+        assert luma(poster) > 40
+
+
+def test_phone_video_rotated_in_a_mov(tmp_path: Path) -> None:
+    """A portrait phone clip: landscape frames, a display matrix turning them upright."""
+    coded = make_video(tmp_path / "coded.mov", seconds=14, size="640x360",
+                       metadata={"com.apple.quicktime.make": "Apple",
+                                 "com.apple.quicktime.model": "iPhone 12"},
+                       extra=["-vf", "fade=in:st=0:d=2", "-movflags", "use_metadata_tags"])
+    phone = tmp_path / "IMG_0001.MOV"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(coded), "-c", "copy",
+                    "-metadata:s:v:0", "rotate=90", "-movflags", "use_metadata_tags",
+                    str(phone)], check=True, timeout=60)
+    out = run(phone, tmp_path / "arch")
+    assert out.problems == []
+    assert (out.metadata["width"], out.metadata["height"]) == (360, 640)
+    assert out.metadata["camera"]["model"] == "iPhone 12"
+    large = out.thumbnails["large"]
+    assert large["width"] < large["height"]
+    tiles = strip_tiles(tmp_path / "arch", out.thumbnails)
+    assert all(t.width < t.height for t in tiles)
+    assert all(luma(t) > 40 for t in tiles[2:])
+
+
 def test_pick_poster_prefers_the_first_bright_frame() -> None:
     dark, grey, bright = (Image.new("RGB", (8, 8), (v, v, v)) for v in (5, 100, 200))
     assert pick_poster([dark, grey, bright]) is grey
     assert pick_poster([dark, Image.new("RGB", (8, 8), (10, 10, 10))]).getpixel((0, 0))[0] == 10
+
+
+MOMENT = Moment("f02", 15.0, 1.5)
+
+
+@pytest.mark.parametrize(("before", "before_latest", "expected"), [
+    (10.0, 10.0, Cut(MOMENT, 10.0, 13.5, True)),    # decode from 10 s to the window's start
+    (14.0, 16.0, Cut(MOMENT, 14.0, 14.0, True)),    # key frames inside: the nearer one
+    (10.0, 16.4, Cut(MOMENT, 16.4, 16.4, True)),
+    (None, None, Cut(MOMENT, 13.5, 13.5, False)),   # no key frame known: a seek of its own
+])
+def test_cut_takes_a_key_frame_in_its_window_else_decodes_least(
+        before: float | None, before_latest: float | None, expected: Cut) -> None:
+    assert cut(MOMENT, before, before_latest) == expected
 
 
 def test_truncated_video_is_kept_or_recorded_never_raised(tmp_path: Path) -> None:
@@ -165,3 +288,31 @@ def test_missing_ffmpeg_is_one_clear_message_and_photos_still_ingest(
     (error,) = report["errors"]
     assert error["path"].endswith("talk.mp4")
     assert "ffprobe not found on PATH" in error["message"]
+
+
+def test_subtitles_belong_to_every_encoding_of_a_recording(cli, event_dir: Path) -> None:
+    """talk.mp4, talk.mkv and talk.webm are one recording: talk.vtt and talk.en.srt
+    beside them belong to all three."""
+    make_video(event_dir / "talk.mp4", seconds=1)
+    make_video(event_dir / "talk.mkv", seconds=1, size="160x120")
+    make_video(event_dir / "talk.webm", seconds=1,
+               extra=["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus"])
+    (event_dir / "talk.vtt").write_text("WEBVTT\n\n00:00.500 --> 00:02.000\nPéter Keller\n",
+                                        encoding="utf-8")
+    (event_dir / "talk.en.srt").write_text("1\n00:00:03,000 --> 00:00:04,000\nGrazie\n",
+                                           encoding="utf-8")
+    cli("ingest", "-j", "1", str(event_dir))
+
+    def transcripts() -> dict[str, list[str]]:
+        return {Path(i["path"]).name: sorted(c["text"] for c in i["transcript"])
+                for i in cli.json("list")}
+
+    both = ["Grazie", "Péter Keller"]
+    assert transcripts() == {"talk.mp4": both, "talk.mkv": both, "talk.webm": both}
+    assert cli.json("report")["errors"] == []
+    assert "0 added, 0 updated, 3 unchanged" in cli("ingest", "-j", "1", str(event_dir))
+    (event_dir / "talk.vtt").unlink()
+    assert "0 added, 3 updated" in cli("ingest", "-j", "1", str(event_dir))
+    assert transcripts() == {"talk.mp4": ["Grazie"], "talk.mkv": ["Grazie"],
+                             "talk.webm": ["Grazie"]}
+    assert "3 unchanged" in cli("ingest", "-j", "1", str(event_dir))

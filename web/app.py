@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from archive.catalog import CatalogError
 from archive.errors import ArchiveError
 from archive.model import taken_text
 from archive.store import Archive
@@ -50,6 +52,8 @@ def create_app(archive_dir: str | Path | None = None,
     for code in (400, 404, 405, 416, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
+    for damage in (CatalogError, sqlite3.DatabaseError):  # the catalog went bad while serving
+        app.register_error_handler(damage, _catalog_unreadable)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     return app
@@ -67,6 +71,11 @@ def _security_headers(response: Any) -> Any:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
+
+
+def _catalog_unreadable(_error: Exception) -> Any:
+    return _error_page(ServiceUnavailable("The archive's catalog cannot be read; run "
+                                          "'event-archive verify' on the server."))
 
 
 def _error_page(error: Any) -> Any:

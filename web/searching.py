@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import abort, current_app, request
 
-from indexer.search import IndexMissing, Page, QueryError
+from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
 
 from .context import archive, site
 from .lookups import event_folders, public
@@ -26,11 +26,15 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @contextmanager
 def _answering() -> Iterator[None]:
-    """Search errors as HTTP answers: 400 for a malformed query, 503 with no index."""
+    """Search errors as HTTP answers: 400 for a malformed query, 503 with no index or a
+    damaged one (the site never writes, so never rebuilds it)."""
     try:
         yield
     except QueryError as exc:
         abort(400, description=f"Bad query: {exc}")
+    except IndexDamaged:
+        abort(503, description="The search index is damaged; run 'event-archive verify' "
+              "on the server to rebuild it.")
     except IndexMissing:
         abort(503, description="The search index is not built yet; run "
               "'event-archive reindex'.")

@@ -159,6 +159,7 @@ def normalise(info: dict[str, Any], notes: list[str] | None = None) -> dict[str,
     return {
         "container": (fmt.get("format_name") or "").split(",")[0] or None,
         "duration": _duration(info),
+        "start": _float(fmt.get("start_time")),  # what seeks count from
         "width": v["width"] if v else None, "height": v["height"] if v else None,
         "rotation": v["rotation"] if v else None,
         "video": {k: v[k] for k in ("codec", "fps", "bitrate")} if v else None,
