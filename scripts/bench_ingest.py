@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,7 +144,10 @@ def main() -> None:
         tmpdir = Path(tmp)
         vips = run_vips(photos, tmpdir / "vips")
         first, _ = run_ingest(tmpdir / "archive", photos[0].parent)
-        again, _ = run_ingest(tmpdir / "archive", photos[0].parent)
+        # The median of three no-op runs: one run is a process start-up, which a busy
+        # machine can double.
+        again = statistics.median(run_ingest(tmpdir / "archive", photos[0].parent)[0]
+                                  for _ in range(3))
         many_small(args.work / "small2000", args.memory_files)
         _, peak = run_ingest(tmpdir / "archive-mem", args.work / "small2000")
     n = len(photos)
@@ -153,7 +157,7 @@ def main() -> None:
     print(f"  ratio ingest / vipsthumbnail = {ratio:.2f}  (target >= 0.90: "
           f"{'met' if ratio >= 0.9 else 'MISSED'})")
     share = again / first
-    print(f"  re-ingest unchanged: {again:.2f} s = {share:.1%} of first ingest "
+    print(f"  re-ingest unchanged (median of 3): {again:.2f} s = {share:.1%} of first ingest "
           f"({first:.2f} s)  (target < 3%: {'met' if share < 0.03 else 'MISSED'})")
     mb = peak / 2**20
     print(f"  peak memory, ingest of {args.memory_files} files: {mb:.0f} MB "
