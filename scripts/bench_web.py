@@ -65,11 +65,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(root: Path, port: int, cache: int) -> subprocess.Popen:
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "event-archive"), "--archive",
-                             str(root), "serve", "--port", str(port), "--cache-size",
-                             str(cache)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def serve(root: Path, port: int, cache: int, log: Path) -> subprocess.Popen:
+    """`event-archive serve`, its output in `log`: a pipe nobody reads would hide the
+    tracebacks behind 500s, and stall the server once the pipe is full."""
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "event-archive"), "--archive",
+                                 str(root), "serve", "--port", str(port), "--cache-size",
+                                 str(cache)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -133,6 +136,17 @@ class Load:
         return time.perf_counter() - started
 
 
+def first_traceback(log: Path) -> str | None:
+    """The first traceback the server logged, from its header to the exception line."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    start = next((n for n, line in enumerate(lines) if line.startswith("Traceback")), None)
+    if start is None:
+        return None
+    end = next((n for n in range(start + 1, len(lines))
+                if lines[n] and not lines[n].startswith(" ")), len(lines) - 1)
+    return "\n".join(lines[start:end + 1])
+
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] if ordered else 0.0
@@ -158,8 +172,8 @@ def main() -> None:
             bare.append((time.perf_counter() - started) * 1000)
         index.close()
     for cache in (0, 256):
-        port = free_port()
-        server = serve(root, port, cache)
+        port, log = free_port(), folder / f"serve-cache-{cache}.log"
+        server = serve(root, port, cache, log)
         try:
             load = Load(port, texts, ids, args.seconds)
             elapsed = load.run(args.clients)
@@ -167,6 +181,11 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         report(args, load, elapsed, bare, cache)
+        traceback = first_traceback(log)
+        if load.errors or traceback:
+            print(f"  server log: {log}")
+            print("  first traceback:\n" + "\n".join(
+                "    " + line for line in (traceback or "(none)").splitlines()))
 
 
 def report(args: argparse.Namespace, load: Load, elapsed: float, bare: list[float],
