@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +108,29 @@ def _matching_cues(searcher: Searcher, hit: Hit, terms: Terms) -> list[dict[str,
     return [cues.cue(n) for n in numbers[:MAX_CUES]]
 
 
+@dataclass(eq=False)
+class _Generation:
+    """One index generation as this process opened it: its searcher and facet table,
+    and how many searches are using it (it is closed once replaced and unused).
+
+    Whoosh's readers are not thread-safe: a segment's postings are one file object whose
+    position every matcher seeks, so two threads reading at once get each other's bytes
+    (UnpicklingError, zlib errors, or silently other hits). One search at a time uses
+    the searcher (`lock`); a searcher per thread would copy the segments into memory per
+    thread (Whoosh reads them through BytesIO: 650 MB and 0.3 s each at 100,000 items).
+    Searches are pure Python, so in one process they would not run at once anyway.
+    """
+
+    key: tuple[str, int]
+    searcher: Searcher
+    table: FacetTable
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
 class SearchIndex:
-    """An open index plus a searcher, refreshed when a sync or rebuild changed it."""
+    """An open index plus a searcher, refreshed when a sync or rebuild changed it; one
+    object serves many threads."""
 
     def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
                  persist: bool = True, cache_size: int = 0,
@@ -121,18 +144,15 @@ class SearchIndex:
         self.archive, self.quiet = archive, quiet
         self.rebuild_missing, self.persist = rebuild_missing, persist
         self.cache = ResultCache(cache_size, cache_bytes)
-        self._lock = threading.Lock()
-        self._searcher: Searcher | None = None
-        self._key: tuple[str, int] | None = None
-        self._table: FacetTable | None = None
-        self._open()
+        self._lock = threading.Lock()  # guards _current and the users counts
+        self._current: _Generation | None = self._open()
 
-    def _open(self) -> None:
+    def _open(self) -> _Generation:
         try:
-            self._load()
+            return self._load()
         except IndexMissing as exc:
             self._rebuild(exc)
-            self._load()
+            return self._load()
 
     def _rebuild(self, exc: IndexMissing) -> None:
         """Build a missing or damaged index from the catalog; the site may not (raises)."""
@@ -142,7 +162,7 @@ class SearchIndex:
             print(f"rebuilding the search index: {exc}", file=sys.stderr)
         rebuild(self.archive, str(exc))
 
-    def _load(self) -> None:
+    def _load(self) -> _Generation:
         ix = open_index(self.archive.index_dir)
         folder = current_dir(self.archive.index_dir)
         try:
@@ -151,37 +171,66 @@ class SearchIndex:
                                 self.persist)
         except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
             raise confirm_damage(self.archive.index_dir, exc) or exc from None
-        self._searcher, self._table = searcher, table
-        self._key = (str(folder), read_revision(folder) if folder else -1)
+        return _Generation((str(folder), read_revision(folder) if folder else -1),
+                           searcher, table)
 
-    def current(self) -> tuple[Searcher, FacetTable]:
-        """The current searcher and facet table, reopened if the index changed."""
+    def _refresh(self) -> _Generation:
+        """The current generation, reopened if the index changed (called under _lock).
+        The one replaced is closed now if no search uses it, else by its last user."""
+        folder = current_dir(self.archive.index_dir)
+        key = (str(folder), read_revision(folder) if folder else -1)
+        if self._current is None or key != self._current.key:
+            old, self._current = self._current, self._open()
+            if old is not None and not old.users:
+                old.searcher.close()
+            self.cache.clear()
+        return self._current
+
+    @contextmanager
+    def _generation(self) -> Iterator[_Generation]:
+        """The current generation, kept open until the block ends."""
         with self._lock:
-            folder = current_dir(self.archive.index_dir)
-            key = (str(folder), read_revision(folder) if folder else -1)
-            if self._searcher is None or key != self._key:
-                if self._searcher is not None:
-                    self._searcher.close()
-                self._open()
-                self.cache.clear()
-            return self._searcher, self._table
+            generation = self._refresh()
+            generation.users += 1
+        try:
+            yield generation
+        finally:
+            with self._lock:
+                generation.users -= 1
+                if generation is not self._current and not generation.users:
+                    generation.searcher.close()
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        with self._lock:
+            if self._current is not None:
+                self._current.searcher.close()
+                self._current = None
 
     def search(self, text: str, page: Page | None = None, sort: str = "relevance",
                facets: bool = True) -> dict[str, Any]:
         """The search JSON of DESIGN.md; raises QueryError for a malformed query."""
-        searcher, table = self.current()
         page = page or Page()
-        key = (text, page.page, page.limit, sort, facets)
-        result = self.cache.get(key)
-        if result is not None:
-            return result
+        with self._generation() as generation:
+            # The generation is in the key: a result found on the one just replaced is
+            # never served as the new one's.
+            key = (generation.key, text, page.page, page.limit, sort, facets)
+            result = self.cache.get(key)
+            if result is None:
+                result = self._searched(generation, text, page, sort, facets)
+                if result is not None:
+                    self.cache.put(key, result)
+        if result is None:  # the index was damaged, and has been rebuilt
+            return self.search(text, page, sort, facets)
+        return result
+
+    def _searched(self, generation: _Generation, text: str, page: Page, sort: str,
+                  facets: bool) -> dict[str, Any] | None:
+        """The search run on the generation's searcher; None when the index proved
+        damaged and was rebuilt (raises where it may not be)."""
         try:
-            result = run_search(searcher, text, page, sort, table if facets else None)
+            with generation.lock:
+                return run_search(generation.searcher, text, page, sort,
+                                  generation.table if facets else None)
         except QueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
@@ -189,9 +238,7 @@ class SearchIndex:
             if damaged is None:
                 raise
             self._rebuild(damaged)  # raises where the index may not be rebuilt
-            return self.search(text, page, sort, facets)
-        self.cache.put(key, result)
-        return result
+            return None
 
     def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
         """Every result of a query (at most `cap`), page after page, without facets.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -374,3 +375,32 @@ def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, built: Path) -> 
         idx = SearchIndex(archive)
         assert files(idx.search("IMG_0043")) == ["IMG_0043.jpg"]
         idx.close()
+
+
+def test_one_index_searched_from_many_threads_answers_as_from_one(index: SearchIndex) -> None:
+    """The site's threads share one SearchIndex: each answer is the one a lone search gives,
+    however often the interpreter switches threads (here after every few bytecodes)."""
+    texts = ["keller", "session:s2 kind:photo", "person:keller camera:canon",
+             "(session:s1 OR session:s2) kind:photo", "advanced materials", "materi*"]
+    expected = {text: index.search(text, Page(limit=50)) for text in texts}
+    wrong: list[str] = []
+
+    def searching(seed: int) -> None:
+        for text in texts[seed % len(texts):] * 10:
+            try:
+                if index.search(text, Page(limit=50)) != expected[text]:
+                    wrong.append(f"{text}: another answer")
+            except Exception as exc:  # noqa: BLE001 - collected for the assert
+                wrong.append(f"{text}: {type(exc).__name__}: {exc}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=searching, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
