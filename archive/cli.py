@@ -418,7 +418,8 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
 
 
 @main.command()
-@click.option("--no-hashes", is_flag=True, help="Skip re-reading every file's content.")
+@click.option("--no-hashes", is_flag=True, help="Compare each file's kind, size and date "
+              "with the catalog instead of re-reading its content.")
 @json_option
 @click.pass_obj
 def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:

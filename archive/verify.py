@@ -37,21 +37,33 @@ _NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
                 (stat.S_ISDIR, "a folder"))
 
 
-def _file_problem(path: Path, item_id: str, size: int) -> str | None:
+def _kind_problem(st: os.stat_result, size: int, mtime_ns: int, hashes: bool) -> str | None:
+    """What a file's status says is wrong: another kind of file, another size, or (when
+    its content is not read) another date."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "no file")
+        return f"is now {kind}, not the file catalogued; run ingest"
+    if st.st_size != size:
+        return "content changed since ingest (another size); run ingest"
+    if not hashes and st.st_mtime_ns != mtime_ns:
+        return "modified since ingest (its date changed); run ingest"
+    return None
+
+
+def _file_problem(path: Path, item_id: str, size: int, mtime_ns: int,
+                  hashes: bool = True) -> str | None:
     """What is wrong with a catalogued file, or None. A FIFO or a device put in its place
     is named, never read: opening a FIFO without O_NONBLOCK waits for a writer, and
-    /dev/zero never ends."""
+    /dev/zero never ends. Without `hashes`, the file's kind, size and date stand for its
+    content (as ingest's own 'unchanged' test does)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return f"cannot read ({exc.strerror}); run ingest"
     with open(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "no file")
-            return f"is now {kind}, not the file catalogued; run ingest"
-        if st.st_size != size:
-            return "content changed since ingest (another size); run ingest"
+        problem = _kind_problem(os.fstat(fd), size, mtime_ns, hashes)
+        if problem or not hashes:
+            return problem
         digest = hashlib.sha256()
         while chunk := fh.read(READ_CHUNK):
             digest.update(chunk)
@@ -77,12 +89,13 @@ def _check_catalog(archive: Archive, result: Verification) -> None:
     result.problems += [f"{r['path']}: file row points to no item" for r in orphans]
 
 
-def _check_files(archive: Archive, result: Verification) -> None:
-    rows = archive.catalog.query("SELECT path, item_id, size FROM files WHERE state = "
-                                 "'present' AND role = 'media' AND item_id IS NOT NULL")
+def _check_files(archive: Archive, result: Verification, hashes: bool) -> None:
+    rows = archive.catalog.query("SELECT path, item_id, size, mtime_ns FROM files WHERE state "
+                                 "= 'present' AND role = 'media' AND item_id IS NOT NULL")
     for row in rows:
         result.checked += 1
-        problem = _file_problem(Path(row["path"]), row["item_id"], row["size"])
+        problem = _file_problem(Path(row["path"]), row["item_id"], row["size"],
+                                row["mtime_ns"], hashes)
         if problem:
             result.problems.append(f"{row['path']}: {problem}")
 
@@ -128,14 +141,14 @@ def _remove_partials(archive: Archive, result: Verification) -> None:
 
 
 def verify_archive(archive: Archive, hashes: bool = True) -> Verification:
-    """Check the catalog, the files' content (unless `hashes` is False) and the
-    thumbnails; remake missing thumbnails and drop unfinished ones."""
+    """Check the catalog, the files (their content, or with `hashes` False their kind,
+    size and date) and the thumbnails; remake missing thumbnails and drop unfinished
+    ones."""
     result = Verification()
     _check_catalog(archive, result)
     if not result.catalog_ok:
         return result
-    if hashes:
-        _check_files(archive, result)
+    _check_files(archive, result, hashes)
     _remove_partials(archive, result)
     _repair_thumbnails(archive, result)
     _check_derived(archive, result)

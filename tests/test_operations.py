@@ -270,7 +270,7 @@ def test_a_damaged_index_is_rebuilt_by_search_and_ingest(tmp_path: Path,
     run = event_archive(archive_dir, "search", "keller", "--json")
     assert json.loads(run.stdout)["total"] == 7 and run.stderr == ""
     assert json.loads(event_archive(archive_dir, "verify", "--no-hashes", "--json").stdout) \
-        == {"ok": True, "files_checked": 0, "problems": [], "repaired": []}
+        == {"ok": True, "files_checked": 7, "problems": [], "repaired": []}
 
 
 def cut_short(path: Path) -> None:
@@ -317,10 +317,16 @@ def test_verify_reports_a_fifo_or_a_device_in_place_of_a_file(tmp_path: Path,
     os.mkfifo(event_dir / "p0.jpg")
     (event_dir / "p1.jpg").unlink()
     (event_dir / "p1.jpg").symlink_to("/dev/zero")
-    run = event_archive(archive_dir, "verify", "--json")  # a hang fails on the time-out
-    assert run.returncode == 1
-    problems = sorted(json.loads(run.stdout)["problems"])
-    assert problems == [f"{event_dir / 'p0.jpg'}: is now a FIFO, not the file catalogued; "
-                        "run ingest",
-                        f"{event_dir / 'p1.jpg'}: is now a character device, not the file "
-                        "catalogued; run ingest"]
+    # Another file of the same size in the third one's place: only its date tells.
+    (event_dir / "p2.jpg").write_bytes(bytes(reversed((event_dir / "p2.jpg").read_bytes())))
+    swapped = [f"{event_dir / 'p0.jpg'}: is now a FIFO, not the file catalogued; run ingest",
+               f"{event_dir / 'p1.jpg'}: is now a character device, not the file "
+               "catalogued; run ingest"]
+    for check, last in ((["--no-hashes"], "modified since ingest (its date changed); run "
+                         "ingest"), ([], "content changed since ingest; run ingest")):
+        # A hang fails on the time-out.
+        run = event_archive(archive_dir, "verify", "--json", *check)
+        assert run.returncode == 1, run.stdout + run.stderr
+        report = json.loads(run.stdout)
+        assert sorted(report["problems"]) == [*swapped, f"{event_dir / 'p2.jpg'}: {last}"]
+        assert report["files_checked"] == 3
