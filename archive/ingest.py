@@ -32,7 +32,7 @@ from .report import unmatched_media
 from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
 from .scan import ScanEntry, ScanResult, pair_sidecars, scan
 from .store import Archive
-from .tasks import DERIVED_STAGES, Outcome, Task
+from .tasks import RETRIED_STAGES, WORKER_STAGE, Outcome, Task
 
 BATCH = 50
 FILE_TIMEOUT = 120.0
@@ -145,13 +145,15 @@ def _known_pairs(known: dict) -> dict[str, list[str]]:
     return pair_sidecars(media, sidecars)[0]
 
 
-def _derived_failures(catalog: Catalog, event_id: str) -> set[str]:
+def _retry_set(catalog: Catalog, event_id: str) -> set[str]:
     """Files whose thumbnails, poster or strip could not be made last time (a full
-    temporary disk, a time-out): examined again, even though unchanged."""
-    marks = ",".join("?" * len(DERIVED_STAGES))
+    temporary disk, a time-out), or whose worker failed (killed, out of time or
+    memory): examined again, even though unchanged. A file that failed for what it
+    holds (undecodable, not media) is not."""
+    marks = ",".join("?" * len(RETRIED_STAGES))
     return {r["path"] for r in catalog.query(
         f"SELECT path FROM errors WHERE event_id = ? AND level = 'error' AND stage IN "
-        f"({marks})", (event_id, *DERIVED_STAGES))}
+        f"({marks})", (event_id, *RETRIED_STAGES))}
 
 
 def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
@@ -204,17 +206,19 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
         for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
             bar.update()
             if isinstance(result, TaskFailed):
-                result = Outcome(task, problems=[("extract", str(result), "error")])
+                result = Outcome(task, problems=[
+                    (WORKER_STAGE, f"{result}; the next ingest tries again", "error")])
             yield result
 
 
 def _nothing_new(catalog: Catalog, outcome: Outcome) -> bool:
-    """A retried file whose derivative failed again the same way, or that could not be
-    read this time: what the catalog holds stays, and nothing is written."""
-    if outcome.item_id is None:
-        return True  # unchanged on disk, so a passing failure: keep its item
+    """A retried file that failed again the same way, or that has an item and could not
+    be read this time: what the catalog holds stays, and nothing is written."""
     row = catalog.query("SELECT item_id FROM files WHERE path = ?", (outcome.task.path,))
-    if outcome.thumbnails or not row or row[0]["item_id"] != outcome.item_id:
+    had_item = bool(row) and row[0]["item_id"] is not None
+    if outcome.item_id is None and had_item:
+        return True  # unchanged on disk, so a passing failure: keep its item
+    if outcome.thumbnails or (had_item and row[0]["item_id"] != outcome.item_id):
         return False
     recorded = catalog.query("SELECT stage, message, level FROM errors WHERE path = ?",
                              (outcome.task.path,))
@@ -370,7 +374,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
-    retry = _derived_failures(catalog, event.id)
+    retry = _retry_set(catalog, event.id)
     tasks = _tasks(found, known, archive.root, debug, summary, retry)
     seen = {e.file.path for e in found.entries} | {
         s.path for e in found.entries for s in e.sidecars}

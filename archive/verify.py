@@ -17,7 +17,7 @@ from pathlib import Path
 from .catalog import RECOVER
 from .examine import READ_CHUNK, Task, examine
 from .store import Archive
-from .tasks import DERIVED_STAGES
+from .tasks import DERIVED_STAGES, WORKER_STAGE
 
 
 @dataclass
@@ -101,8 +101,9 @@ def _check_files(archive: Archive, result: Verification, hashes: bool) -> None:
 
 
 def _check_derived(archive: Archive, result: Verification) -> None:
-    """Items whose poster, strip or thumbnails could not be made: listed until an
-    ingest makes them (it examines such files again)."""
+    """Items whose poster, strip or thumbnails could not be made, and files whose worker
+    failed (killed, out of time or memory): listed until an ingest makes them or reads
+    them (it examines such files again)."""
     marks = ",".join("?" * len(DERIVED_STAGES))
     rows = archive.catalog.query(
         "SELECT e.path, e.stage, e.message FROM errors e JOIN files f ON f.path = e.path "
@@ -110,6 +111,10 @@ def _check_derived(archive: Archive, result: Verification) -> None:
         "AND f.item_id IS NOT NULL ORDER BY e.path", DERIVED_STAGES)
     result.problems += [f"{r['path']}: no {r['stage']} ({r['message']}); run ingest to make "
                         "it again" for r in rows]
+    rows = archive.catalog.query(
+        "SELECT e.path, e.message FROM errors e JOIN files f ON f.path = e.path WHERE "
+        "e.stage = ? AND f.state = 'failed' ORDER BY e.path", (WORKER_STAGE,))
+    result.problems += [f"{r['path']}: not read ({r['message']}); run ingest" for r in rows]
 
 
 def _repair_thumbnails(archive: Archive, result: Verification) -> None:
