@@ -1,9 +1,10 @@
-"""The ingest pipeline: scan -> identify/extract/thumbnails -> commit -> resolve.
+"""The ingest pipeline: scan -> identify/extract/thumbnails -> commit and resolve.
 
 `ingest_folder` reads as the whole flow; each stage lives in its own module.
 Extraction runs in a process pool; the catalog is written by this process
-alone, in batches, each one transaction, so a kill at any moment leaves a
-consistent catalog and a re-run finishes the job.
+alone, in batches, each one transaction that also resolves the batch's items,
+so a kill at any moment leaves a consistent catalog, with no item lacking its
+time, sessions or credit, and a re-run finishes the job.
 """
 
 from __future__ import annotations
@@ -231,11 +232,12 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
     batch: list[Outcome] = []
 
     def flush() -> None:
-        with catalog.transaction():
+        with catalog.transaction() as revision:
             for outcome in batch:
                 result = commit_outcome(catalog, event.id, outcome, present)
                 setattr(summary, result, getattr(summary, result) + 1)
                 summary.warnings += sum(1 for p in outcome.problems if p[2] == "warning")
+            resolve_written(catalog, event, revision)
         batch.clear()
 
     for outcome in outcomes:
@@ -323,33 +325,64 @@ def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> Non
     catalog.set_credits(item_id, result.credit)
 
 
+_ITEM_FACTS = ("SELECT i.id, i.kind, i.path, i.relpath, i.metadata, i.resolved, "
+               "i.revision, f.mtime_ns FROM items i LEFT JOIN files f ON f.path = i.path "
+               "WHERE i.event_id = ?")
+
+
+def _resolve_rows(catalog: Catalog, event: Event, rows: list, rewrite: bool,
+                  since: int | None, reread: frozenset[str] = frozenset()) -> int:
+    """Resolve item rows inside the caller's transaction, writing those whose answer
+    changed (all of them with `rewrite`); returns how many of those changed that were
+    not written since revision `since` and whose file is not to be read again."""
+    re_resolved = 0
+    for row in rows:
+        facts = ItemFacts(row["id"], row["kind"], row["relpath"],
+                          json.loads(row["metadata"]), row["mtime_ns"] or 0)
+        result = resolve(facts, event)
+        answer_changed = result.as_dict() != json.loads(row["resolved"])
+        if answer_changed and (since is None or row["revision"] <= since) and \
+                row["path"] not in reread:
+            re_resolved += 1
+        if rewrite or answer_changed:
+            _store_resolution(catalog, row["id"], result)
+    return re_resolved
+
+
+def resolve_written(catalog: Catalog, event: Event, revision: int) -> None:
+    """Resolve the event's items written in the open transaction (at `revision`), so
+    that no item is ever committed without its time, sessions, people and credit."""
+    rows = catalog.query(_ITEM_FACTS + " AND i.revision = ?", (event.id, revision))
+    _resolve_rows(catalog, event, rows, rewrite=False, since=None)
+
+
 def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
-                  since: int | None = None) -> int:
+                  since: int | None = None, save: tuple | None = None,
+                  reread: frozenset[str] = frozenset()) -> int:
     """Re-resolve every item of the event; only items whose answer changed are
     written (and so re-indexed), or all of them when the event's own description
-    (titles, names, rooms) changed.
+    (titles, names, rooms) changed. `save` (the event's rows) is written in the same
+    transaction: a reader never sees items resolved against another programme.
 
-    Returns how many items not written since revision `since` (their files were not
-    read again) got a different answer: the work of an edited event file.
+    Returns how many items not written since revision `since`, and whose files are not
+    to be read again (`reread`), got a different answer: the work of an edited event
+    file.
     """
-    rows = catalog.query(
-        "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, i.revision, f.mtime_ns "
-        "FROM items i LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
-    re_resolved = 0
     with catalog.transaction() as revision:
-        for row in rows:
-            facts = ItemFacts(row["id"], row["kind"], row["relpath"],
-                              json.loads(row["metadata"]), row["mtime_ns"] or 0)
-            result = resolve(facts, event)
-            answer_changed = result.as_dict() != json.loads(row["resolved"])
-            if answer_changed and (since is None or row["revision"] <= since):
-                re_resolved += 1
-            if event_changed or answer_changed:
-                _store_resolution(catalog, row["id"], result)
+        if save is not None:
+            catalog.save_event(*save)
+        rows = catalog.query(_ITEM_FACTS, (event.id,))
+        re_resolved = _resolve_rows(catalog, event, rows, event_changed, since, reread)
         unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
         catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
         catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
     return re_resolved
+
+
+def _resolved_against(catalog: Catalog, event: Event) -> bool:
+    """Whether the event's items were last resolved against this very event file."""
+    mark = catalog.get_meta(f"resolved:{event.id}")
+    return mark is not None and mark.split(" ")[-1] == _event_digest(event)
 
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
@@ -367,15 +400,18 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     summary = IngestSummary(event.id)
     rows = _event_rows(event)
     event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)
-    if event_changed:
-        with catalog.transaction():
-            catalog.save_event(*rows)
     before = catalog.revision
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
     retry = _retry_set(catalog, event.id)
     tasks = _tasks(found, known, archive.root, debug, summary, retry)
+    if event_changed or not _resolved_against(catalog, event):
+        # First the items already there follow the event file (with its description, in
+        # one transaction); each batch then resolves its own items against the same.
+        summary.resolved = resolve_event(catalog, event, event_changed, before,
+                                         rows if event_changed else None,
+                                         frozenset(t.path for t in tasks))
     seen = {e.file.path for e in found.entries} | {
         s.path for e in found.entries for s in e.sidecars}
     prefix = str(event.folder) + os.sep
@@ -387,12 +423,13 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
         _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress,
                                           timeout), present, summary, retry)
     _missing(catalog, event, seen, prune, summary)
-    # Resolution depends only on the stored extraction and the event file: when nothing
-    # was written since the last resolution (a killed run leaves the mark behind) and
-    # the event file is the same, every answer is the one already stored.
+    # Moves and copies can change what a [[media]] entry or a credit rule names, and
+    # the unmatched entries depend on every file: one pass over the event settles them.
+    # When nothing was written since the last resolution (a killed run leaves the mark
+    # behind), every answer is the one already stored.
     mark = catalog.get_meta(f"resolved:{event.id}")
-    if event_changed or mark != _resolution_mark(catalog.revision, event):
-        summary.resolved = resolve_event(catalog, event, event_changed, before)
+    if mark != _resolution_mark(catalog.revision, event):
+        summary.resolved += resolve_event(catalog, event, since=before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",

@@ -117,6 +117,22 @@ def _check_derived(archive: Archive, result: Verification) -> None:
     result.problems += [f"{r['path']}: not read ({r['message']}); run ingest" for r in rows]
 
 
+def _check_resolution(archive: Archive, result: Verification) -> None:
+    """Items left without their answer, or answered against an older event file, by an
+    ingest cut short (one of an earlier version: batches are now resolved as they are
+    committed): the next ingest finishes them."""
+    catalog = archive.catalog
+    for row in catalog.query("SELECT event_id, COUNT(*) AS n FROM items WHERE resolved = "
+                             "'{}' GROUP BY event_id ORDER BY event_id"):
+        result.problems.append(f"event {row['event_id']}: {row['n']} item(s) without their "
+                               "time, sessions and credit; run ingest to finish")
+    for row in catalog.query("SELECT id, revision FROM events ORDER BY id"):
+        mark = (catalog.get_meta(f"resolved:{row['id']}") or "-1").split(" ")[0]
+        if int(mark) < row["revision"]:
+            result.problems.append(f"event {row['id']}: items not yet resolved against "
+                                   "its event file; run ingest to finish")
+
+
 def _repair_thumbnails(archive: Archive, result: Verification) -> None:
     rows = archive.catalog.query(
         "SELECT t.item_id, t.path, i.path AS original, i.relpath, i.size FROM thumbnails t "
@@ -157,4 +173,5 @@ def verify_archive(archive: Archive, hashes: bool = True) -> Verification:
     _remove_partials(archive, result)
     _repair_thumbnails(archive, result)
     _check_derived(archive, result)
+    _check_resolution(archive, result)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from media import make_jpeg, make_video
+from media import make_exif, make_jpeg, make_video
 from processes import catalogued, poll_until, stopped_when
 
 from archive.store import Archive
@@ -162,3 +163,50 @@ def test_a_file_whose_worker_was_killed_is_read_again_by_the_next_ingest(
     with Archive.open(root) as archive:
         assert archive.catalog.query("SELECT state FROM files WHERE path = ?",
                                      (str(video),))[0][0] == "present"
+
+
+RESOLVED_EVENT = """
+[event]
+id = "resolved"
+title = "Resolved"
+date = 2019-03-19
+timezone = "Europe/Rome"
+[credit]
+organisation = "ASEV"
+[[sessions]]
+id = "morning"
+title = "Morning"
+start = 09:00
+end = 12:00
+"""
+
+
+def _listed(root: Path) -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "list",
+                           "--json"], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_killed_ingest_leaves_no_item_half_made(tmp_path: Path) -> None:
+    event = tmp_path / "event"
+    event.mkdir()
+    (event / "event.toml").write_text(RESOLVED_EVENT, encoding="utf-8")
+    for i in range(COUNT // 2):
+        make_jpeg(event / f"IMG_{i:04d}.jpg", size=(60 + i, 40),
+                  exif=make_exif(taken=dt.datetime(2019, 3, 19, 10, i % 60)))
+    root = tmp_path / "archive"
+    proc = start_ingest(root, event)
+    try:
+        assert stopped_when(proc, lambda: catalogued(root), "a committed batch")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    proc.communicate(timeout=120)
+    items = _listed(root)
+    assert 0 < len(items) < COUNT // 2
+    # Each committed item has its whole answer: time, session and credit.
+    assert [i["relpath"] for i in items if not (
+        i["taken"] and i["sessions"] and i["credit"]["line"])] == []
+    check = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "verify",
+                            "--no-hashes"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr

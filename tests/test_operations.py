@@ -330,3 +330,21 @@ def test_verify_reports_a_fifo_or_a_device_in_place_of_a_file(tmp_path: Path,
         report = json.loads(run.stdout)
         assert sorted(report["problems"]) == [*swapped, f"{event_dir / 'p2.jpg'}: {last}"]
         assert report["files_checked"] == 3
+
+
+def test_verify_reports_items_an_interrupted_ingest_left_unresolved(cli, event_dir: Path
+                                                                    ) -> None:
+    (event_dir / "event.toml").write_text(EVENT.format(id="e0"), encoding="utf-8")
+    for n in range(2):
+        make_jpeg(event_dir / f"p{n}.jpg", size=(40 + n, 30), exif=make_exif())
+    cli("ingest", "-j", "1", str(event_dir))
+    # What a kill between commit and resolution left before batches were resolved.
+    with Archive.open(cli.archive_dir) as archive, archive.catalog.transaction():
+        archive.catalog.execute("UPDATE items SET resolved = '{}' WHERE path LIKE '%p0.jpg'")
+        archive.catalog.execute("UPDATE meta SET value = '0 older' WHERE key = 'resolved:e0'")
+    report = cli.json("verify", "--no-hashes", code=1)
+    assert report["problems"] == [
+        "event e0: 1 item(s) without their time, sessions and credit; run ingest to finish",
+        "event e0: items not yet resolved against its event file; run ingest to finish"]
+    cli("ingest", "-j", "1", str(event_dir))
+    assert cli.json("verify", "--no-hashes")["ok"] is True
