@@ -23,7 +23,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .catalog import Catalog
+from .catalog import Catalog, stored_json
 from .commit import commit_outcome
 from .errors import ArchiveWriteError
 from .manifest import load_event
@@ -338,9 +338,9 @@ def _resolve_rows(catalog: Catalog, event: Event, rows: list, rewrite: bool,
     re_resolved = 0
     for row in rows:
         facts = ItemFacts(row["id"], row["kind"], row["relpath"],
-                          json.loads(row["metadata"]), row["mtime_ns"] or 0)
+                          stored_json(row["metadata"]), row["mtime_ns"] or 0)
         result = resolve(facts, event)
-        answer_changed = result.as_dict() != json.loads(row["resolved"])
+        answer_changed = result.as_dict() != stored_json(row["resolved"])
         if answer_changed and (since is None or row["revision"] <= since) and \
                 row["path"] not in reread:
             re_resolved += 1
@@ -391,12 +391,14 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     """Ingest one event folder into the archive.
 
     Raises ManifestError for a wrong event file (nothing is written then) and
-    CatalogError when the archive cannot be written; per-file problems are
-    recorded in the catalog and counted, never raised.
+    CatalogError when the archive cannot be written or its catalog is damaged (then
+    nothing is written into it); per-file problems are recorded in the catalog and
+    counted, never raised.
     """
     started = time.monotonic()
     event = load_event(Path(folder))
     catalog = archive.catalog
+    catalog.ensure_sound()
     summary = IngestSummary(event.id)
     rows = _event_rows(event)
     event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)

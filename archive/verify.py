@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,13 +72,9 @@ def _file_problem(path: Path, item_id: str, size: int, mtime_ns: int,
 
 
 def _check_catalog(archive: Archive, result: Verification) -> None:
-    try:
-        verdicts = [r[0] for r in archive.catalog.query("PRAGMA integrity_check(5)")]
-    except sqlite3.DatabaseError as exc:
-        verdicts = [str(exc)]
-    if verdicts != ["ok"]:
+    found = archive.catalog.damage(values=True)
+    if found:
         result.catalog_ok = False
-        found = "; ".join(" ".join(v.split()) for v in verdicts)[:200]
         result.problems.append(f"{archive.catalog.path}: the catalog is damaged ({found}); "
                                f"{RECOVER}")
         return

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -285,9 +287,22 @@ def overwritten(path: Path) -> None:
     path.write_bytes(b"\0" * 4096 + path.read_bytes()[4096:])
 
 
-@pytest.mark.parametrize("damage", [cut_short, emptied, overwritten])
+def a_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def a_device(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (cut_short, "cut short"), (emptied, "empty (0 bytes)"), (overwritten, "not an SQLite"),
+    (a_fifo, "is a FIFO, not a catalog file"),
+    (a_device, "is a character device, not a catalog file")])
 def test_a_damaged_catalog_is_one_line_everywhere_and_spares_the_index(
-        tmp_path: Path, event_dir: Path, damage: object) -> None:
+        tmp_path: Path, event_dir: Path, damage: object, said: str) -> None:
     archive_dir = ingested(tmp_path, event_dir)
     client = create_app(archive_dir).test_client()
     index = (archive_dir / "index").resolve()
@@ -298,8 +313,8 @@ def test_a_damaged_catalog_is_one_line_everywhere_and_spares_the_index(
         run = event_archive(archive_dir, *command)
         assert run.returncode == 1, command
         assert_one_line(run)
-        assert run.stderr.startswith("error: ") and "catalog" in run.stderr
-        assert "ingest" in run.stderr  # what to do
+        assert run.stderr.startswith(f"error: {archive_dir / 'catalog.sqlite3'}: ")
+        assert said in run.stderr and "ingest" in run.stderr  # what is wrong, what to do
     assert (archive_dir / "index").resolve() == index  # never rebuilt from the damage
     assert {f.name: f.read_bytes() for f in index.iterdir()} == before
     for url in ("/", "/events", "/api/events", "/credits"):
@@ -348,3 +363,77 @@ def test_verify_reports_items_an_interrupted_ingest_left_unresolved(cli, event_d
         "event e0: items not yet resolved against its event file; run ingest to finish"]
     cli("ingest", "-j", "1", str(event_dir))
     assert cli.json("verify", "--no-hashes")["ok"] is True
+
+
+def test_a_fifo_as_the_catalog_of_a_new_archive_is_named_never_waited_on(
+        tmp_path: Path) -> None:
+    archive_dir = tmp_path / "archive"
+    archive_dir.mkdir()
+    os.mkfifo(archive_dir / "catalog.sqlite3")
+    for command in (["list"], ["verify"]):
+        run = event_archive(archive_dir, *command)  # a hang fails on the time-out
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert "catalog.sqlite3: is a FIFO, not a catalog file" in run.stderr
+
+
+def _flip_in_file(path: Path, needle: bytes, start: int = 0, end: int | None = None) -> None:
+    """Change one byte of the first `needle` in path[start:end], as failing storage does."""
+    data = bytearray(path.read_bytes())
+    at = data.index(needle, start, end)
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _page_of(catalog: Path, name: str) -> tuple[int, int]:
+    """Where the root page of a table or an index lies in the catalog file."""
+    with closing(sqlite3.connect(catalog)) as db:
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                          (name,)).fetchone()[0]
+    return (root - 1) * size, root * size
+
+
+def test_a_damaged_value_in_the_catalog_is_one_line_and_spares_the_index(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    client = create_app(archive_dir).test_client()
+    index = (archive_dir / "index").resolve()
+    before = {f.name: f.read_bytes() for f in index.iterdir()}
+    _flip_in_file(catalog, b'"orientation"')  # SQLite's pages stay sound; the JSON is not
+    with closing(sqlite3.connect(catalog)) as db:
+        (damaged,) = db.execute("SELECT id FROM items WHERE NOT json_valid(metadata)"
+                                ).fetchone()
+    for command in (["list"], ["show", damaged], ["export", "credits"], ["reindex"],
+                    ["verify"]):
+        run = event_archive(archive_dir, *command)
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert run.stderr.startswith(f"error: {catalog}: ") or \
+            run.stderr.startswith(f"problem: {catalog}: the catalog is damaged"), run.stderr
+        assert "verify" in run.stderr or "ingest" in run.stderr
+    assert {f.name: f.read_bytes() for f in index.iterdir()} == before
+    assert (archive_dir / "index").resolve() == index
+    for url in (f"/items/{damaged}", f"/api/items/{damaged}"):
+        answer = client.get(url)
+        assert answer.status_code == 503, url
+        assert url.startswith("/items") or answer.get_json()["status"] == 503
+
+
+def test_a_damaged_catalog_index_stops_every_writer(tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    index = (archive_dir / "index").resolve()
+    before = {f.name: f.read_bytes() for f in index.iterdir()}
+    # A path in the files table's own index: reading items never meets it, writing might
+    # spread the damage further.
+    _flip_in_file(catalog, b"p3.jpg", *_page_of(catalog, "sqlite_autoindex_files_1"))
+    for command in (["ingest", "-j", "1", str(event_dir)], ["reindex"], ["verify"]):
+        run = event_archive(archive_dir, *command)
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert f"{catalog}: the catalog is damaged (" in run.stderr
+        assert "ingest" in run.stderr  # what to do
+    assert {f.name: f.read_bytes() for f in index.iterdir()} == before
+    assert (archive_dir / "index").resolve() == index
