@@ -14,6 +14,7 @@ import re
 import sqlite3
 import stat
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,6 +194,42 @@ def check_catalog_file(path: Path) -> None:
                            f"bytes); {RECOVER}")
 
 
+def _open(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
+    if not readonly:
+        return sqlite3.connect(path, isolation_level=None, timeout=30, factory=_Connection)
+    # A URI, so the path is quoted: '?', '#' or '%' in a folder name are not parameters.
+    uri = f"file:{urllib.parse.quote(os.fsencode(path))}?mode=ro"
+    return sqlite3.connect(uri + ("&immutable=1" if immutable else ""), uri=True,
+                           isolation_level=None, check_same_thread=False,
+                           factory=_Connection)
+
+
+def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the catalog, and whether it is read-only.
+
+    Reading a catalog in WAL mode needs the log's shared-memory file (`-shm`); where it
+    is missing and cannot be made (a read-only copy or disk), SQLite cannot open the
+    catalog. If the log (`-wal`) is empty, the file alone holds the whole catalog and is
+    opened as immutable, read-only; if the log holds changes, raises CatalogError.
+    """
+    db = _open(path, readonly)
+    try:
+        db.execute("PRAGMA user_version")  # opens the log: fails here, not in a query
+        return db, readonly
+    except sqlite3.OperationalError as exc:
+        db.close()
+        shm, wal = (path.with_name(path.name + end) for end in ("-shm", "-wal"))
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or shm.exists() \
+                or not wal.exists():
+            raise
+        if wal.stat().st_size > 0:
+            raise CatalogError(
+                f"{path}: its write-ahead log holds changes that only a process allowed "
+                "to write the archive can apply; run 'event-archive verify' once where "
+                "the archive is writable") from None
+    return _open(path, True, immutable=True), True
+
+
 class Catalog:
     """A connection to one catalog file, with the queries the rest of the code needs."""
 
@@ -200,13 +237,7 @@ class Catalog:
         self.path = path
         check_catalog_file(path)
         try:
-            if readonly:
-                uri = f"file:{path}?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                          check_same_thread=False, factory=_Connection)
-            else:
-                self.db = sqlite3.connect(path, isolation_level=None, timeout=30,
-                                          factory=_Connection)
+            self.db, readonly = _connect(path, readonly)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")

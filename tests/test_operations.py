@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from media import make_exif, make_jpeg, make_video
+from processes import EVENT_ARCHIVE, serving
 
 from archive.catalog import CatalogError
 from archive.errors import ManifestError
@@ -437,3 +438,86 @@ def test_a_damaged_catalog_index_stops_every_writer(tmp_path: Path, event_dir: P
         assert "ingest" in run.stderr  # what to do
     assert {f.name: f.read_bytes() for f in index.iterdir()} == before
     assert (archive_dir / "index").resolve() == index
+
+
+# Runs a command as a user who may read the archive but not write it (root keeps its
+# other powers but loses the one to ignore file modes).
+READER = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+          if os.geteuid() == 0 else [])
+
+
+def _leave_open(catalog: Path, sql: str) -> None:
+    """A process that runs `sql` on the catalog (autocommit, never checkpointing) and is
+    killed with the catalog open: its write-ahead log stays behind."""
+    code = ("import os, signal, sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('PRAGMA wal_autocheckpoint = 0')\n"
+            "db.execute(sys.argv[2]).fetchall()\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(catalog), sql], timeout=60)
+    assert run.returncode == -9
+
+
+def _chmod_tree(root: Path, writable: bool) -> None:
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod((0o755 if path.is_dir() else 0o644) if writable else
+                       (0o555 if path.is_dir() else 0o444))
+
+
+def test_a_read_only_copy_of_an_archive_is_read_by_every_command_and_the_site(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    item = json.loads(event_archive(archive_dir, "list", "--json").stdout)[0]["id"]
+    # A reader killed with the catalog open leaves an empty log and the shared-memory
+    # file; a backup leaves the latter out (it is only memory), and is restored read-only.
+    _leave_open(catalog, "SELECT COUNT(*) FROM items")
+    Path(f"{catalog}-shm").unlink()
+    assert Path(f"{catalog}-wal").stat().st_size == 0
+    wrapper = tmp_path / "event-archive-reader"
+    wrapper.write_text(f'#!/bin/sh\nexec {" ".join(READER)} {EVENT_ARCHIVE} "$@"\n')
+    wrapper.chmod(0o755)
+    _chmod_tree(archive_dir, writable=False)
+    try:
+        for command in (["list"], ["show", item], ["report"], ["export", "credits"],
+                        ["search", "keller"]):
+            run = subprocess.run([str(wrapper), "--archive", str(archive_dir), *command],
+                                 capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0 and run.stdout, (command, run.stderr)
+        with serving(archive_dir, tmp_path / "serve.log", executable=wrapper) as server:
+            for url in ("/", "/?q=keller", "/events", f"/items/{item}", f"/api/items/{item}",
+                        "/credits"):
+                assert server.get(url)[0] == 200, url
+    finally:
+        _chmod_tree(archive_dir, writable=True)
+
+
+def test_a_read_only_catalog_with_changes_in_its_log_is_one_line(tmp_path: Path,
+                                                                event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    _leave_open(catalog, "UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+    Path(f"{catalog}-shm").unlink()
+    assert Path(f"{catalog}-wal").stat().st_size > 0
+    _chmod_tree(archive_dir, writable=False)
+    try:
+        run = subprocess.run([*READER, str(EVENT_ARCHIVE), "--archive", str(archive_dir),
+                              "list"], capture_output=True, text=True, timeout=120)
+    finally:
+        _chmod_tree(archive_dir, writable=True)
+    assert run.returncode == 1
+    assert_one_line(run)
+    assert run.stderr.startswith(f"error: {catalog}: ") and "write-ahead log" in run.stderr
+    assert "writable" in run.stderr  # what to do
+
+
+def test_an_archive_folder_named_like_a_uri_is_read(tmp_path: Path, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist="Keller"))
+    archive_dir = tmp_path / "archive #2?mode=rw&x=%41"  # read-only opens go by URI
+    assert event_archive(archive_dir, "ingest", "-j", "1", str(event_dir)).returncode == 0
+    run = event_archive(archive_dir, "list", "--json")
+    assert run.returncode == 0, run.stderr
+    assert [i["relpath"] for i in json.loads(run.stdout)] == ["a.jpg"]
+    answer = create_app(archive_dir).test_client().get("/api/events")
+    assert answer.status_code == 200 and answer.get_json()[0]["items"] == 1
