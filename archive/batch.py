@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .catalog import CatalogError
 from .errors import ArchiveError
 from .ingest import IngestSummary, ingest_folder
 from .manifest import EVENT_FILE
@@ -46,6 +47,8 @@ def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
         try:
             lines.append(BatchLine(folder, ingest_folder(archive, folder, jobs=jobs,
                                                          debug=debug, progress=False)))
+        except CatalogError:
+            raise  # the archive itself: no other event can go in either
         except ArchiveError as exc:
             if debug:
                 raise

@@ -12,7 +12,9 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +90,25 @@ class CatalogError(ArchiveError):
     """The catalog file cannot be opened or written."""
 
 
+class DamagedValue(sqlite3.DatabaseError):
+    """A value the catalog stored no longer parses: the file was damaged where SQLite
+    does not look (inside a row), as its own DatabaseError says of damaged pages."""
+
+
+def stored_json(text: str) -> Any:
+    """A JSON value read from the catalog; raises DamagedValue when it does not parse."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise DamagedValue("a stored value is damaged (not JSON)") from None
+
+
+# Columns holding JSON, which verify parses: SQLite's integrity check sees pages and
+# indexes, not what a row says.
+JSON_COLUMNS = (("items", ("metadata", "resolved")), ("events", ("data",)),
+                ("sessions", ("data",)), ("people", ("data",)))
+
+
 # A file name that is not UTF-8 reaches us with lone surrogates (os.fsdecode), which
 # SQLite's UTF-8 cannot hold. They are stored as this private-use character and four hex
 # digits (the character itself doubled), and read back exactly.
@@ -130,6 +151,13 @@ class _Connection(sqlite3.Connection):
         return super().executemany(sql, (_params(params) for params in seq))
 
 
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def check_catalog_file(path: Path) -> None:
     """Refuse a catalog file that is not a whole SQLite database (overwritten, cut
     short) before SQLite half-reads it; a missing or empty file is a new catalog.
@@ -137,12 +165,18 @@ def check_catalog_file(path: Path) -> None:
     Raises CatalogError saying what to do.
     """
     try:
-        with open(path, "rb") as fh:
-            header, size = fh.read(100), os.fstat(fh.fileno()).st_size
+        # Non-blocking: a FIFO put in the catalog's place must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror})") from None
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CatalogError(f"{path}: is {_kind(st.st_mode)}, not a catalog file; "
+                               f"{RECOVER}")
+        header, size = fh.read(100), st.st_size
     if size == 0:
         return
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
@@ -160,6 +194,42 @@ def check_catalog_file(path: Path) -> None:
                            f"bytes); {RECOVER}")
 
 
+def _open(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
+    if not readonly:
+        return sqlite3.connect(path, isolation_level=None, timeout=30, factory=_Connection)
+    # A URI, so the path is quoted: '?', '#' or '%' in a folder name are not parameters.
+    uri = f"file:{urllib.parse.quote(os.fsencode(path))}?mode=ro"
+    return sqlite3.connect(uri + ("&immutable=1" if immutable else ""), uri=True,
+                           isolation_level=None, check_same_thread=False,
+                           factory=_Connection)
+
+
+def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the catalog, and whether it is read-only.
+
+    Reading a catalog in WAL mode needs the log's shared-memory file (`-shm`); where it
+    is missing and cannot be made (a read-only copy or disk), SQLite cannot open the
+    catalog. If the log (`-wal`) is empty, the file alone holds the whole catalog and is
+    opened as immutable, read-only; if the log holds changes, raises CatalogError.
+    """
+    db = _open(path, readonly)
+    try:
+        db.execute("PRAGMA user_version")  # opens the log: fails here, not in a query
+        return db, readonly
+    except sqlite3.OperationalError as exc:
+        db.close()
+        shm, wal = (path.with_name(path.name + end) for end in ("-shm", "-wal"))
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or shm.exists() \
+                or not wal.exists():
+            raise
+        if wal.stat().st_size > 0:
+            raise CatalogError(
+                f"{path}: its write-ahead log holds changes that only a process allowed "
+                "to write the archive can apply; run 'event-archive verify' once where "
+                "the archive is writable") from None
+    return _open(path, True, immutable=True), True
+
+
 class Catalog:
     """A connection to one catalog file, with the queries the rest of the code needs."""
 
@@ -167,13 +237,7 @@ class Catalog:
         self.path = path
         check_catalog_file(path)
         try:
-            if readonly:
-                uri = f"file:{path}?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                          check_same_thread=False, factory=_Connection)
-            else:
-                self.db = sqlite3.connect(path, isolation_level=None, timeout=30,
-                                          factory=_Connection)
+            self.db, readonly = _connect(path, readonly)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")
@@ -184,9 +248,45 @@ class Catalog:
         except sqlite3.Error as exc:
             raise CatalogError(f"{path}: cannot open the catalog: {exc}") from None
         self.revision_in_tx: int | None = None
+        self._sound = False
 
     def close(self) -> None:
         self.db.close()
+
+    def damage(self, values: bool = False) -> str | None:
+        """What is wrong with the catalog file, or None: SQLite's integrity check and,
+        with `values`, stored JSON that no longer parses (reading every row). A sound
+        integrity check is remembered: this connection is the archive's one writer."""
+        try:
+            found = [] if self._sound else [
+                r[0] for r in self.db.execute("PRAGMA integrity_check(5)") if r[0] != "ok"]
+            if not found and values:
+                found = self._damaged_values()
+        except sqlite3.DatabaseError as exc:
+            found = [str(exc)]
+        self._sound = self._sound or not found
+        return "; ".join(" ".join(f.split()) for f in found)[:200] or None
+
+    def _damaged_values(self) -> list[str]:
+        found = []
+        for table, columns in JSON_COLUMNS:
+            for row in self.db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}"):
+                try:
+                    for value in tuple(row)[1:]:
+                        json.loads(value)
+                except ValueError:
+                    found.append(f"{table} row {row[0]}: a stored value is not JSON")
+                    break
+            if len(found) >= 5:
+                break
+        return found[:5]
+
+    def ensure_sound(self) -> None:
+        """Raises CatalogError when SQLite's integrity check finds the catalog damaged:
+        before anything is written into it, or derived from it."""
+        problem = self.damage()
+        if problem:
+            raise CatalogError(f"{self.path}: the catalog is damaged ({problem}); {RECOVER}")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -235,7 +335,8 @@ class Catalog:
             self._rollback()
             # A plain DatabaseError is damage found in the file (a full disk or a lock
             # is an OperationalError): retrying cannot help.
-            fix = ("run 'event-archive verify'" if type(exc) is sqlite3.DatabaseError
+            fix = ("run 'event-archive verify'" if type(exc) in (sqlite3.DatabaseError,
+                                                                DamagedValue)
                    else "run again when fixed")
             raise CatalogError(f"{self.path}: cannot write the catalog ({exc}); nothing of "
                                f"this batch was kept, {fix}") from None

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from . import tools
+from .catalog import CatalogError
 from .errors import ArchiveError
 from .exports import FORMATS, export
 from .fsnames import ERRORS, readable_json
@@ -26,7 +27,7 @@ from .licenses import url_problem
 from .locking import write_lock
 from .model import taken_text
 from .report import build_report, report_lines, unmatched_line
-from .store import ENV_VAR, Archive, default_archive_dir
+from .store import CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
 from .terminal import echo
 
 
@@ -77,7 +78,8 @@ class ArchiveGroup(click.Group):
             if ctx.obj is not None and ctx.obj.debug:
                 raise
             if isinstance(exc, sqlite3.DatabaseError):  # damage found past the open checks
-                exc = ArchiveError(f"the catalog cannot be read ({exc}); run "
+                catalog = ctx.obj.archive_dir.resolve() / CATALOG_FILE
+                exc = ArchiveError(f"{catalog}: the catalog cannot be read ({exc}); run "
                                    "'event-archive verify'")
             echo(f"error: {exc}", err=True)
             ctx.exit(1)
@@ -137,6 +139,8 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
                 summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
                                         debug=obj.debug,
                                         progress=not as_json and obj.verbose >= 0)
+            except CatalogError:
+                raise  # the archive itself: no other folder can go in either
             except ArchiveError as exc:
                 if obj.debug:
                     raise
@@ -418,7 +422,8 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
 
 
 @main.command()
-@click.option("--no-hashes", is_flag=True, help="Skip re-reading every file's content.")
+@click.option("--no-hashes", is_flag=True, help="Compare each file's kind, size and date "
+              "with the catalog instead of re-reading its content.")
 @json_option
 @click.pass_obj
 def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:

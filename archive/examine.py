@@ -20,7 +20,7 @@ from . import dates, mediatypes, posters, thumbs
 from .errors import ArchiveWriteError, MediaError
 from .extract import photo, sidecar, video
 from .mediatypes import MediaType
-from .tasks import Outcome, Task
+from .tasks import WORKER_STAGE, Outcome, Task
 
 READ_CHUNK = 1 << 20
 MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
@@ -197,7 +197,8 @@ def _examine(task: Task) -> Outcome:
         out.problem("read", f"cannot read: {exc.strerror or exc}")
     except MemoryError:
         out.item_id = None
-        out.problem("extract", "ran out of memory reading this file")
+        out.problem(WORKER_STAGE, "ran out of memory reading this file; the next ingest "
+                    "tries again")
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop a batch
         if task.debug:
             raise

@@ -1,9 +1,10 @@
-"""The ingest pipeline: scan -> identify/extract/thumbnails -> commit -> resolve.
+"""The ingest pipeline: scan -> identify/extract/thumbnails -> commit and resolve.
 
 `ingest_folder` reads as the whole flow; each stage lives in its own module.
 Extraction runs in a process pool; the catalog is written by this process
-alone, in batches, each one transaction, so a kill at any moment leaves a
-consistent catalog and a re-run finishes the job.
+alone, in batches, each one transaction that also resolves the batch's items,
+so a kill at any moment leaves a consistent catalog, with no item lacking its
+time, sessions or credit, and a re-run finishes the job.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .catalog import Catalog
+from .catalog import Catalog, stored_json
 from .commit import commit_outcome
 from .errors import ArchiveWriteError
 from .manifest import load_event
@@ -32,7 +33,7 @@ from .report import unmatched_media
 from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
 from .scan import ScanEntry, ScanResult, pair_sidecars, scan
 from .store import Archive
-from .tasks import DERIVED_STAGES, Outcome, Task
+from .tasks import RETRIED_STAGES, WORKER_STAGE, Outcome, Task
 
 BATCH = 50
 FILE_TIMEOUT = 120.0
@@ -145,13 +146,15 @@ def _known_pairs(known: dict) -> dict[str, list[str]]:
     return pair_sidecars(media, sidecars)[0]
 
 
-def _derived_failures(catalog: Catalog, event_id: str) -> set[str]:
+def _retry_set(catalog: Catalog, event_id: str) -> set[str]:
     """Files whose thumbnails, poster or strip could not be made last time (a full
-    temporary disk, a time-out): examined again, even though unchanged."""
-    marks = ",".join("?" * len(DERIVED_STAGES))
+    temporary disk, a time-out), or whose worker failed (killed, out of time or
+    memory): examined again, even though unchanged. A file that failed for what it
+    holds (undecodable, not media) is not."""
+    marks = ",".join("?" * len(RETRIED_STAGES))
     return {r["path"] for r in catalog.query(
         f"SELECT path FROM errors WHERE event_id = ? AND level = 'error' AND stage IN "
-        f"({marks})", (event_id, *DERIVED_STAGES))}
+        f"({marks})", (event_id, *RETRIED_STAGES))}
 
 
 def _tasks(found: ScanResult, known: dict, root: Path, debug: bool,
@@ -204,17 +207,19 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
         for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
             bar.update()
             if isinstance(result, TaskFailed):
-                result = Outcome(task, problems=[("extract", str(result), "error")])
+                result = Outcome(task, problems=[
+                    (WORKER_STAGE, f"{result}; the next ingest tries again", "error")])
             yield result
 
 
 def _nothing_new(catalog: Catalog, outcome: Outcome) -> bool:
-    """A retried file whose derivative failed again the same way, or that could not be
-    read this time: what the catalog holds stays, and nothing is written."""
-    if outcome.item_id is None:
-        return True  # unchanged on disk, so a passing failure: keep its item
+    """A retried file that failed again the same way, or that has an item and could not
+    be read this time: what the catalog holds stays, and nothing is written."""
     row = catalog.query("SELECT item_id FROM files WHERE path = ?", (outcome.task.path,))
-    if outcome.thumbnails or not row or row[0]["item_id"] != outcome.item_id:
+    had_item = bool(row) and row[0]["item_id"] is not None
+    if outcome.item_id is None and had_item:
+        return True  # unchanged on disk, so a passing failure: keep its item
+    if outcome.thumbnails or (had_item and row[0]["item_id"] != outcome.item_id):
         return False
     recorded = catalog.query("SELECT stage, message, level FROM errors WHERE path = ?",
                              (outcome.task.path,))
@@ -227,11 +232,12 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
     batch: list[Outcome] = []
 
     def flush() -> None:
-        with catalog.transaction():
+        with catalog.transaction() as revision:
             for outcome in batch:
                 result = commit_outcome(catalog, event.id, outcome, present)
                 setattr(summary, result, getattr(summary, result) + 1)
                 summary.warnings += sum(1 for p in outcome.problems if p[2] == "warning")
+            resolve_written(catalog, event, revision)
         batch.clear()
 
     for outcome in outcomes:
@@ -319,33 +325,64 @@ def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> Non
     catalog.set_credits(item_id, result.credit)
 
 
+_ITEM_FACTS = ("SELECT i.id, i.kind, i.path, i.relpath, i.metadata, i.resolved, "
+               "i.revision, f.mtime_ns FROM items i LEFT JOIN files f ON f.path = i.path "
+               "WHERE i.event_id = ?")
+
+
+def _resolve_rows(catalog: Catalog, event: Event, rows: list, rewrite: bool,
+                  since: int | None, reread: frozenset[str] = frozenset()) -> int:
+    """Resolve item rows inside the caller's transaction, writing those whose answer
+    changed (all of them with `rewrite`); returns how many of those changed that were
+    not written since revision `since` and whose file is not to be read again."""
+    re_resolved = 0
+    for row in rows:
+        facts = ItemFacts(row["id"], row["kind"], row["relpath"],
+                          stored_json(row["metadata"]), row["mtime_ns"] or 0)
+        result = resolve(facts, event)
+        answer_changed = result.as_dict() != stored_json(row["resolved"])
+        if answer_changed and (since is None or row["revision"] <= since) and \
+                row["path"] not in reread:
+            re_resolved += 1
+        if rewrite or answer_changed:
+            _store_resolution(catalog, row["id"], result)
+    return re_resolved
+
+
+def resolve_written(catalog: Catalog, event: Event, revision: int) -> None:
+    """Resolve the event's items written in the open transaction (at `revision`), so
+    that no item is ever committed without its time, sessions, people and credit."""
+    rows = catalog.query(_ITEM_FACTS + " AND i.revision = ?", (event.id, revision))
+    _resolve_rows(catalog, event, rows, rewrite=False, since=None)
+
+
 def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
-                  since: int | None = None) -> int:
+                  since: int | None = None, save: tuple | None = None,
+                  reread: frozenset[str] = frozenset()) -> int:
     """Re-resolve every item of the event; only items whose answer changed are
     written (and so re-indexed), or all of them when the event's own description
-    (titles, names, rooms) changed.
+    (titles, names, rooms) changed. `save` (the event's rows) is written in the same
+    transaction: a reader never sees items resolved against another programme.
 
-    Returns how many items not written since revision `since` (their files were not
-    read again) got a different answer: the work of an edited event file.
+    Returns how many items not written since revision `since`, and whose files are not
+    to be read again (`reread`), got a different answer: the work of an edited event
+    file.
     """
-    rows = catalog.query(
-        "SELECT i.id, i.kind, i.relpath, i.metadata, i.resolved, i.revision, f.mtime_ns "
-        "FROM items i LEFT JOIN files f ON f.path = i.path WHERE i.event_id = ?", (event.id,))
-    re_resolved = 0
     with catalog.transaction() as revision:
-        for row in rows:
-            facts = ItemFacts(row["id"], row["kind"], row["relpath"],
-                              json.loads(row["metadata"]), row["mtime_ns"] or 0)
-            result = resolve(facts, event)
-            answer_changed = result.as_dict() != json.loads(row["resolved"])
-            if answer_changed and (since is None or row["revision"] <= since):
-                re_resolved += 1
-            if event_changed or answer_changed:
-                _store_resolution(catalog, row["id"], result)
+        if save is not None:
+            catalog.save_event(*save)
+        rows = catalog.query(_ITEM_FACTS, (event.id,))
+        re_resolved = _resolve_rows(catalog, event, rows, event_changed, since, reread)
         unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
         catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
         catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
     return re_resolved
+
+
+def _resolved_against(catalog: Catalog, event: Event) -> bool:
+    """Whether the event's items were last resolved against this very event file."""
+    mark = catalog.get_meta(f"resolved:{event.id}")
+    return mark is not None and mark.split(" ")[-1] == _event_digest(event)
 
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
@@ -354,24 +391,29 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     """Ingest one event folder into the archive.
 
     Raises ManifestError for a wrong event file (nothing is written then) and
-    CatalogError when the archive cannot be written; per-file problems are
-    recorded in the catalog and counted, never raised.
+    CatalogError when the archive cannot be written or its catalog is damaged (then
+    nothing is written into it); per-file problems are recorded in the catalog and
+    counted, never raised.
     """
     started = time.monotonic()
     event = load_event(Path(folder))
     catalog = archive.catalog
+    catalog.ensure_sound()
     summary = IngestSummary(event.id)
     rows = _event_rows(event)
     event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)
-    if event_changed:
-        with catalog.transaction():
-            catalog.save_event(*rows)
     before = catalog.revision
     found = scan(event.folder)
     _record_scan_problems(catalog, event, found)
     known = catalog.files_of_event(event.id)
-    retry = _derived_failures(catalog, event.id)
+    retry = _retry_set(catalog, event.id)
     tasks = _tasks(found, known, archive.root, debug, summary, retry)
+    if event_changed or not _resolved_against(catalog, event):
+        # First the items already there follow the event file (with its description, in
+        # one transaction); each batch then resolves its own items against the same.
+        summary.resolved = resolve_event(catalog, event, event_changed, before,
+                                         rows if event_changed else None,
+                                         frozenset(t.path for t in tasks))
     seen = {e.file.path for e in found.entries} | {
         s.path for e in found.entries for s in e.sidecars}
     prefix = str(event.folder) + os.sep
@@ -383,12 +425,13 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
         _commit(catalog, event, _outcomes(tasks, jobs or os.cpu_count() or 1, progress,
                                           timeout), present, summary, retry)
     _missing(catalog, event, seen, prune, summary)
-    # Resolution depends only on the stored extraction and the event file: when nothing
-    # was written since the last resolution (a killed run leaves the mark behind) and
-    # the event file is the same, every answer is the one already stored.
+    # Moves and copies can change what a [[media]] entry or a credit rule names, and
+    # the unmatched entries depend on every file: one pass over the event settles them.
+    # When nothing was written since the last resolution (a killed run leaves the mark
+    # behind), every answer is the one already stored.
     mark = catalog.get_meta(f"resolved:{event.id}")
-    if event_changed or mark != _resolution_mark(catalog.revision, event):
-        summary.resolved = resolve_event(catalog, event, event_changed, before)
+    if mark != _resolution_mark(catalog.revision, event):
+        summary.resolved += resolve_event(catalog, event, since=before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
     summary.errors = [dict(r) for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",

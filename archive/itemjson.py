@@ -6,13 +6,12 @@ facts are null or empty lists, never invented.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .catalog import Catalog
+from .catalog import Catalog, stored_json
 from .credits import credit_line
 from .errors import UnknownIdError
 from .fsnames import exact, readable
@@ -62,8 +61,8 @@ def _credit(rows: list[sqlite3.Row], kind: str) -> dict[str, Any]:
 
 def build(row: sqlite3.Row, related: dict[str, dict[str, list[sqlite3.Row]]]
           ) -> dict[str, Any]:
-    meta = json.loads(row["metadata"])
-    resolved = json.loads(row["resolved"])
+    meta = stored_json(row["metadata"])
+    resolved = stored_json(row["resolved"])
     tags = related["tags"].get(row["id"], [])
     files = related["files"].get(row["id"], [])
     return {

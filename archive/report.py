@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .catalog import Catalog
+from .catalog import Catalog, stored_json
 from .itemjson import camera_label, require_ids
 
 
@@ -18,7 +17,7 @@ def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[
     scope, params = ("WHERE id = ?", (event_id,)) if event_id else ("", ())
     found = []
     for event in catalog.query(f"SELECT id, manifest FROM events {scope} ORDER BY id", params):
-        for entry in json.loads(catalog.get_meta(f"unmatched_media:{event['id']}") or "[]"):
+        for entry in stored_json(catalog.get_meta(f"unmatched_media:{event['id']}") or "[]"):
             found.append({"event": event["id"], "event_file": event["manifest"], **entry})
     return found
 
@@ -105,7 +104,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                                             if "original" in row else "")
             stage = f"[{row['stage']}] " if "stage" in row else ""
             if key == "ambiguous":
-                detail = "could be " + " or ".join(json.loads(row["sessions"]))
+                detail = "could be " + " or ".join(stored_json(row["sessions"]))
             lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
     if report["unmatched_media"]:
         lines.append(f"\n[[media]] entries matching no file ({len(report['unmatched_media'])}):")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,11 @@ def _refuse_lost_catalog(root: Path) -> None:
     it would make an empty archive of it (and verify an empty index)."""
     catalog = root / CATALOG_FILE
     try:
-        emptied = catalog.stat().st_size == 0
+        st = catalog.stat()
     except OSError:
         return
+    # A FIFO or a device has no size either; opening the catalog names what it is.
+    emptied = stat.S_ISREG(st.st_mode) and st.st_size == 0
     if emptied and ((root / "index").is_symlink() or any((root / "thumbs").glob("*/*"))):
         raise CatalogError(f"{catalog}: the catalog is empty (0 bytes) but the archive "
                            f"holds an index and thumbnails; {RECOVER}")

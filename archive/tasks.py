@@ -12,6 +12,10 @@ from typing import Any
 # Stages that make what is derived from a file (thumbnails, the poster and strip):
 # an error there keeps the item, and the file is examined again by the next ingest.
 DERIVED_STAGES = ("poster", "thumbnail")
+# A failure of the worker rather than of the file (killed, out of time or memory): the
+# file gives no item this time and is examined again by the next ingest.
+WORKER_STAGE = "worker"
+RETRIED_STAGES = (*DERIVED_STAGES, WORKER_STAGE)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, stored_json
 from archive.itemjson import camera_label, items_json
 
 from .cues import joined, pack
@@ -97,7 +97,7 @@ def load_context(catalog: Catalog) -> dict[str, Any]:
     events = {r["id"]: r["title"] for r in catalog.query("SELECT id, title FROM events")}
     sessions = {(r["event_id"], r["id"]): {"title": r["title"], "room": r["room"]}
                 for r in catalog.query("SELECT event_id, id, title, room FROM sessions")}
-    aliases = {(r["event_id"], r["id"]): json.loads(r["data"]).get("aliases") or []
+    aliases = {(r["event_id"], r["id"]): stored_json(r["data"]).get("aliases") or []
                for r in catalog.query("SELECT event_id, id, data FROM people")}
     return {"events": events, "sessions": sessions, "aliases": aliases}
 

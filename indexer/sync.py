@@ -64,8 +64,12 @@ def bulk_writer(ix: FileIndex) -> SegmentWriter:
 
 
 def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> SyncResult:
-    """Index every item into a new generation, then swap it in atomically."""
+    """Index every item into a new generation, then swap it in atomically.
+
+    Raises CatalogError, leaving the index as it is, when the catalog is damaged: an
+    index built from it would lose what the catalog lost."""
     started = time.perf_counter()
+    archive.catalog.ensure_sound()
     if not quiet:
         print(f"rebuilding the search index: {reason}" if reason
               else "building the search index", file=sys.stderr)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
-from media import make_jpeg
-from processes import catalogued, stopped_when
+from media import make_exif, make_jpeg, make_video
+from processes import catalogued, poll_until, stopped_when
 
 from archive.store import Archive
 
@@ -112,3 +115,98 @@ def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
     with Archive.open(tmp_path / "crashed") as archive:
         ingest_folder(archive, event, jobs=1, progress=False)
     assert snapshot(tmp_path / "crashed") == snapshot(tmp_path / "reference")
+
+
+def _busy_worker(ingest: subprocess.Popen) -> psutil.Process | None:
+    """The ingest's worker that is running ffprobe or ffmpeg on a file, if any."""
+    try:
+        workers = psutil.Process(ingest.pid).children()
+    except psutil.NoSuchProcess:
+        return None
+    for worker in workers:
+        try:
+            if worker.children():
+                return worker
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def test_a_file_whose_worker_was_killed_is_read_again_by_the_next_ingest(
+        tmp_path: Path) -> None:
+    event = tmp_path / "event"
+    video = make_video(event / "talk.mp4", seconds=4, size="640x480")
+    corrupt = event / "broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
+    root = tmp_path / "archive"
+    first = subprocess.Popen([sys.executable, "-m", "archive", "--archive", str(root), "ingest",
+                              "-j", "2", str(event)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    with first:
+        worker = poll_until(lambda: _busy_worker(first), "a worker reading the video",
+                            interval=0.002)
+        worker.kill()  # as the kernel's OOM killer or an operator would
+        out, err = first.communicate(timeout=120)
+    assert "2 failed" in out and f"{video}: [worker] worker died (exit code -9)" in err, err
+    check = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "verify",
+                            "--json"], capture_output=True, text=True, timeout=120)
+    (problem,) = json.loads(check.stdout)["problems"]
+    assert problem.startswith(f"{video}: not read (worker died") and "run ingest" in problem
+
+    again = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "ingest",
+                            "-j", "2", str(event)], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    # The killed worker's file is read again; the corrupt one is not.
+    assert "1 added, 0 updated, 1 unchanged" in again.stdout, again.stdout + again.stderr
+    assert "worker died" not in again.stderr and f"{corrupt}: [" in again.stderr
+    with Archive.open(root) as archive:
+        assert archive.catalog.query("SELECT state FROM files WHERE path = ?",
+                                     (str(video),))[0][0] == "present"
+
+
+RESOLVED_EVENT = """
+[event]
+id = "resolved"
+title = "Resolved"
+date = 2019-03-19
+timezone = "Europe/Rome"
+[credit]
+organisation = "ASEV"
+[[sessions]]
+id = "morning"
+title = "Morning"
+start = 09:00
+end = 12:00
+"""
+
+
+def _listed(root: Path) -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "list",
+                           "--json"], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_killed_ingest_leaves_no_item_half_made(tmp_path: Path) -> None:
+    event = tmp_path / "event"
+    event.mkdir()
+    (event / "event.toml").write_text(RESOLVED_EVENT, encoding="utf-8")
+    for i in range(COUNT // 2):
+        make_jpeg(event / f"IMG_{i:04d}.jpg", size=(60 + i, 40),
+                  exif=make_exif(taken=dt.datetime(2019, 3, 19, 10, i % 60)))
+    root = tmp_path / "archive"
+    proc = start_ingest(root, event)
+    try:
+        assert stopped_when(proc, lambda: catalogued(root), "a committed batch")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    proc.communicate(timeout=120)
+    items = _listed(root)
+    assert 0 < len(items) < COUNT // 2
+    # Each committed item has its whole answer: time, session and credit.
+    assert [i["relpath"] for i in items if not (
+        i["taken"] and i["sessions"] and i["credit"]["line"])] == []
+    check = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "verify",
+                            "--no-hashes"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr

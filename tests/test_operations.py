@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from media import make_exif, make_jpeg, make_video
+from processes import EVENT_ARCHIVE, serving
 
 from archive.catalog import CatalogError
 from archive.errors import ManifestError
@@ -270,7 +273,7 @@ def test_a_damaged_index_is_rebuilt_by_search_and_ingest(tmp_path: Path,
     run = event_archive(archive_dir, "search", "keller", "--json")
     assert json.loads(run.stdout)["total"] == 7 and run.stderr == ""
     assert json.loads(event_archive(archive_dir, "verify", "--no-hashes", "--json").stdout) \
-        == {"ok": True, "files_checked": 0, "problems": [], "repaired": []}
+        == {"ok": True, "files_checked": 7, "problems": [], "repaired": []}
 
 
 def cut_short(path: Path) -> None:
@@ -285,9 +288,22 @@ def overwritten(path: Path) -> None:
     path.write_bytes(b"\0" * 4096 + path.read_bytes()[4096:])
 
 
-@pytest.mark.parametrize("damage", [cut_short, emptied, overwritten])
+def a_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def a_device(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (cut_short, "cut short"), (emptied, "empty (0 bytes)"), (overwritten, "not an SQLite"),
+    (a_fifo, "is a FIFO, not a catalog file"),
+    (a_device, "is a character device, not a catalog file")])
 def test_a_damaged_catalog_is_one_line_everywhere_and_spares_the_index(
-        tmp_path: Path, event_dir: Path, damage: object) -> None:
+        tmp_path: Path, event_dir: Path, damage: object, said: str) -> None:
     archive_dir = ingested(tmp_path, event_dir)
     client = create_app(archive_dir).test_client()
     index = (archive_dir / "index").resolve()
@@ -298,8 +314,8 @@ def test_a_damaged_catalog_is_one_line_everywhere_and_spares_the_index(
         run = event_archive(archive_dir, *command)
         assert run.returncode == 1, command
         assert_one_line(run)
-        assert run.stderr.startswith("error: ") and "catalog" in run.stderr
-        assert "ingest" in run.stderr  # what to do
+        assert run.stderr.startswith(f"error: {archive_dir / 'catalog.sqlite3'}: ")
+        assert said in run.stderr and "ingest" in run.stderr  # what is wrong, what to do
     assert (archive_dir / "index").resolve() == index  # never rebuilt from the damage
     assert {f.name: f.read_bytes() for f in index.iterdir()} == before
     for url in ("/", "/events", "/api/events", "/credits"):
@@ -317,10 +333,191 @@ def test_verify_reports_a_fifo_or_a_device_in_place_of_a_file(tmp_path: Path,
     os.mkfifo(event_dir / "p0.jpg")
     (event_dir / "p1.jpg").unlink()
     (event_dir / "p1.jpg").symlink_to("/dev/zero")
-    run = event_archive(archive_dir, "verify", "--json")  # a hang fails on the time-out
+    # Another file of the same size in the third one's place: only its date tells.
+    (event_dir / "p2.jpg").write_bytes(bytes(reversed((event_dir / "p2.jpg").read_bytes())))
+    swapped = [f"{event_dir / 'p0.jpg'}: is now a FIFO, not the file catalogued; run ingest",
+               f"{event_dir / 'p1.jpg'}: is now a character device, not the file "
+               "catalogued; run ingest"]
+    for check, last in ((["--no-hashes"], "modified since ingest (its date changed); run "
+                         "ingest"), ([], "content changed since ingest; run ingest")):
+        # A hang fails on the time-out.
+        run = event_archive(archive_dir, "verify", "--json", *check)
+        assert run.returncode == 1, run.stdout + run.stderr
+        report = json.loads(run.stdout)
+        assert sorted(report["problems"]) == [*swapped, f"{event_dir / 'p2.jpg'}: {last}"]
+        assert report["files_checked"] == 3
+
+
+def test_verify_reports_items_an_interrupted_ingest_left_unresolved(cli, event_dir: Path
+                                                                    ) -> None:
+    (event_dir / "event.toml").write_text(EVENT.format(id="e0"), encoding="utf-8")
+    for n in range(2):
+        make_jpeg(event_dir / f"p{n}.jpg", size=(40 + n, 30), exif=make_exif())
+    cli("ingest", "-j", "1", str(event_dir))
+    # What a kill between commit and resolution left before batches were resolved.
+    with Archive.open(cli.archive_dir) as archive, archive.catalog.transaction():
+        archive.catalog.execute("UPDATE items SET resolved = '{}' WHERE path LIKE '%p0.jpg'")
+        archive.catalog.execute("UPDATE meta SET value = '0 older' WHERE key = 'resolved:e0'")
+    report = cli.json("verify", "--no-hashes", code=1)
+    assert report["problems"] == [
+        "event e0: 1 item(s) without their time, sessions and credit; run ingest to finish",
+        "event e0: items not yet resolved against its event file; run ingest to finish"]
+    cli("ingest", "-j", "1", str(event_dir))
+    assert cli.json("verify", "--no-hashes")["ok"] is True
+
+
+def test_a_fifo_as_the_catalog_of_a_new_archive_is_named_never_waited_on(
+        tmp_path: Path) -> None:
+    archive_dir = tmp_path / "archive"
+    archive_dir.mkdir()
+    os.mkfifo(archive_dir / "catalog.sqlite3")
+    for command in (["list"], ["verify"]):
+        run = event_archive(archive_dir, *command)  # a hang fails on the time-out
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert "catalog.sqlite3: is a FIFO, not a catalog file" in run.stderr
+
+
+def _flip_in_file(path: Path, needle: bytes, start: int = 0, end: int | None = None) -> None:
+    """Change one byte of the first `needle` in path[start:end], as failing storage does."""
+    data = bytearray(path.read_bytes())
+    at = data.index(needle, start, end)
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _page_of(catalog: Path, name: str) -> tuple[int, int]:
+    """Where the root page of a table or an index lies in the catalog file."""
+    with closing(sqlite3.connect(catalog)) as db:
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                          (name,)).fetchone()[0]
+    return (root - 1) * size, root * size
+
+
+def test_a_damaged_value_in_the_catalog_is_one_line_and_spares_the_index(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    client = create_app(archive_dir).test_client()
+    index = (archive_dir / "index").resolve()
+    before = {f.name: f.read_bytes() for f in index.iterdir()}
+    _flip_in_file(catalog, b'"orientation"')  # SQLite's pages stay sound; the JSON is not
+    with closing(sqlite3.connect(catalog)) as db:
+        (damaged,) = db.execute("SELECT id FROM items WHERE NOT json_valid(metadata)"
+                                ).fetchone()
+    for command in (["list"], ["show", damaged], ["export", "credits"], ["reindex"],
+                    ["verify"]):
+        run = event_archive(archive_dir, *command)
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert run.stderr.startswith(f"error: {catalog}: ") or \
+            run.stderr.startswith(f"problem: {catalog}: the catalog is damaged"), run.stderr
+        assert "verify" in run.stderr or "ingest" in run.stderr
+    assert {f.name: f.read_bytes() for f in index.iterdir()} == before
+    assert (archive_dir / "index").resolve() == index
+    for url in (f"/items/{damaged}", f"/api/items/{damaged}"):
+        answer = client.get(url)
+        assert answer.status_code == 503, url
+        assert url.startswith("/items") or answer.get_json()["status"] == 503
+
+
+def test_a_damaged_catalog_index_stops_every_writer(tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    index = (archive_dir / "index").resolve()
+    before = {f.name: f.read_bytes() for f in index.iterdir()}
+    # A path in the files table's own index: reading items never meets it, writing might
+    # spread the damage further.
+    _flip_in_file(catalog, b"p3.jpg", *_page_of(catalog, "sqlite_autoindex_files_1"))
+    for command in (["ingest", "-j", "1", str(event_dir)], ["reindex"], ["verify"]):
+        run = event_archive(archive_dir, *command)
+        assert run.returncode == 1, command
+        assert_one_line(run)
+        assert f"{catalog}: the catalog is damaged (" in run.stderr
+        assert "ingest" in run.stderr  # what to do
+    assert {f.name: f.read_bytes() for f in index.iterdir()} == before
+    assert (archive_dir / "index").resolve() == index
+
+
+# Runs a command as a user who may read the archive but not write it (root keeps its
+# other powers but loses the one to ignore file modes).
+READER = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+          if os.geteuid() == 0 else [])
+
+
+def _leave_open(catalog: Path, sql: str) -> None:
+    """A process that runs `sql` on the catalog (autocommit, never checkpointing) and is
+    killed with the catalog open: its write-ahead log stays behind."""
+    code = ("import os, signal, sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('PRAGMA wal_autocheckpoint = 0')\n"
+            "db.execute(sys.argv[2]).fetchall()\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(catalog), sql], timeout=60)
+    assert run.returncode == -9
+
+
+def _chmod_tree(root: Path, writable: bool) -> None:
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod((0o755 if path.is_dir() else 0o644) if writable else
+                       (0o555 if path.is_dir() else 0o444))
+
+
+def test_a_read_only_copy_of_an_archive_is_read_by_every_command_and_the_site(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    item = json.loads(event_archive(archive_dir, "list", "--json").stdout)[0]["id"]
+    # A reader killed with the catalog open leaves an empty log and the shared-memory
+    # file; a backup leaves the latter out (it is only memory), and is restored read-only.
+    _leave_open(catalog, "SELECT COUNT(*) FROM items")
+    Path(f"{catalog}-shm").unlink()
+    assert Path(f"{catalog}-wal").stat().st_size == 0
+    wrapper = tmp_path / "event-archive-reader"
+    wrapper.write_text(f'#!/bin/sh\nexec {" ".join(READER)} {EVENT_ARCHIVE} "$@"\n')
+    wrapper.chmod(0o755)
+    _chmod_tree(archive_dir, writable=False)
+    try:
+        for command in (["list"], ["show", item], ["report"], ["export", "credits"],
+                        ["search", "keller"]):
+            run = subprocess.run([str(wrapper), "--archive", str(archive_dir), *command],
+                                 capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0 and run.stdout, (command, run.stderr)
+        with serving(archive_dir, tmp_path / "serve.log", executable=wrapper) as server:
+            for url in ("/", "/?q=keller", "/events", f"/items/{item}", f"/api/items/{item}",
+                        "/credits"):
+                assert server.get(url)[0] == 200, url
+    finally:
+        _chmod_tree(archive_dir, writable=True)
+
+
+def test_a_read_only_catalog_with_changes_in_its_log_is_one_line(tmp_path: Path,
+                                                                event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    catalog = archive_dir / "catalog.sqlite3"
+    _leave_open(catalog, "UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+    Path(f"{catalog}-shm").unlink()
+    assert Path(f"{catalog}-wal").stat().st_size > 0
+    _chmod_tree(archive_dir, writable=False)
+    try:
+        run = subprocess.run([*READER, str(EVENT_ARCHIVE), "--archive", str(archive_dir),
+                              "list"], capture_output=True, text=True, timeout=120)
+    finally:
+        _chmod_tree(archive_dir, writable=True)
     assert run.returncode == 1
-    problems = sorted(json.loads(run.stdout)["problems"])
-    assert problems == [f"{event_dir / 'p0.jpg'}: is now a FIFO, not the file catalogued; "
-                        "run ingest",
-                        f"{event_dir / 'p1.jpg'}: is now a character device, not the file "
-                        "catalogued; run ingest"]
+    assert_one_line(run)
+    assert run.stderr.startswith(f"error: {catalog}: ") and "write-ahead log" in run.stderr
+    assert "writable" in run.stderr  # what to do
+
+
+def test_an_archive_folder_named_like_a_uri_is_read(tmp_path: Path, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist="Keller"))
+    archive_dir = tmp_path / "archive #2?mode=rw&x=%41"  # read-only opens go by URI
+    assert event_archive(archive_dir, "ingest", "-j", "1", str(event_dir)).returncode == 0
+    run = event_archive(archive_dir, "list", "--json")
+    assert run.returncode == 0, run.stderr
+    assert [i["relpath"] for i in json.loads(run.stdout)] == ["a.jpg"]
+    answer = create_app(archive_dir).test_client().get("/api/events")
+    assert answer.status_code == 200 and answer.get_json()[0]["items"] == 1

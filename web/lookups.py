@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort
 
+from archive.catalog import stored_json
 from archive.itemjson import items_json
 from archive.store import Archive
 
@@ -53,7 +54,7 @@ def public_item(archive: Archive, item_id: str) -> dict[str, Any]:
 
 
 def _event(row: Any, count: int) -> dict[str, Any]:
-    data = json.loads(row["data"])
+    data = stored_json(row["data"])
     return {"id": row["id"], "title": row["title"], "date": data.get("date"),
             "end_date": data.get("end_date"), "venue": data.get("venue"),
             "timezone": data.get("timezone"), "organisers": data.get("organisers"),
@@ -98,7 +99,7 @@ def _people_names(archive: Archive, event_id: str,
 
 
 def _session(row: Any, names: dict[str, str], count: int) -> dict[str, Any]:
-    data = json.loads(row["data"])
+    data = stored_json(row["data"])
     return {"event": row["event_id"], "id": row["id"], "title": row["title"],
             "date": row["day"], "start": row["start"], "end": row["end"],
             "room": row["room"], "description": data.get("description"),
@@ -134,7 +135,7 @@ def session(archive: Archive, session_id: str, event_id: str | None) -> dict[str
     event_id = _pick_event(archive, "sessions", valid_name(session_id), event_id)
     row = archive.catalog.query("SELECT * FROM sessions WHERE event_id = ? AND id = ?",
                                 (event_id, session_id))[0]
-    data = json.loads(row["data"])
+    data = stored_json(row["data"])
     names = _people_names(archive, event_id, [*data["moderators"], *data["speakers"]])
     count = archive.catalog.query(
         "SELECT COUNT(*) FROM tags t JOIN items i ON i.id = t.item_id WHERE t.kind = "
@@ -146,7 +147,7 @@ def person(archive: Archive, person_id: str, event_id: str | None) -> dict[str, 
     event_id = _pick_event(archive, "people", valid_name(person_id), event_id)
     row = archive.catalog.query("SELECT data FROM people WHERE event_id = ? AND id = ?",
                                 (event_id, person_id))[0]
-    data = json.loads(row["data"])
+    data = stored_json(row["data"])
     return {"event": event_id, "id": person_id, "name": data["name"],
             "affiliation": data.get("affiliation"), "project": data.get("project"),
             "aliases": data.get("aliases") or [], "url": data.get("url"),
