@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .catalog import Catalog
 from .commit import commit_outcome
-from .errors import ArchiveWriteError
+from .errors import ArchiveError, ArchiveWriteError, ManifestError
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
@@ -348,6 +348,35 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
     return re_resolved
 
 
+def _same_folder(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_event_id(catalog: Catalog, event: Event) -> None:
+    """Refuse an event file whose id is already the id of an event in another folder
+    that still exists: ingesting it would take that event's items over (their files
+    missing, then pruned). When the old folder is gone, the event moved here, and its
+    files are recognised as moved.
+
+    Raises ManifestError (ArchiveError for a folder without an event file).
+    """
+    held_by = catalog.event_folder(event.id)
+    if held_by is None or held_by == str(event.folder) or not os.path.isdir(held_by) \
+            or _same_folder(held_by, event.folder):
+        return
+    if event.source is None:
+        raise ArchiveError(f"{event.folder}: the event id {event.id!r} (taken from the "
+                           f"folder's name) is already the id of the event in {held_by}; "
+                           "add an event.toml giving this event another [event] id")
+    raise ManifestError(event.source, "event.id",
+                        f"{event.id!r} is already the id of the event in {held_by}; "
+                        "give this event another id (or, if that folder moved here, "
+                        "remove the old one)")
+
+
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
                   timeout: float = FILE_TIMEOUT) -> IngestSummary:
@@ -360,6 +389,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     started = time.monotonic()
     event = load_event(Path(folder))
     catalog = archive.catalog
+    check_event_id(catalog, event)
     summary = IngestSummary(event.id)
     rows = _event_rows(event)
     event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)
