@@ -7,6 +7,7 @@ exit 1; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -250,9 +251,24 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
                                "in event.toml ([[media]] or [[credit.rules]]) and ingest")
     text = export(items, fmt, title=query, base_url=base_url)
     if output:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text)
     else:
         echo(text, nl=False)
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Write what the user asked into `path`; raises ArchiveError in one line when it
+    cannot be written (no such folder, a full disk, a file that takes no writes), after
+    removing a file it created but could not finish."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "w", encoding="utf-8", errors=ERRORS) as fh:
+            fh.write(text)
+    except OSError as exc:
+        if not existed:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise ArchiveError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _check_base_url(base_url: str | None) -> None:

@@ -293,3 +293,34 @@ def test_metadata_cannot_send_escape_sequences_to_a_terminal(cli, event_dir: Pat
         assert not set(out) & set("\x1b\x07\x9b\x85\x08\x7f"), (args, out)
         assert "\r" not in out.replace("\r\n", ""), (args, out)  # the terminal's own CR LF
     assert "Anna]0;owned[2J[31mRossi" in on_terminal(cli.archive_dir, "list")
+
+
+def test_pipes_get_the_text_unchanged(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist=f"Anna{ESCAPES}Rossi"))
+    cli("ingest", "-j", "1", str(event_dir))
+    done = subprocess.run([sys.executable, "-m", "archive", "--archive", str(cli.archive_dir),
+                           "list"], capture_output=True, timeout=60, check=True)
+    assert f"Anna{ESCAPES}Rossi".encode() in done.stdout
+
+
+@pytest.mark.parametrize("target", ["missing/credits.csv", "/dev/full", "/proc/version"])
+def test_an_export_that_cannot_be_written_is_one_line(cli, event_dir: Path, tmp_path: Path,
+                                                      target: str) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist="Anna Rossi"))
+    cli("ingest", "-j", "1", str(event_dir))
+    path = tmp_path / target
+    out = cli("export", "credits", "-o", str(path), code=1)
+    assert out.startswith(f"error: {path}: cannot write (") and out.count("\n") == 1, out
+    assert not (tmp_path / "missing").exists()
+
+
+def test_output_that_cannot_be_written_is_one_line(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    cli("ingest", "-j", "1", str(event_dir))
+    for args in (("list",), ("list", "--json"), ("export", "credits")):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "archive", "--archive",
+                                   str(cli.archive_dir), *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        assert done.returncode == 1
+        assert done.stderr == "error: cannot write the output (No space left on device)\n"
