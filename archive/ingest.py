@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .catalog import Catalog
 from .commit import commit_outcome
 from .errors import ArchiveError, ArchiveWriteError, ManifestError
+from .fsnames import readable
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
@@ -420,7 +421,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     if event_changed or mark != _resolution_mark(catalog.revision, event):
         summary.resolved = resolve_event(catalog, event, event_changed, before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
-    summary.errors = [dict(r) for r in catalog.query(
+    summary.errors = [{**r, "path": readable(r["path"])} for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]
     summary.seconds = round(time.monotonic() - started, 3)

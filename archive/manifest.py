@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tomli
 
 from .errors import ManifestError
+from .fsnames import separators
 from .globs import GlobError, compile_glob
 from .licenses import license_problem, url_problem
 from .model import (
@@ -177,7 +178,8 @@ def url(value: Any) -> str:
 
 
 def relpath(value: Any) -> str:
-    value = text(value).replace("\\", "/")
+    # Named as `list` shows it: `caf\xe9.jpg` for a name that is not UTF-8.
+    value = separators(text(value))
     if value.startswith("/") or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
     return value.removeprefix("./")

@@ -6,11 +6,18 @@ import json
 from typing import Any
 
 from .catalog import Catalog
+from .fsnames import readable
 from .itemjson import camera_label, require_ids
 
 
 def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-    return [dict(row) for row in catalog.query(sql, params)]
+    """Rows as dicts, files named as shown (`caf\\xe9.jpg` for a name not UTF-8)."""
+    rows = [dict(row) for row in catalog.query(sql, params)]
+    for row in rows:
+        for key in ("path", "original"):
+            if isinstance(row.get(key), str):
+                row[key] = readable(row[key])
+    return rows
 
 
 def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[str, Any]]:
