@@ -151,7 +151,7 @@ def _sidecars(task: Task, out: Outcome) -> None:
             if path.suffix.lower() == ".xmp":
                 out.metadata["sidecar_xmp"] = sidecar.read_xmp_sidecar(path, notes)
             else:
-                cues = sidecar.read_subtitles(path)
+                cues = sidecar.read_subtitles(path, notes)
                 out.metadata.setdefault("transcript", []).extend(cues)
                 out.metadata.setdefault("transcript_files", []).append(path.name)
         except MediaError as exc:
