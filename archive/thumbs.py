@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import ArchiveWriteError
+from .store import share_file
 
 _CANNOT_WRITE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
@@ -77,6 +78,7 @@ def _write_atomic(image: Image.Image, target: Path) -> None:
                                 f"{exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            share_file(fh.fileno())
             image.save(fh, FORMAT, **SAVE_OPTIONS)
         os.replace(tmp, target)
     except OSError as exc:
