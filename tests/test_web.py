@@ -242,6 +242,39 @@ def test_missing_index_is_503_not_500(tmp_path: Path) -> None:
     assert client.get("/api/search", query_string={"q": "x"}).status_code == 503
 
 
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("small")
+    make_jpeg(base / "event" / "a.jpg")
+    with Archive.open(base / "archive") as archive:
+        ingest_folder(archive, base / "event", jobs=1, progress=False)
+        sync(archive)
+    return base / "archive"
+
+
+def _schema(text: str) -> object:
+    return lambda index: (index.resolve() / "SCHEMA").write_text(text)
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (_schema("99999999999999999999\n"), "made by a newer version of event-archive"),
+    (_schema("1\n"), "made by an older version of event-archive"),
+    (_schema("two\n"), "its schema version cannot be read"),
+    (lambda index: shutil.rmtree(index.resolve()), "the index folder it names is missing"),
+], ids=["newer", "older", "unreadable", "generation-gone"])
+def test_an_unusable_index_is_a_503_saying_what_is_wrong(small_archive: Path, tmp_path: Path,
+                                                         damage: object, said: str) -> None:
+    root = tmp_path / "archive"
+    shutil.copytree(small_archive, root, symlinks=True)
+    damage(root / "index")
+    client = create_app(root, {"TESTING": True}).test_client()
+    answer = client.get("/api/search", query_string={"q": "a"})
+    assert answer.status_code == 503
+    error = answer.get_json()["error"]
+    assert f"cannot be used: {said}" in error and "'event-archive reindex'" in error
+    assert "not built" not in error and str(tmp_path) not in error
+
+
 def test_create_app_without_archive_is_a_clear_error(tmp_path: Path) -> None:
     from archive.errors import ArchiveError
 
