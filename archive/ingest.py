@@ -320,6 +320,15 @@ def _store_resolution(catalog: Catalog, item_id: str, result: Resolution) -> Non
     catalog.set_credits(item_id, result.credit)
 
 
+def _copies(catalog: Catalog, event_id: str) -> dict[str, str]:
+    """The event's files that are copies of an item (of this event or another): relative
+    path -> the item's own file, as shown."""
+    return {r["relpath"]: readable(r["path"]) for r in catalog.query(
+        "SELECT f.relpath, i.path FROM files f JOIN items i ON i.id = f.item_id WHERE "
+        "f.event_id = ? AND f.role = 'media' AND f.state = 'present' AND f.path != i.path",
+        (event_id,))}
+
+
 def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
                   since: int | None = None) -> int:
     """Re-resolve every item of the event; only items whose answer changed are
@@ -343,7 +352,8 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
                 re_resolved += 1
             if event_changed or answer_changed:
                 _store_resolution(catalog, row["id"], result)
-        unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
+        unmatched = unmatched_entries(event, {row["relpath"] for row in rows},
+                                      _copies(catalog, event.id))
         catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
         catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
     return re_resolved

@@ -129,12 +129,18 @@ def media_entry(event: Event, relpath: str) -> MediaEntry | None:
     return next((m for m in event.media if m.path == shown), None)
 
 
-def unmatched_entries(event: Event, relpaths: set[str]) -> list[dict[str, str | None]]:
+def unmatched_entries(event: Event, relpaths: set[str], copies: dict[str, str] | None = None
+                      ) -> list[dict[str, str | None]]:
     """The [[media]] entries naming no item of the event, each with the path it
-    probably meant (the same but for case), if there is one."""
+    probably meant (the same but for case), if there is one, and the item's file when
+    the entry names a copy of it (`copies`: relative path -> the item's path), which
+    is no item of its own.
+    """
     shown = sorted(readable(p) for p in relpaths)
     folded = {p.casefold(): p for p in shown}
-    return [{"path": m.path, "suggestion": folded.get(m.path.casefold())}
+    copy_of = {readable(p): original for p, original in (copies or {}).items()}
+    return [{"path": m.path, "suggestion": folded.get(m.path.casefold()),
+             "duplicate_of": copy_of.get(m.path)}
             for m in event.media if m.path not in set(shown)]
 
 

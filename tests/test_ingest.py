@@ -308,3 +308,23 @@ def test_a_moved_event_folder_is_a_move(cli, tmp_path: Path) -> None:
     assert all(i["path"].startswith(f"{new}/") for i in after)
     assert cli.json("report")["missing"] == []
     assert cli.json("ingest", "--prune", str(new))["events"][0]["pruned"] == 0
+
+
+def test_a_media_entry_naming_a_copy_says_so(cli, tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "first", "first", "Anna Rossi")
+    (photo,) = photos(first, 1)
+    second = event_folder(tmp_path / "second", "second", "Bruno Bianchi")
+    shutil.copy2(photo, second / "from-first.jpg")
+    shutil.copy2(photo, first / "0-copy.jpg")  # a copy in its own event, sorting first
+    for folder, name in ((first, photo.name), (second, "from-first.jpg")):
+        with (folder / "event.toml").open("a", encoding="utf-8") as toml:
+            toml.write(f'\n[[media]]\npath = "{name}"\ntitle = "Named"\n')
+    cli("ingest", str(first))
+    out = cli("ingest", str(second))
+    assert "matches no file" not in out
+    assert (f"media[path='from-first.jpg']: names a copy of {first / '0-copy.jpg'}, which is "
+            "the item") in out
+    entries = cli.json("report")["unmatched_media"]
+    assert [(e["event"], e["path"], e["duplicate_of"]) for e in entries] == [
+        ("first", photo.name, str(first / "0-copy.jpg")),
+        ("second", "from-first.jpg", str(first / "0-copy.jpg"))]
