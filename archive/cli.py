@@ -84,6 +84,36 @@ class ArchiveGroup(click.Group):
             ctx.exit(1)
 
 
+class QueryCommand(click.Command):
+    """A command whose QUERY may start with '-' (`-kind:video` leaves videos out): a word
+    with one dash that is none of the command's options is part of the query, wherever
+    it stands. Unknown `--words` stay options, so a misspelt one is still named."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _query_last(self.get_params(ctx), args))
+
+
+def _query_last(params: list[click.Parameter], args: list[str]) -> list[str]:
+    """The options (with their values) first, then `--` and the words of the query."""
+    takes_value = {name: not (p.is_flag or p.count) for p in params
+                   if isinstance(p, click.Option) for name in (*p.opts, *p.secondary_opts)}
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            words += rest
+            break
+        name = arg.split("=", 1)[0]
+        if name in takes_value or arg.startswith("--"):
+            options.append(arg)
+            if takes_value.get(name) and "=" not in arg:
+                options += [value for value in (next(rest, None),) if value is not None]
+        else:
+            words.append(arg)
+    return [*options, "--", *words]
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -224,7 +254,7 @@ def export_group() -> None:
     """Export data from the archive."""
 
 
-@export_group.command("credits")
+@export_group.command("credits", cls=QueryCommand)
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--event", "event_id", help="Only this event.")
@@ -298,7 +328,7 @@ def _search_ids(archive: Archive, query: str) -> list[str]:
         index.close()
 
 
-@main.command("search")
+@main.command("search", cls=QueryCommand)
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)

@@ -324,3 +324,16 @@ def test_output_that_cannot_be_written_is_one_line(cli, event_dir: Path) -> None
                                   stderr=subprocess.PIPE, text=True, timeout=60)
         assert done.returncode == 1
         assert done.stderr == "error: cannot write the output (No space left on device)\n"
+
+
+def test_a_query_may_start_with_a_dash(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    make_jpeg(event_dir / "b.jpg", size=(70, 50))
+    cli("ingest", "-j", "1", str(event_dir))
+    assert "2 result(s) for '-kind:video'" in cli("search", "-kind:video")
+    assert cli.json("search", "-kind:video")["total"] == 2
+    assert cli.json("search", "--limit", "1", "-kind:video", "--sort=date")["pages"] == 2
+    assert cli.json("search", "-kind:photo")["total"] == 0
+    exported = json.loads(cli("export", "credits", "-kind:video", "--format", "json"))
+    assert sorted(e["file"] for e in exported) == ["a.jpg", "b.jpg"]
+    assert "No such option '--limt'" in cli("search", "--limt", "3", "a", code=2)
