@@ -25,6 +25,7 @@ from .ingest import IngestSummary, ingest_folder
 from .itemjson import camera_label, find_item, items_json, select_rows
 from .licenses import url_problem
 from .locking import write_lock
+from .manifest import load_event
 from .model import taken_text
 from .report import build_report, report_lines, unmatched_line
 from .store import ENV_VAR, Archive, default_archive_dir
@@ -162,25 +163,38 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
              f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
     summaries, failures = [], []
-    with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
-        for folder in event_dirs:
-            try:
-                summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
-                                        debug=obj.debug,
-                                        progress=not as_json and obj.verbose >= 0)
-            except ArchiveError as exc:
-                if obj.debug:
-                    raise
-                failures.append({"folder": str(folder), "error": str(exc)})
-                echo(f"error: {exc}", err=True)
-                continue
-            summaries.append(summary)
-            if not as_json and obj.verbose >= 0:
-                _print_summary(summary, obj.verbose)
-        if summaries:
-            from indexer.sync import sync
 
-            sync(archive, quiet=as_json or obj.verbose < 0)
+    def failed(folder: Path, exc: ArchiveError) -> None:
+        if obj.debug:
+            raise exc
+        failures.append({"folder": str(folder), "error": str(exc)})
+        echo(f"error: {exc}", err=True)
+
+    # Every event file is read before the archive is opened: one that is wrong must not
+    # leave a new archive behind (catalog, thumbs/, lock) with nothing in it.
+    events = []
+    for folder in event_dirs:
+        try:
+            events.append((folder, load_event(folder)))
+        except ArchiveError as exc:
+            failed(folder, exc)
+    if events:
+        with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
+            for folder, event in events:
+                try:
+                    summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
+                                            debug=obj.debug, event=event,
+                                            progress=not as_json and obj.verbose >= 0)
+                except ArchiveError as exc:
+                    failed(folder, exc)
+                    continue
+                summaries.append(summary)
+                if not as_json and obj.verbose >= 0:
+                    _print_summary(summary, obj.verbose)
+            if summaries:
+                from indexer.sync import sync
+
+                sync(archive, quiet=as_json or obj.verbose < 0)
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:

@@ -390,15 +390,16 @@ def check_event_id(catalog: Catalog, event: Event) -> None:
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
-                  timeout: float = FILE_TIMEOUT) -> IngestSummary:
-    """Ingest one event folder into the archive.
+                  timeout: float = FILE_TIMEOUT, event: Event | None = None) -> IngestSummary:
+    """Ingest one event folder into the archive (`event`: its event file, if already
+    read).
 
     Raises ManifestError for a wrong event file (nothing is written then) and
     CatalogError when the archive cannot be written; per-file problems are
     recorded in the catalog and counted, never raised.
     """
     started = time.monotonic()
-    event = load_event(Path(folder))
+    event = event or load_event(Path(folder))
     catalog = archive.catalog
     check_event_id(catalog, event)
     summary = IngestSummary(event.id)

@@ -337,3 +337,12 @@ def test_a_query_may_start_with_a_dash(cli, event_dir: Path) -> None:
     exported = json.loads(cli("export", "credits", "-kind:video", "--format", "json"))
     assert sorted(e["file"] for e in exported) == ["a.jpg", "b.jpg"]
     assert "No such option '--limt'" in cli("search", "--limt", "3", "a", code=2)
+
+
+def test_a_wrong_event_file_leaves_no_new_archive(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    (event_dir / "event.toml").write_text('[event]\ntitle = "No id"\n', encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        out = cli("ingest", str(event_dir), *json_flag, code=1)
+        assert "event.id: missing" in out
+        assert not cli.archive_dir.exists()  # no catalog, thumbs/ or lock file
