@@ -26,7 +26,7 @@ from .itemjson import camera_label, find_item, items_json, select_rows
 from .licenses import url_problem
 from .locking import write_lock
 from .manifest import load_event
-from .model import taken_text
+from .model import Event, taken_text
 from .report import build_report, report_lines, unmatched_line
 from .store import ENV_VAR, Archive, default_archive_dir
 from .terminal import echo
@@ -162,35 +162,12 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     if absent and not as_json:
         echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
              f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
-    summaries, failures = [], []
-
-    def failed(folder: Path, exc: ArchiveError) -> None:
-        if obj.debug:
-            raise exc
-        failures.append({"folder": str(folder), "error": str(exc)})
-        echo(f"error: {exc}", err=True)
-
-    # Every event file is read before the archive is opened: one that is wrong must not
-    # leave a new archive behind (catalog, thumbs/, lock) with nothing in it.
-    events = []
-    for folder in event_dirs:
-        try:
-            events.append((folder, load_event(folder)))
-        except ArchiveError as exc:
-            failed(folder, exc)
+    failures: list[dict[str, str]] = []
+    summaries: list[IngestSummary] = []
+    events = _load_events(obj, event_dirs, failures)
     if events:
         with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
-            for folder, event in events:
-                try:
-                    summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
-                                            debug=obj.debug, event=event,
-                                            progress=not as_json and obj.verbose >= 0)
-                except ArchiveError as exc:
-                    failed(folder, exc)
-                    continue
-                summaries.append(summary)
-                if not as_json and obj.verbose >= 0:
-                    _print_summary(summary, obj.verbose)
+            summaries = _ingest_events(obj, archive, events, failures, jobs, prune, as_json)
             if summaries:
                 from indexer.sync import sync
 
@@ -199,6 +176,45 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
         sys.exit(1)
+
+
+def _failed(obj: Context, failures: list[dict[str, str]], folder: Path,
+            exc: ArchiveError) -> None:
+    """An event that could not be ingested: said, counted, and the others go on."""
+    if obj.debug:
+        raise exc
+    failures.append({"folder": str(folder), "error": str(exc)})
+    echo(f"error: {exc}", err=True)
+
+
+def _load_events(obj: Context, event_dirs: tuple[Path, ...],
+                 failures: list[dict[str, str]]) -> list[tuple[Path, Event]]:
+    """The event file of each folder, read before the archive is opened: one that is
+    wrong must not leave a new archive behind (catalog, thumbs/, lock) holding nothing."""
+    events = []
+    for folder in event_dirs:
+        try:
+            events.append((folder, load_event(folder)))
+        except ArchiveError as exc:
+            _failed(obj, failures, folder, exc)
+    return events
+
+
+def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Event]],
+                   failures: list[dict[str, str]], jobs: int | None, prune: bool,
+                   as_json: bool) -> list[IngestSummary]:
+    summaries = []
+    for folder, event in events:
+        try:
+            summary = ingest_folder(archive, folder, jobs=jobs, prune=prune, debug=obj.debug,
+                                    event=event, progress=not as_json and obj.verbose >= 0)
+        except ArchiveError as exc:
+            _failed(obj, failures, folder, exc)
+            continue
+        summaries.append(summary)
+        if not as_json and obj.verbose >= 0:
+            _print_summary(summary, obj.verbose)
+    return summaries
 
 
 @main.command("list")
