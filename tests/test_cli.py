@@ -219,7 +219,7 @@ def test_event_file_urls_must_be_http(cli, event_dir: Path, key: str, value: str
     make_jpeg(event_dir / "a.jpg")
     out = cli("ingest", str(event_dir), code=1)
     assert f"event.toml: credit.{key}: " in out and len(out.splitlines()) == 1
-    assert cli.json("list", code=0) == []
+    assert not cli.archive_dir.exists()  # nothing written, not even a new archive
 
 
 def test_event_file_http_urls_are_accepted(cli, event_dir: Path) -> None:
