@@ -88,14 +88,14 @@ def parse_subtitles(text: str, name: str = "subtitles",
         number += 1
         cue = _cue(lines, timing_at)
         if isinstance(cue, str):
-            skipped.append(f"cue {number}: {cue}; skipped")
+            skipped.append(f"cue {number}: {cue}")
         elif cue:
             cues.append(cue)
     if not cues:
-        found = f" ({len(skipped)} malformed: {skipped[0]})" if skipped else ""
+        found = f" ({len(skipped)} malformed, the first {skipped[0]})" if skipped else ""
         raise MediaError("sidecar", f"{name}: no subtitle cues found{found}")
     if notes is not None and skipped:
-        notes += skipped[:MAX_NOTES]
+        notes += [f"{problem}; skipped" for problem in skipped[:MAX_NOTES]]
         if len(skipped) > MAX_NOTES:
             notes.append(f"{len(skipped) - MAX_NOTES} more malformed cues skipped")
     return cues
