@@ -385,6 +385,11 @@ class Catalog:
             "INSERT INTO people (event_id, id, name, data) "
             "VALUES (:event_id, :id, :name, :data)", people)
 
+    def event_folder(self, event_id: str) -> str | None:
+        """The folder the event of this id was last ingested from, None if it is new."""
+        row = self.db.execute("SELECT folder FROM events WHERE id = ?", (event_id,)).fetchone()
+        return row[0] if row else None
+
     # ---- files ----------------------------------------------------------------------
 
     def files_of_event(self, event_id: str) -> dict[str, sqlite3.Row]:

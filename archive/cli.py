@@ -7,6 +7,7 @@ exit 1; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -25,7 +26,8 @@ from .ingest import IngestSummary, ingest_folder
 from .itemjson import camera_label, find_item, items_json, select_rows
 from .licenses import url_problem
 from .locking import write_lock
-from .model import taken_text
+from .manifest import load_event
+from .model import Event, taken_text
 from .report import build_report, report_lines, unmatched_line
 from .store import CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
 from .terminal import echo
@@ -85,6 +87,36 @@ class ArchiveGroup(click.Group):
             ctx.exit(1)
 
 
+class QueryCommand(click.Command):
+    """A command whose QUERY may start with '-' (`-kind:video` leaves videos out): a word
+    with one dash that is none of the command's options is part of the query, wherever
+    it stands. Unknown `--words` stay options, so a misspelt one is still named."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _query_last(self.get_params(ctx), args))
+
+
+def _query_last(params: list[click.Parameter], args: list[str]) -> list[str]:
+    """The options (with their values) first, then `--` and the words of the query."""
+    takes_value = {name: not (p.is_flag or p.count) for p in params
+                   if isinstance(p, click.Option) for name in (*p.opts, *p.secondary_opts)}
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            words += rest
+            break
+        name = arg.split("=", 1)[0]
+        if name in takes_value or arg.startswith("--"):
+            options.append(arg)
+            if takes_value.get(name) and "=" not in arg:
+                options += [value for value in (next(rest, None),) if value is not None]
+        else:
+            words.append(arg)
+    return [*options, "--", *words]
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -132,32 +164,61 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     if absent and not as_json:
         echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
              f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
-    summaries, failures = [], []
-    with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
-        for folder in event_dirs:
-            try:
-                summary = ingest_folder(archive, folder, jobs=jobs, prune=prune,
-                                        debug=obj.debug,
-                                        progress=not as_json and obj.verbose >= 0)
-            except CatalogError:
-                raise  # the archive itself: no other folder can go in either
-            except ArchiveError as exc:
-                if obj.debug:
-                    raise
-                failures.append({"folder": str(folder), "error": str(exc)})
-                echo(f"error: {exc}", err=True)
-                continue
-            summaries.append(summary)
-            if not as_json and obj.verbose >= 0:
-                _print_summary(summary, obj.verbose)
-        if summaries:
-            from indexer.sync import sync
+    failures: list[dict[str, str]] = []
+    summaries: list[IngestSummary] = []
+    events = _load_events(obj, event_dirs, failures)
+    if events:
+        with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
+            summaries = _ingest_events(obj, archive, events, failures, jobs, prune, as_json)
+            if summaries:
+                from indexer.sync import sync
 
-            sync(archive, quiet=as_json or obj.verbose < 0)
+                sync(archive, quiet=as_json or obj.verbose < 0)
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
         sys.exit(1)
+
+
+def _failed(obj: Context, failures: list[dict[str, str]], folder: Path,
+            exc: ArchiveError) -> None:
+    """An event that could not be ingested: said, counted, and the others go on."""
+    if obj.debug:
+        raise exc
+    failures.append({"folder": str(folder), "error": str(exc)})
+    echo(f"error: {exc}", err=True)
+
+
+def _load_events(obj: Context, event_dirs: tuple[Path, ...],
+                 failures: list[dict[str, str]]) -> list[tuple[Path, Event]]:
+    """The event file of each folder, read before the archive is opened: one that is
+    wrong must not leave a new archive behind (catalog, thumbs/, lock) holding nothing."""
+    events = []
+    for folder in event_dirs:
+        try:
+            events.append((folder, load_event(folder)))
+        except ArchiveError as exc:
+            _failed(obj, failures, folder, exc)
+    return events
+
+
+def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Event]],
+                   failures: list[dict[str, str]], jobs: int | None, prune: bool,
+                   as_json: bool) -> list[IngestSummary]:
+    summaries = []
+    for folder, event in events:
+        try:
+            summary = ingest_folder(archive, folder, jobs=jobs, prune=prune, debug=obj.debug,
+                                    event=event, progress=not as_json and obj.verbose >= 0)
+        except CatalogError:
+            raise  # the archive itself: no other folder can go in either
+        except ArchiveError as exc:
+            _failed(obj, failures, folder, exc)
+            continue
+        summaries.append(summary)
+        if not as_json and obj.verbose >= 0:
+            _print_summary(summary, obj.verbose)
+    return summaries
 
 
 @main.command("list")
@@ -227,7 +288,7 @@ def export_group() -> None:
     """Export data from the archive."""
 
 
-@export_group.command("credits")
+@export_group.command("credits", cls=QueryCommand)
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--event", "event_id", help="Only this event.")
@@ -254,9 +315,24 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
                                "in event.toml ([[media]] or [[credit.rules]]) and ingest")
     text = export(items, fmt, title=query, base_url=base_url)
     if output:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text)
     else:
         echo(text, nl=False)
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Write what the user asked into `path`; raises ArchiveError in one line when it
+    cannot be written (no such folder, a full disk, a file that takes no writes), after
+    removing a file it created but could not finish."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "w", encoding="utf-8", errors=ERRORS) as fh:
+            fh.write(text)
+    except OSError as exc:
+        if not existed:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise ArchiveError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _check_base_url(base_url: str | None) -> None:
@@ -286,7 +362,7 @@ def _search_ids(archive: Archive, query: str) -> list[str]:
         index.close()
 
 
-@main.command("search")
+@main.command("search", cls=QueryCommand)
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)

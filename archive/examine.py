@@ -114,8 +114,11 @@ def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None
                         "no thumbnail", "warning")
             return
     try:
+        # The file's bytes stay in memory while it decodes (it is decoded from them).
         out.thumbnails = thumbs.make_thumbnails(image, meta["orientation"], Path(task.root),
-                                                out.item_id or "")
+                                                out.item_id or "", held=len(data))
+    except MediaError as exc:  # too large to decode: the item stays, without thumbnails
+        out.problem(exc.stage, str(exc), "warning")
     except photo.PIL_ERRORS as exc:
         if not media_type.is_raw:
             raise MediaError("decode", f"image data unreadable: {exc}") from None
@@ -151,7 +154,7 @@ def _sidecars(task: Task, out: Outcome) -> None:
             if path.suffix.lower() == ".xmp":
                 out.metadata["sidecar_xmp"] = sidecar.read_xmp_sidecar(path, notes)
             else:
-                cues = sidecar.read_subtitles(path)
+                cues = sidecar.read_subtitles(path, notes)
                 out.metadata.setdefault("transcript", []).extend(cues)
                 out.metadata.setdefault("transcript_files", []).append(path.name)
         except MediaError as exc:

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from .catalog import Catalog, stored_json
 from .commit import commit_outcome
-from .errors import ArchiveWriteError
+from .errors import ArchiveError, ArchiveWriteError, ManifestError
+from .fsnames import readable
 from .manifest import load_event
 from .model import Event
 from .pool import TaskFailed, run_tasks
@@ -356,6 +357,15 @@ def resolve_written(catalog: Catalog, event: Event, revision: int) -> None:
     _resolve_rows(catalog, event, rows, rewrite=False, since=None)
 
 
+def _copies(catalog: Catalog, event_id: str) -> dict[str, str]:
+    """The event's files that are copies of an item (of this event or another): relative
+    path -> the item's own file, as shown."""
+    return {r["relpath"]: readable(r["path"]) for r in catalog.query(
+        "SELECT f.relpath, i.path FROM files f JOIN items i ON i.id = f.item_id WHERE "
+        "f.event_id = ? AND f.role = 'media' AND f.state = 'present' AND f.path != i.path",
+        (event_id,))}
+
+
 def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
                   since: int | None = None, save: tuple | None = None,
                   reread: frozenset[str] = frozenset()) -> int:
@@ -373,7 +383,8 @@ def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,
             catalog.save_event(*save)
         rows = catalog.query(_ITEM_FACTS, (event.id,))
         re_resolved = _resolve_rows(catalog, event, rows, event_changed, since, reread)
-        unmatched = unmatched_entries(event, {row["relpath"] for row in rows})
+        unmatched = unmatched_entries(event, {row["relpath"] for row in rows},
+                                      _copies(catalog, event.id))
         catalog.set_meta(f"unmatched_media:{event.id}", json.dumps(unmatched))
         catalog.set_meta(f"resolved:{event.id}", _resolution_mark(revision, event))
     return re_resolved
@@ -385,10 +396,40 @@ def _resolved_against(catalog: Catalog, event: Event) -> bool:
     return mark is not None and mark.split(" ")[-1] == _event_digest(event)
 
 
+def _same_folder(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_event_id(catalog: Catalog, event: Event) -> None:
+    """Refuse an event file whose id is already the id of an event in another folder
+    that still exists: ingesting it would take that event's items over (their files
+    missing, then pruned). When the old folder is gone, the event moved here, and its
+    files are recognised as moved.
+
+    Raises ManifestError (ArchiveError for a folder without an event file).
+    """
+    held_by = catalog.event_folder(event.id)
+    if held_by is None or held_by == str(event.folder) or not os.path.isdir(held_by) \
+            or _same_folder(held_by, event.folder):
+        return
+    if event.source is None:
+        raise ArchiveError(f"{event.folder}: the event id {event.id!r} (taken from the "
+                           f"folder's name) is already the id of the event in {held_by}; "
+                           "add an event.toml giving this event another [event] id")
+    raise ManifestError(event.source, "event.id",
+                        f"{event.id!r} is already the id of the event in {held_by}; "
+                        "give this event another id (or, if that folder moved here, "
+                        "remove the old one)")
+
+
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
-                  timeout: float = FILE_TIMEOUT) -> IngestSummary:
-    """Ingest one event folder into the archive.
+                  timeout: float = FILE_TIMEOUT, event: Event | None = None) -> IngestSummary:
+    """Ingest one event folder into the archive (`event`: its event file, if already
+    read).
 
     Raises ManifestError for a wrong event file (nothing is written then) and
     CatalogError when the archive cannot be written or its catalog is damaged (then
@@ -396,9 +437,10 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     counted, never raised.
     """
     started = time.monotonic()
-    event = load_event(Path(folder))
+    event = event or load_event(Path(folder))
     catalog = archive.catalog
     catalog.ensure_sound()
+    check_event_id(catalog, event)
     summary = IngestSummary(event.id)
     rows = _event_rows(event)
     event_changed = _event_signature(catalog, event.id) != _rows_signature(*rows)
@@ -433,7 +475,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     if mark != _resolution_mark(catalog.revision, event):
         summary.resolved += resolve_event(catalog, event, since=before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
-    summary.errors = [dict(r) for r in catalog.query(
+    summary.errors = [{**r, "path": readable(r["path"])} for r in catalog.query(
         "SELECT path, stage, message, level FROM errors WHERE event_id = ? ORDER BY path",
         (event.id,))]
     summary.seconds = round(time.monotonic() - started, 3)

@@ -148,7 +148,9 @@ def find_item(catalog: Catalog, ref: str, cwd: Path | None = None) -> sqlite3.Ro
     row = catalog.get_item(ref)
     if row is not None:
         return row
-    for name in dict.fromkeys((ref, exact(ref))):  # as typed, or as `readable` showed it
+    # As `readable` showed it first: `caf\xe9.jpg` is the name with that byte before a
+    # name holding those characters (shown `caf\\xe9.jpg`); else as typed.
+    for name in dict.fromkeys((exact(ref), ref)):
         found = _by_path(catalog, name, cwd)
         if found is not None:
             return found

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import tomli
 
 from .errors import ManifestError
+from .fsnames import separators
 from .globs import GlobError, compile_glob
 from .licenses import license_problem, url_problem
 from .model import (
@@ -113,6 +114,20 @@ def boolean(value: Any) -> bool:
     return value
 
 
+def _shown(value: Any) -> str:
+    """A value as the event file wrote it (TOML), for messages: `2019-03-19T10:00:00` is
+    a date and time, not Python's `datetime.datetime(2019, 3, 19, 10, 0)`."""
+    if isinstance(value, dt.datetime):
+        return f"the date and time {value.isoformat()}"
+    if isinstance(value, dt.date | dt.time):
+        return f"the {'date' if isinstance(value, dt.date) else 'time'} {value.isoformat()}"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | int | float):
+        return f"{_kind(value)} {str(value).lower() if isinstance(value, bool) else value}"
+    return _kind(value)
+
+
 def date(value: Any) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -121,7 +136,8 @@ def date(value: Any) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2019-03-19")
+    raise ValueError(f"{_shown(value)} is not a date; expected YYYY-MM-DD without a time, "
+                     "e.g. 2019-03-19")
 
 
 def time(value: Any) -> dt.time:
@@ -130,7 +146,8 @@ def time(value: Any) -> dt.time:
     match = _TIME.match(value) if isinstance(value, str) else None
     if match and int(match[1]) < 24 and int(match[2]) < 60 and int(match[3] or 0) < 60:
         return dt.time(int(match[1]), int(match[2]), int(match[3] or 0))
-    raise ValueError(f"{value!r} is not a time; expected HH:MM, e.g. 11:15")
+    raise ValueError(f"{_shown(value)} is not a time; expected HH:MM without a date, "
+                     "e.g. 11:15")
 
 
 def timezone(value: Any) -> str:
@@ -145,7 +162,8 @@ def timezone(value: Any) -> str:
 def clock_offset(value: Any) -> dt.timedelta:
     match = _OFFSET.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"{value!r} is not an offset; expected ±HH:MM:SS, e.g. '-00:03:20'")
+        raise ValueError(f"{_shown(value)} is not an offset; expected a string ±HH:MM:SS, "
+                         "e.g. '-00:03:20'")
     sign = -1 if match[1] == "-" else 1
     return sign * dt.timedelta(hours=int(match[2]), minutes=int(match[3]),
                                seconds=int(match[4]))
@@ -177,7 +195,8 @@ def url(value: Any) -> str:
 
 
 def relpath(value: Any) -> str:
-    value = text(value).replace("\\", "/")
+    # Named as `list` shows it: `caf\xe9.jpg` for a name that is not UTF-8.
+    value = separators(text(value))
     if value.startswith("/") or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
     return value.removeprefix("./")
@@ -416,7 +435,8 @@ def load_event(folder: Path) -> Event:
         raw = _read(path)
         if raw is None:
             return default_event(folder)
-        content = raw.decode("utf-8")
+        # A byte order mark (Windows editors write one) is no TOML, but no mistake either.
+        content = raw.decode("utf-8-sig")
     except OSError as exc:
         raise ManifestError(path, "", f"cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

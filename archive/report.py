@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import Catalog, stored_json
+from .fsnames import readable
 from .itemjson import camera_label, require_ids
 
 
 def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-    return [dict(row) for row in catalog.query(sql, params)]
+    """Rows as dicts, files named as shown (`caf\\xe9.jpg` for a name not UTF-8)."""
+    rows = [dict(row) for row in catalog.query(sql, params)]
+    for row in rows:
+        for key in ("path", "original"):
+            if isinstance(row.get(key), str):
+                row[key] = readable(row[key])
+    return rows
 
 
 def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[str, Any]]:
@@ -23,13 +30,18 @@ def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[
 
 
 def unmatched_line(row: dict[str, Any]) -> str:
+    where = f"{row['event_file']}: media[path={row['path']!r}]"
+    if row.get("duplicate_of"):
+        return (f"{where}: names a copy of {row['duplicate_of']}, which is the item (a copy "
+                "is not an item of its own); describe that file, in the event file of its "
+                "folder")
     if row["suggestion"]:
         hint = f"; did you mean {row['suggestion']!r}?"
     elif any(c in row["path"] for c in "*?["):
         hint = " ([[media]] paths are exact; globs work in [[credit.rules]] match)"
     else:
         hint = " (a path relative to the event folder, exactly as the file is named)"
-    return f"{row['event_file']}: media[path={row['path']!r}]: matches no file{hint}"
+    return f"{where}: matches no file{hint}"
 
 
 def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any]:
@@ -107,7 +119,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                 detail = "could be " + " or ".join(stored_json(row["sessions"]))
             lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
     if report["unmatched_media"]:
-        lines.append(f"\n[[media]] entries matching no file ({len(report['unmatched_media'])}):")
+        lines.append(f"\n[[media]] entries that apply to no item "
+                     f"({len(report['unmatched_media'])}):")
         lines += [f"  {unmatched_line(row)}" for row in report["unmatched_media"]]
     if report["unknown_cameras"]:
         lines.append(f"\nCameras not in the event file ({len(report['unknown_cameras'])}); "

@@ -15,6 +15,7 @@ from typing import Any
 from .credits import resolve_credit
 from .dates import capture_time, file_time, iptc_datetime
 from .embedded import embedded_blocks
+from .fsnames import readable
 from .model import Camera, Event, MediaEntry, Session
 from .names import NameIndex, fold
 
@@ -122,15 +123,25 @@ def event_local(when: dt.datetime, event: Event) -> str:
 
 
 def media_entry(event: Event, relpath: str) -> MediaEntry | None:
-    return next((m for m in event.media if m.path == relpath), None)
+    """The entry naming the file, by its name as shown (`caf\\xe9.jpg` for a name that
+    is not UTF-8)."""
+    shown = readable(relpath)
+    return next((m for m in event.media if m.path == shown), None)
 
 
-def unmatched_entries(event: Event, relpaths: set[str]) -> list[dict[str, str | None]]:
+def unmatched_entries(event: Event, relpaths: set[str], copies: dict[str, str] | None = None
+                      ) -> list[dict[str, str | None]]:
     """The [[media]] entries naming no item of the event, each with the path it
-    probably meant (the same but for case), if there is one."""
-    folded = {p.casefold(): p for p in sorted(relpaths)}
-    return [{"path": m.path, "suggestion": folded.get(m.path.casefold())}
-            for m in event.media if m.path not in relpaths]
+    probably meant (the same but for case), if there is one, and the item's file when
+    the entry names a copy of it (`copies`: relative path -> the item's path), which
+    is no item of its own.
+    """
+    shown = sorted(readable(p) for p in relpaths)
+    folded = {p.casefold(): p for p in shown}
+    copy_of = {readable(p): original for p, original in (copies or {}).items()}
+    return [{"path": m.path, "suggestion": folded.get(m.path.casefold()),
+             "duplicate_of": copy_of.get(m.path)}
+            for m in event.media if m.path not in set(shown)]
 
 
 def find_camera(event: Event, camera: dict[str, Any] | None) -> Camera | None:

@@ -7,10 +7,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFSOCK, S_ISREG
 
 from .manifest import EVENT_FILE
 from .mediatypes import SIDECAR_SUFFIXES
 
+_SPECIAL = {S_IFIFO: "a FIFO (named pipe)", S_IFCHR: "a character device",
+            S_IFBLK: "a block device", S_IFSOCK: "a socket"}
 _LANG = re.compile(r"\.[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?\Z")
 
 
@@ -40,13 +43,15 @@ class ScanResult:
     entries: list[ScanEntry]
     orphans: list[Stat]  # sidecars with no media beside them
     unreadable: list[tuple[str, str]]  # (path, reason) for entries we could not stat
-    # (path, reason) for symbolic links not followed: out of the folder, or in a loop
+    # (path, reason) for what was passed over: symbolic links not followed (out of the
+    # folder, dangling, in a loop), FIFOs and devices
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Links:
     """Which symbolic links the walk follows: those that stay inside the event folder,
-    without coming back to a folder it is already inside (a loop)."""
+    without coming back to a folder it is already inside (a loop); `skipped` says what
+    the walk passed over, and why."""
 
     def __init__(self, folder: Path) -> None:
         self.root = os.path.realpath(folder)
@@ -54,7 +59,12 @@ class _Links:
         self._chain: dict[str, frozenset[str]] = {str(folder): frozenset([self.root])}
 
     def _leaves(self, path: str) -> bool:
+        """Whether a link is not followed: it leads out of the event folder, or nowhere."""
         target = os.path.realpath(path)
+        if not os.path.exists(path):
+            self.skipped.append((path, f"symbolic link to {os.readlink(path)}, which does "
+                                       "not exist (dangling); not followed"))
+            return True
         if os.path.commonpath([target, self.root]) == self.root:
             return False
         self.skipped.append((path, f"symbolic link to {target} leaves the event folder; "
@@ -94,7 +104,11 @@ def _walk(folder: Path, unreadable: list[tuple[str, str]], links: _Links) -> Ite
             except OSError as exc:
                 unreadable.append((path, f"cannot read: {exc.strerror}"))
                 continue
-            if not os.path.isfile(path):
+            if not S_ISREG(st.st_mode):
+                # A FIFO would hang whoever reads it, a device never ends: never read, but
+                # said, as a file that is there and not catalogued.
+                kind = _SPECIAL.get(S_IFMT(st.st_mode), "not a regular file")
+                links.skipped.append((path, f"{kind}, not a media file; skipped"))
                 continue
             yield Stat(path, os.path.relpath(path, folder).replace(os.sep, "/"),
                        st.st_size, st.st_mtime_ns)

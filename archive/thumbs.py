@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import ArchiveWriteError
+from .errors import ArchiveWriteError, MediaError
+from .store import share_file
 
 _CANNOT_WRITE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
@@ -23,6 +24,12 @@ SIZES = {"small": 320, "large": 1280}
 FORMAT, SUFFIX = "JPEG", "jpg"
 SAVE_OPTIONS = {"quality": 85, "optimize": False}
 BAND = 512  # rows of a large image flattened and reduced at a time
+# What decoding one photo may take: the file (held in memory, or mapped by libtiff), the
+# decoder's own buffer and the pixels. A worker's own ~100 MB (interpreter, libraries,
+# the bands of `_reduced`) comes on top: measured 995 MiB for a 511 MB 16-bit RGBA
+# TIFF of 100 MP, estimated at 897 MiB, so a photo stays under the README's 1 GB.
+DECODE_BUDGET = 900 * 2**20
+MB = 2**20
 
 # EXIF orientation -> the transposes that bring the pixels upright.
 _UPRIGHT: dict[int, tuple[Image.Transpose, ...]] = {
@@ -77,6 +84,7 @@ def _write_atomic(image: Image.Image, target: Path) -> None:
                                 f"{exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            share_file(fh.fileno())
             image.save(fh, FORMAT, **SAVE_OPTIONS)
         os.replace(tmp, target)
     except OSError as exc:
@@ -125,17 +133,66 @@ def _reduced(image: Image.Image, longest: int) -> Image.Image:
     return out
 
 
+def _pixel_bytes(image: Image.Image) -> int:
+    """What Pillow allocates for the decoded pixels: 1 byte a pixel for 1, L and P, 2 for
+    I;16, 4 for every other mode (RGB included)."""
+    per_pixel = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith(
+        "I;16") else 4
+    return image.width * image.height * per_pixel
+
+
+def _decoder_bytes(image: Image.Image) -> int:
+    """The buffer Pillow's libtiff decoder fills before unpacking into pixels: a whole
+    strip or tile at the file's depth. A TIFF written as one compressed strip needs it
+    for the whole image: 800 MB for 100 MP of 16-bit RGBA, beside 400 MB of pixels.
+    Pillow's other decoders work a few rows at a time."""
+    tile = getattr(image, "tile", None)  # only images opened from a file have one
+    if not tile or tile[0][0] != "libtiff":
+        return 0
+    tags = image.tag_v2
+    try:
+        bits = tags.get(258, 8)
+        depth = -(-max(bits if isinstance(bits, tuple) else (bits,)) // 8)
+        samples = 1 if tags.get(284, 1) == 2 else int(tags.get(277, 1))
+        if tags.get(322) and tags.get(323):
+            area = int(tags[322]) * int(tags[323])
+        else:
+            area = image.width * min(int(tags.get(278) or image.height), image.height)
+    except (TypeError, ValueError):
+        return 0  # tags libtiff will refuse anyway
+    return area * max(samples * depth, 4)  # YCbCr and JPEG are read as RGBA
+
+
+def decode_problem(image: Image.Image, held: int) -> str | None:
+    """Why the image is not decoded for thumbnails (its decoding would take more than
+    DECODE_BUDGET, `held` being the bytes of the file kept meanwhile), or None."""
+    buffer, pixels = _decoder_bytes(image), _pixel_bytes(image)
+    total = held + buffer + pixels
+    if total <= DECODE_BUDGET:
+        return None
+    part = (f"one strip or tile of {buffer / MB:,.0f} MB decoded whole" if buffer > held
+            else f"the file's {held / MB:,.0f} MB")
+    return (f"no thumbnail: decoding it would take about {total / MB:,.0f} MB, with {part} "
+            f"and {pixels / MB:,.0f} MB of pixels, more than the {DECODE_BUDGET // MB} MB "
+            "a photo may; re-save it with smaller strips or tiles")
+
+
 def make_thumbnails(image: Image.Image, orientation: int | None, root: Path,
-                    item_id: str) -> dict[str, dict[str, object]]:
+                    item_id: str, held: int = 0) -> dict[str, dict[str, object]]:
     """Write the small and large thumbnails of an opened image; returns name -> facts.
 
-    Raises OSError (or a Pillow error) when the pixels cannot be decoded.
+    Raises MediaError (stage thumbnail) when decoding would take more memory than a
+    photo may (`held`: bytes of the file kept in memory meanwhile), OSError (or a Pillow
+    error) when the pixels cannot be decoded.
     """
     largest = max(SIZES.values())
     w, h = image.size
     if image.format == "JPEG":
         # Ask for the smallest decode still at least `largest` on the long side.
         image.draft("RGB", _fit((w, h), largest) if max(w, h) > largest else (w, h))
+    problem = decode_problem(image, held)
+    if problem:
+        raise MediaError("thumbnail", problem)
     frame = upright(_reduced(image, largest), orientation)
     result: dict[str, dict[str, object]] = {}
     for name, px in sorted(SIZES.items(), key=lambda kv: -kv[1]):

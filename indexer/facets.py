@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from whoosh.reading import IndexReader
 
+from archive.store import share_file
+
 from .schema import FACETS
 
 
@@ -63,9 +65,14 @@ class FacetTable:
     def save(self, path: Path) -> None:
         arrays = {f"rows_{field}": rows for field, rows in self.rows.items()}
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, names=np.array(json.dumps(self.names)), **arrays)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                share_file(fh.fileno())
+                np.savez(fh, names=np.array(json.dumps(self.names)), **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> FacetTable:

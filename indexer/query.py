@@ -20,6 +20,8 @@ from functools import partial
 
 from whoosh import query as q
 
+from archive.fsnames import separators
+
 from .schema import FILE, FOLD, PROSE, RELATION_BOOST
 
 MAX_CLAUSES = 48
@@ -121,7 +123,7 @@ def _exact(fieldname: str, value: Value, fold: Callable[[str], str] = str) -> q.
 
 def _file(value: Value) -> q.Query | None:
     """A file by stem, name or relative path, any case; or its words."""
-    key = re.sub(r"^(\./|/)+", "", value.text.replace("\\", "/"))
+    key = re.sub(r"^(\./|/)+", "", separators(value.text))
     keys = _tokens(key, FILE)
     exact = (LimitedPrefix if value.prefix else q.Term)("filekey", keys[0]) if keys else None
     return _any(exact, _text("filename", value, FOLD))

@@ -33,10 +33,16 @@ SCHEMA_FILE = "SCHEMA"
 CHECKSUMS_FILE = "CHECKSUMS"
 # and facets-*.npz, *.tmp
 _NOT_INDEX = (REVISION_FILE, SCHEMA_FILE, CHECKSUMS_FILE, "MAIN_WRITELOCK")
+NOT_BUILT = "no index"
 
 
 class IndexMissing(Exception):
     """No usable index: it must be built from the catalog."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        # What is wrong, without the server's paths: what the site may say.
+        self.problem = problem
 
 
 class IndexDamaged(IndexMissing):
@@ -68,7 +74,9 @@ def open_index(link: Path) -> FileIndex:
     (IndexDamaged when a file is not the size it was written with)."""
     folder = current_dir(link)
     if folder is None:
-        raise IndexMissing(f"{link}: no index")
+        problem = ("the index folder it names is missing" if os.path.lexists(link)
+                   else NOT_BUILT)
+        raise IndexMissing(f"{link}: {problem}", problem)
     problem = damage(folder, deep=False)
     if problem:
         raise IndexDamaged(f"{link}: {problem}")
@@ -80,18 +88,31 @@ def open_index(link: Path) -> FileIndex:
             gc.collect()
     if isinstance(opened, IndexMissing):
         raise type(opened)(f"{link}: {opened}")
-    if read_schema(folder) != SCHEMA_VERSION:
-        raise IndexMissing(f"{link}: made by an older version of event-archive "
-                           f"(index schema {read_schema(folder)}, now {SCHEMA_VERSION})")
+    schema = read_schema(folder)
+    if schema != SCHEMA_VERSION:
+        problem = schema_problem(schema)
+        raise IndexMissing(f"{link}: {problem}", problem)
     return opened
 
 
-def read_schema(folder: Path) -> int:
-    """The schema version a generation was written with (1: before versions were kept)."""
+def read_schema(folder: Path) -> int | None:
+    """The schema version a generation was written with: 1 without a SCHEMA file (before
+    versions were kept), None when that file cannot be read as one."""
     try:
         return int((folder / SCHEMA_FILE).read_text().strip())
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return 1
+    except (OSError, ValueError):
+        return None
+
+
+def schema_problem(schema: int | None) -> str:
+    """Why an index of another schema version cannot be searched."""
+    if schema is None:
+        return "its schema version cannot be read"
+    made_by = "a newer" if schema > SCHEMA_VERSION else "an older"
+    return (f"made by {made_by} version of event-archive (index schema {schema}; this "
+            f"version reads {SCHEMA_VERSION})")
 
 
 def read_revision(folder: Path) -> int:

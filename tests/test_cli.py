@@ -219,7 +219,7 @@ def test_event_file_urls_must_be_http(cli, event_dir: Path, key: str, value: str
     make_jpeg(event_dir / "a.jpg")
     out = cli("ingest", str(event_dir), code=1)
     assert f"event.toml: credit.{key}: " in out and len(out.splitlines()) == 1
-    assert cli.json("list", code=0) == []
+    assert not cli.archive_dir.exists()  # nothing written, not even a new archive
 
 
 def test_event_file_http_urls_are_accepted(cli, event_dir: Path) -> None:
@@ -293,3 +293,56 @@ def test_metadata_cannot_send_escape_sequences_to_a_terminal(cli, event_dir: Pat
         assert not set(out) & set("\x1b\x07\x9b\x85\x08\x7f"), (args, out)
         assert "\r" not in out.replace("\r\n", ""), (args, out)  # the terminal's own CR LF
     assert "Anna]0;owned[2J[31mRossi" in on_terminal(cli.archive_dir, "list")
+
+
+def test_pipes_get_the_text_unchanged(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist=f"Anna{ESCAPES}Rossi"))
+    cli("ingest", "-j", "1", str(event_dir))
+    done = subprocess.run([sys.executable, "-m", "archive", "--archive", str(cli.archive_dir),
+                           "list"], capture_output=True, timeout=60, check=True)
+    assert f"Anna{ESCAPES}Rossi".encode() in done.stdout
+
+
+@pytest.mark.parametrize("target", ["missing/credits.csv", "/dev/full", "/proc/version"])
+def test_an_export_that_cannot_be_written_is_one_line(cli, event_dir: Path, tmp_path: Path,
+                                                      target: str) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist="Anna Rossi"))
+    cli("ingest", "-j", "1", str(event_dir))
+    path = tmp_path / target
+    out = cli("export", "credits", "-o", str(path), code=1)
+    assert out.startswith(f"error: {path}: cannot write (") and out.count("\n") == 1, out
+    assert not (tmp_path / "missing").exists()
+
+
+def test_output_that_cannot_be_written_is_one_line(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    cli("ingest", "-j", "1", str(event_dir))
+    for args in (("list",), ("list", "--json"), ("export", "credits")):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "archive", "--archive",
+                                   str(cli.archive_dir), *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        assert done.returncode == 1
+        assert done.stderr == "error: cannot write the output (No space left on device)\n"
+
+
+def test_a_query_may_start_with_a_dash(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    make_jpeg(event_dir / "b.jpg", size=(70, 50))
+    cli("ingest", "-j", "1", str(event_dir))
+    assert "2 result(s) for '-kind:video'" in cli("search", "-kind:video")
+    assert cli.json("search", "-kind:video")["total"] == 2
+    assert cli.json("search", "--limit", "1", "-kind:video", "--sort=date")["pages"] == 2
+    assert cli.json("search", "-kind:photo")["total"] == 0
+    exported = json.loads(cli("export", "credits", "-kind:video", "--format", "json"))
+    assert sorted(e["file"] for e in exported) == ["a.jpg", "b.jpg"]
+    assert "No such option '--limt'" in cli("search", "--limt", "3", "a", code=2)
+
+
+def test_a_wrong_event_file_leaves_no_new_archive(cli, event_dir: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    (event_dir / "event.toml").write_text('[event]\ntitle = "No id"\n', encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        out = cli("ingest", str(event_dir), *json_flag, code=1)
+        assert "event.id: missing" in out
+        assert not cli.archive_dir.exists()  # no catalog, thumbs/ or lock file

@@ -178,12 +178,13 @@ def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: P
         "exact; globs work in [[credit.rules]] match)" in out
     assert "photos/nocredit.jpg" not in out
     expected = [{"event": "florence-2019", "event_file": str(toml.resolve()),
-                 "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg"},
+                 "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg",
+                 "duplicate_of": None},
                 {"event": "florence-2019", "event_file": str(toml.resolve()),
-                 "path": "photos/*.jpg", "suggestion": None}]
+                 "path": "photos/*.jpg", "suggestion": None, "duplicate_of": None}]
     assert cli.json("report")["unmatched_media"] == expected
     assert cli.json("ingest", str(florence))["events"][0]["unmatched_media"] == expected
-    assert "[[media]] entries matching no file (2):" in cli("report")
+    assert "[[media]] entries that apply to no item (2):" in cli("report")
 
     toml.write_text(base + MEDIA_ENTRY, encoding="utf-8")
     assert "warning" not in cli("ingest", str(florence))

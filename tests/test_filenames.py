@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from media import make_jpeg, make_xmp
 
 from archive.catalog import Catalog
+from archive.fsnames import exact, readable
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
@@ -93,6 +94,34 @@ def test_batch_ingest_and_text_output_of_the_real_command(tmp_path: Path, event_
         assert SHOWN.encode() in shown.stdout
 
 
+LITERAL = "caf\\\\xe9"  # how a name holding a backslash, x, e, 9 is shown: told apart
+
+
+def test_a_byte_and_a_backslash_are_told_apart(cli, event_dir: Path, tmp_path: Path) -> None:
+    """`caf\\xe9.jpg` (a byte) and a name holding those characters never look alike; a
+    [[media]] entry and a `file:` search name either as `list` shows it."""
+    (event_dir / "event.toml").write_text(
+        '[event]\nid = "e"\ntitle = "E"\n\n[[media]]\npath = \'caf\\xe9.jpg\'\n'
+        'title = "Byte"\n\n[[media]]\npath = \'caf\\\\xe9.jpg\'\ntitle = "Backslash"\n',
+        encoding="utf-8")
+    write_raw(event_dir, b"caf\xe9.jpg", make_jpeg(tmp_path / "a.jpg").read_bytes())
+    make_jpeg(event_dir / "caf\\xe9.jpg", size=(70, 50))
+    summary = cli.json("ingest", str(event_dir))["events"][0]
+    assert (summary["added"], summary["unmatched_media"]) == (2, [])
+    shown = {i["relpath"]: i for i in cli.json("list")}
+    assert sorted(shown) == [f"{LITERAL}.jpg", f"{SHOWN}.jpg"]
+    byte, literal = shown[f"{SHOWN}.jpg"], shown[f"{LITERAL}.jpg"]
+    assert (byte["title"], literal["title"]) == ("Byte", "Backslash")
+    text = cli("list")
+    assert f"  {SHOWN}.jpg  " in text and f"  {LITERAL}.jpg  " in text
+    for item in (byte, literal):
+        assert cli.json("show", item["relpath"])["id"] == item["id"]
+        assert cli.json("show", item["path"])["id"] == item["id"]
+        found = cli.json("search", f"file:{item['relpath']}")["results"]
+        assert [r["id"] for r in found] == [item["id"]]
+    assert cli.json("report")["unmatched_media"] == []
+
+
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     opened = Catalog(tmp_path_factory.mktemp("catalog") / "c.sqlite3")
@@ -111,3 +140,10 @@ def test_the_catalog_gives_back_any_text_it_was_given(catalog: Catalog, text: st
     assert catalog.get_meta("name") == text
     (row,) = catalog.query("SELECT path, message FROM errors WHERE path = ?", (text,))
     assert (row["path"], row["message"]) == (text, text)
+
+
+@given(st.text(st.sampled_from(["\\", "x", "e", "9", "8", "\udce9", "\udc80", "é", "/"])))
+def test_every_name_is_shown_its_own_way(name: str) -> None:
+    shown = readable(name)
+    shown.encode("utf-8")  # raises if a lone surrogate is left: printable anywhere
+    assert exact(shown) == name  # so no two names are shown alike

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from media import make_png16
+from media import make_png16, make_tiff16
 from PIL import Image
 
 from archive.extract.photo import MAX_PIXELS
@@ -71,3 +71,29 @@ def test_an_image_at_the_limit_is_ingested_within_a_gigabyte(tmp_path: Path) -> 
         assert im.size == (1280, 1280)
         left, middle, right = (im.getpixel((x, 640)) for x in (2, 640, 1277))
     assert max(left) < 10 and min(right) > 245 and 110 < middle[0] < 145
+
+
+def test_a_tiff_of_one_huge_strip_is_kept_without_thumbnails(tmp_path: Path) -> None:
+    """Pillow's libtiff decoder fills a whole strip at 16 bits before making 8-bit pixels:
+    for one strip of 100 MP that is 800 MB (RGBA) or 600 MB (RGB) besides the 400 MB of
+    pixels. Such a file is not decoded; the same pixels in strips are."""
+    folder = tmp_path / "event"
+    make_tiff16(folder / "one-strip.tif", 9999, 9990)
+    make_tiff16(folder / "one-strip-rgb.tif", 9999, 9990, alpha=False)
+    make_tiff16(folder / "strips.tif", 9999, 9990, rows_per_strip=64)
+    out, peak = ingest_measured(tmp_path / "arch", folder)
+    (summary,) = out["events"]
+    assert (summary["added"], summary["failed"]) == (3, 0)
+    assert peak < GB
+    problems = {Path(e["path"]).name: (e["stage"], e["level"], e["message"])
+                for e in summary["errors"]}
+    assert set(problems) == {"one-strip.tif", "one-strip-rgb.tif"}
+    for stage, level, message in problems.values():
+        assert (stage, level) == ("thumbnail", "warning")
+        assert message.startswith("no thumbnail: decoding it would take about ")
+        assert "one strip or tile of" in message and "smaller strips" in message
+    thumb = next((tmp_path / "arch" / "thumbs").rglob("*-1280.jpg"))
+    with Image.open(thumb) as im:
+        assert im.width == 1280
+        left, right = im.getpixel((2, 100)), im.getpixel((1277, 100))
+    assert max(left) < 10 and min(right) > 245

@@ -275,3 +275,56 @@ def test_an_item_leaving_its_event_is_not_moved_to_a_copy_elsewhere(cli,
     assert {(i["event"], i["relpath"], i["credit"]["creator"]) for i in cli.json("list")} == {
         ("first", kept.name, "Anna Rossi"), ("second", kept.name, "Bruno Bianchi"),
         ("second", gone.name, "Bruno Bianchi")}
+
+
+def test_an_event_id_held_by_another_folder_is_refused(cli, tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "first", "florence-2019", "Anna Rossi")
+    photos(first, 2)
+    cli("ingest", str(first))
+    before, revision = cli.json("list"), cli.json("report")
+    second = event_folder(tmp_path / "second", "florence-2019", "Bruno Bianchi")
+    photos(second, 1, prefix="DSC_")
+    out = cli("ingest", str(second), code=1)
+    assert out.count("\n") == 1, out
+    assert f"{second / 'event.toml'}: event.id: 'florence-2019'" in out
+    assert str(first) in out
+    assert cli.json("list") == before and cli.json("report") == revision
+    # Nothing was taken over: the first event's files are neither missing nor pruned.
+    summary = cli.json("ingest", "--prune", str(first))["events"][0]
+    assert (summary["unchanged"], summary["missing"], summary["pruned"]) == (2, 0, 0)
+
+
+def test_a_moved_event_folder_is_a_move(cli, tmp_path: Path) -> None:
+    old = event_folder(tmp_path / "old", "florence-2019", "Anna Rossi")
+    photos(old / "photos", 2)
+    cli("ingest", str(old))
+    before = cli.json("list")
+    new = tmp_path / "new"
+    old.rename(new)
+    summary = cli.json("ingest", str(new))["events"][0]
+    assert (summary["moved"], summary["missing"], summary["added"]) == (2, 0, 0)
+    after = cli.json("list")
+    assert [i["id"] for i in after] == [i["id"] for i in before]
+    assert all(i["path"].startswith(f"{new}/") for i in after)
+    assert cli.json("report")["missing"] == []
+    assert cli.json("ingest", "--prune", str(new))["events"][0]["pruned"] == 0
+
+
+def test_a_media_entry_naming_a_copy_says_so(cli, tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "first", "first", "Anna Rossi")
+    (photo,) = photos(first, 1)
+    second = event_folder(tmp_path / "second", "second", "Bruno Bianchi")
+    shutil.copy2(photo, second / "from-first.jpg")
+    shutil.copy2(photo, first / "0-copy.jpg")  # a copy in its own event, sorting first
+    for folder, name in ((first, photo.name), (second, "from-first.jpg")):
+        with (folder / "event.toml").open("a", encoding="utf-8") as toml:
+            toml.write(f'\n[[media]]\npath = "{name}"\ntitle = "Named"\n')
+    cli("ingest", str(first))
+    out = cli("ingest", str(second))
+    assert "matches no file" not in out
+    assert (f"media[path='from-first.jpg']: names a copy of {first / '0-copy.jpg'}, which is "
+            "the item") in out
+    entries = cli.json("report")["unmatched_media"]
+    assert [(e["event"], e["path"], e["duplicate_of"]) for e in entries] == [
+        ("first", photo.name, str(first / "0-copy.jpg")),
+        ("second", "from-first.jpg", str(first / "0-copy.jpg"))]

@@ -136,6 +136,12 @@ end = 14:00
 room = "Plenary"
 """, "sessions[id='s3'].start", "overlaps session 's2'"),
     ("invalid TOML", GOOD + "\n[[people]\n", "", "not valid TOML"),
+    ("date with a time", _with("date = 2019-03-19", "date = 2019-03-19T10:00:00"), "event.date",
+     "the date and time 2019-03-19T10:00:00 is not a date; expected YYYY-MM-DD without a"),
+    ("time with a date", _with("start = 11:15", "start = 2019-03-19"),
+     "sessions[id='s2'].start", "the date 2019-03-19 is not a time; expected HH:MM"),
+    ("clock offset as a time", _with('"-00:03:20"', "00:03:20"), "cameras[0].clock_offset",
+     "the time 00:03:20 is not an offset; expected a string"),
     ("rules not tables", _with('[[credit.rules]]\nmatch = "video/**"\ncreator = "Barry Guckian"\n'
                                'organisation = "Northern and Western Regional Assembly"\n'
                                'project = "TRINNO"\n', 'rules = "x"\n'),
@@ -182,6 +188,11 @@ def test_folder_without_event_file_gets_a_default_event(tmp_path: Path) -> None:
     assert event.id == "My-Event-2024"
     assert event.title == "My Event 2024"
     assert event.timezone == "UTC"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "event.toml").write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_event(tmp_path).id == "florence-2019"
 
 
 def test_non_utf8_event_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -521,3 +521,22 @@ def test_an_archive_folder_named_like_a_uri_is_read(tmp_path: Path, event_dir: P
     assert [i["relpath"] for i in json.loads(run.stdout)] == ["a.jpg"]
     answer = create_app(archive_dir).test_client().get("/api/events")
     assert answer.status_code == 200 and answer.get_json()[0]["items"] == 1
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["022", "027"])
+def test_thumbnails_and_facets_honour_the_umask(tmp_path: Path, event_dir: Path,
+                                                umask: int) -> None:
+    """A site running as another user (of the archive's group) reads what ingest wrote."""
+    make_jpeg(event_dir / "a.jpg")
+    make_video(event_dir / "b.mp4", seconds=1)
+    archive = tmp_path / "arch"
+    before = os.umask(umask)
+    try:
+        for command in (("ingest", str(event_dir)), ("search", "a")):
+            subprocess.run([sys.executable, "-m", "archive", "--archive", str(archive),
+                            *command], check=True, capture_output=True, timeout=120)
+    finally:
+        os.umask(before)
+    written = [*(archive / "thumbs").rglob("*.jpg"), *archive.glob("index/facets-*.npz")]
+    assert len(written) == 6 and written[-1].suffix == ".npz"  # 2 photo, 3 video, facets
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o666 & ~umask)}

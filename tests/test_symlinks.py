@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,26 @@ def test_a_link_swapped_to_the_outside_after_ingest_is_not_served(cli, linked: P
         sync(archive)
     client = create_app(cli.archive_dir, {"TESTING": True}).test_client()
     assert client.get(f"/media/{item['id']}/original").status_code == 404
+
+
+def test_dangling_links_fifos_and_devices_are_warnings(cli, event_dir: Path,
+                                                       tmp_path: Path) -> None:
+    make_jpeg(event_dir / "a.jpg")
+    os.symlink("gone.jpg", event_dir / "inside.jpg")           # dangling, inside
+    os.symlink(tmp_path / "nowhere" / "x.jpg", event_dir / "outside.jpg")  # dangling, out
+    os.mkfifo(event_dir / "pipe.jpg")
+    specials = {"inside.jpg": "symbolic link to gone.jpg, which does not exist (dangling)",
+                "outside.jpg": f"symbolic link to {tmp_path / 'nowhere' / 'x.jpg'}, which "
+                               "does not exist (dangling)",
+                "pipe.jpg": "a FIFO (named pipe), not a media file; skipped"}
+    if os.geteuid() == 0:  # making a device node needs root
+        os.mknod(event_dir / "null.jpg", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        specials["null.jpg"] = "a character device, not a media file; skipped"
+    summary = cli.json("ingest", str(event_dir))["events"][0]
+    assert (summary["added"], summary["failed"]) == (1, 0)
+    found = {Path(w["path"]).name: (w["stage"], w["message"])
+             for w in cli.json("report")["warnings"]}
+    assert cli.json("report")["errors"] == []
+    assert set(found) == set(specials)
+    for name, said in specials.items():
+        assert found[name][0] == "scan" and found[name][1].startswith(said), found[name]

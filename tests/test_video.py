@@ -256,6 +256,39 @@ def test_subtitle_parsing(text: str, cues: list) -> None:
     assert [(c["start"], c["end"], c["text"]) for c in parse_subtitles(text)] == cues
 
 
+THREE_CUES = ("WEBVTT\n\nNOTE made by hand\n\n1\n00:01.000 --> 00:02.000\nFirst\n\n"
+              "2\n00:03.000 --> {second}\nSecond\n\n3\n00:05.000 --> 00:06.000\nThird\n")
+
+
+@pytest.mark.parametrize(("second", "why"), [("00:0x.000", "bad timing line"),
+                                             ("00:02.500", "ends before it starts")])
+def test_a_bad_cue_is_skipped_and_named_by_its_number(second: str, why: str) -> None:
+    notes: list[str] = []
+    cues = parse_subtitles(THREE_CUES.format(second=second), "talk.vtt", notes)
+    assert [c["text"] for c in cues] == ["First", "Third"]
+    assert len(notes) == 1 and notes[0].startswith(f"cue 2: {why}") and "skipped" in notes[0]
+
+
+def test_a_bad_cue_is_a_warning_and_the_transcript_kept(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "talk.mp4", seconds=1)
+    vtt = tmp_path / "talk.vtt"
+    vtt.write_text(THREE_CUES.format(second="soon"), encoding="utf-8")
+    st = vtt.stat()
+    out = run(video, tmp_path / "arch", ((str(vtt), st.st_size, st.st_mtime_ns),))
+    assert [c["text"] for c in out.metadata["transcript"]] == ["First", "Third"]
+    assert [(p[0], p[2]) for p in out.problems] == [("sidecar", "warning")]
+    assert out.problems[0][1].startswith("talk.vtt: cue 2: bad timing line")
+
+
+def test_many_bad_cues_are_counted() -> None:
+    bad = "".join(f"{i}\n00:0{i}.000 --> later\nx\n\n" for i in range(1, 9))
+    notes: list[str] = []
+    cues = parse_subtitles(bad + "9\n00:10.000 --> 00:11.000\nok\n", "a.srt", notes)
+    assert [c["text"] for c in cues] == ["ok"]
+    assert [n.split(":")[0] for n in notes[:5]] == [f"cue {i}" for i in range(1, 6)]
+    assert notes[5:] == ["3 more malformed cues skipped"]
+
+
 def test_empty_subtitles_are_an_error() -> None:
     with pytest.raises(MediaError, match="no subtitle cues"):
         parse_subtitles("WEBVTT\n\n")

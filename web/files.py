@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, send_file
+from flask import Blueprint, Response, abort, request, send_file
+from werkzeug.http import parse_range_header
 
 from .context import archive, site
 from .lookups import item_row
@@ -48,6 +49,7 @@ def _original(row: object) -> Response:
         abort(404, description="The original file is missing from its folder.")
     # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
     name = os.fsencode(path.name).decode("utf-8", "replace")
+    _ignore_unusable_range()
     # werkzeug writes the header from download_name but refuses control characters in
     # it: it gets the ASCII fallback, and the full header of RFC 6266 replaces its own.
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
@@ -55,6 +57,19 @@ def _original(row: object) -> Response:
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def _ignore_unusable_range() -> None:
+    """Drop a Range header to be ignored, so the whole file is sent (200): one of another
+    unit or that does not parse, as RFC 9110 (14.2) says, and several ranges, which
+    would need a multipart answer. werkzeug answers 416 to each; a range that parses but
+    lies past the end still gets its 416."""
+    header = request.headers.get("Range")
+    if header is None:
+        return
+    parsed = parse_range_header(header)
+    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+        request.environ.pop("HTTP_RANGE", None)
 
 
 def ascii_name(name: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, request
 
 from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
+from indexer.store import NOT_BUILT
 
 from .context import archive, site
 from .lookups import event_folders, public
@@ -35,9 +36,12 @@ def _answering() -> Iterator[None]:
     except IndexDamaged:
         abort(503, description="The search index is damaged; run 'event-archive verify' "
               "on the server to rebuild it.")
-    except IndexMissing:
-        abort(503, description="The search index is not built yet; run "
-              "'event-archive reindex'.")
+    except IndexMissing as exc:
+        if exc.problem in (None, NOT_BUILT):
+            abort(503, description="The search index is not built yet; run "
+                  "'event-archive reindex' on the server.")
+        abort(503, description=f"The search index cannot be used: {exc.problem}; run "
+              "'event-archive reindex' on the server to rebuild it.")
 
 
 def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

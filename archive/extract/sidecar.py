@@ -11,6 +11,7 @@ from ..errors import MediaError
 from . import xmp
 
 MAX_SIDECAR = 8 * 1024 * 1024
+MAX_NOTES = 5  # malformed cues named one by one; the rest are counted
 _TIMING = re.compile(
     r"\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
 _TAG = re.compile(r"<[^>]*>")
@@ -55,32 +56,51 @@ def _cue_text(lines: list[str]) -> str:
     return html.unescape(_TAG.sub("", " ".join(line.strip() for line in lines))).strip()
 
 
-def parse_subtitles(text: str, name: str = "subtitles") -> list[dict[str, Any]]:
+def _cue(lines: list[str], timing_at: int) -> dict[str, Any] | str | None:
+    """One cue's {start, end, text}; None when it has no text; what is wrong with it
+    when its timing is malformed or runs backwards."""
+    match = _TIMING.match(lines[timing_at])
+    if not match:
+        return f"bad timing line {lines[timing_at][:60]!r}"
+    start, end = _seconds(match[1]), _seconds(match[2])
+    if end < start:
+        return "ends before it starts"
+    body = _cue_text(lines[timing_at + 1:])
+    return {"start": start, "end": end, "text": body} if body else None
+
+
+def parse_subtitles(text: str, name: str = "subtitles",
+                    notes: list[str] | None = None) -> list[dict[str, Any]]:
     """Cues {start, end, text} of SRT or WebVTT text, in file order.
 
-    Raises MediaError when a timing line is malformed or no cue is found.
+    A malformed cue is skipped, and `notes` gets why, naming it by its place among the
+    cues (the header, NOTE and STYLE blocks are not cues); the first MAX_NOTES are
+    named, the rest counted. Raises MediaError when no cue is left.
     """
-    cues = []
+    cues, skipped = [], []
     blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n").strip())
-    for number, block in enumerate(blocks, 1):
+    number = 0
+    for block in blocks:
         lines = block.split("\n")
         timing_at = next((i for i, line in enumerate(lines) if "-->" in line), None)
         if timing_at is None:
             continue  # WEBVTT header, NOTE, STYLE, REGION or a stray index
-        match = _TIMING.match(lines[timing_at])
-        if not match:
-            raise MediaError("sidecar", f"{name}: cue {number}: bad timing line "
-                             f"{lines[timing_at][:60]!r}")
-        start, end = _seconds(match[1]), _seconds(match[2])
-        if end < start:
-            raise MediaError("sidecar", f"{name}: cue {number}: ends before it starts")
-        body = _cue_text(lines[timing_at + 1:])
-        if body:
-            cues.append({"start": start, "end": end, "text": body})
+        number += 1
+        cue = _cue(lines, timing_at)
+        if isinstance(cue, str):
+            skipped.append(f"cue {number}: {cue}")
+        elif cue:
+            cues.append(cue)
     if not cues:
-        raise MediaError("sidecar", f"{name}: no subtitle cues found")
+        found = f" ({len(skipped)} malformed, the first {skipped[0]})" if skipped else ""
+        raise MediaError("sidecar", f"{name}: no subtitle cues found{found}")
+    if notes is not None and skipped:
+        notes += [f"{problem}; skipped" for problem in skipped[:MAX_NOTES]]
+        if len(skipped) > MAX_NOTES:
+            notes.append(f"{len(skipped) - MAX_NOTES} more malformed cues skipped")
     return cues
 
 
-def read_subtitles(path: Path) -> list[dict[str, Any]]:
-    return parse_subtitles(_read_text(path), path.name)
+def read_subtitles(path: Path, notes: list[str] | None = None) -> list[dict[str, Any]]:
+    """The cues of a subtitle file; `notes` gets the malformed cues skipped."""
+    return parse_subtitles(_read_text(path), path.name, notes)
