@@ -299,6 +299,10 @@ def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, buil
     root = _copy_archive(built, tmp_path / "arch")
     event = tmp_path / "event"
     shutil.copytree(sample, event)
+    # Another event: the sample's id belongs to the sample's own folder, which stays.
+    toml = event / "event.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'id = "florence-2019"', 'id = "florence-copy"', 1), encoding="utf-8")
     extra = event / "photos" / "late.jpg"
     shutil.copy(event / "photos" / "canon" / "IMG_0042.jpg", extra)
     with extra.open("ab") as fh:
