@@ -117,17 +117,18 @@ def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
     assert snapshot(tmp_path / "crashed") == snapshot(tmp_path / "reference")
 
 
-def _busy_worker(ingest: subprocess.Popen) -> psutil.Process | None:
-    """The ingest's worker that is running ffprobe or ffmpeg on a file, if any."""
+def _busy_worker(ingest: subprocess.Popen, path: Path) -> psutil.Process | None:
+    """The ingest's worker that is running ffprobe or ffmpeg on `path`, if any (another
+    worker may run one on another file)."""
     try:
         workers = psutil.Process(ingest.pid).children()
     except psutil.NoSuchProcess:
         return None
     for worker in workers:
         try:
-            if worker.children():
+            if any(str(path) in child.cmdline() for child in worker.children()):
                 return worker
-        except psutil.NoSuchProcess:
+        except psutil.Error:
             continue
     return None
 
@@ -143,7 +144,7 @@ def test_a_file_whose_worker_was_killed_is_read_again_by_the_next_ingest(
                               "-j", "2", str(event)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     with first:
-        worker = poll_until(lambda: _busy_worker(first), "a worker reading the video",
+        worker = poll_until(lambda: _busy_worker(first, video), "a worker reading the video",
                             interval=0.002)
         worker.kill()  # as the kernel's OOM killer or an operator would
         out, err = first.communicate(timeout=120)
