@@ -246,10 +246,12 @@ def test_a_damaged_index_is_a_503_on_the_site_and_rebuilt_by_verify(
     archive_dir = ingested(tmp_path, event_dir)
     damage_index(archive_dir)
     client = create_app(archive_dir).test_client()  # the site starts: its catalog is sound
-    for url in ("/?q=keller", "/api/search?q=kind:photo", "/credits?q=keller"):
+    for url in ("/?q=keller", "/?q=*&limit=200", "/api/search?q=kind:photo&limit=200",
+                "/credits?q=keller", "/api/credits?format=csv&q=*"):
         answer = client.get(url)
         assert answer.status_code == 503, url
         assert b"event-archive verify" in answer.data
+        assert answer.is_json == url.startswith("/api/"), url
     run = event_archive(archive_dir, "verify", "--no-hashes", "--json")
     assert run.returncode == 0, run.stdout + run.stderr
     (repaired,) = json.loads(run.stdout)["repaired"]
