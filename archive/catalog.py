@@ -194,6 +194,11 @@ def check_catalog_file(path: Path) -> None:
                            f"bytes); {RECOVER}")
 
 
+# What SQLite says when it cannot make the log's shared-memory file: "unable to open
+# database file" (a log without it), "attempt to write a readonly database" (no log).
+_CANNOT_MAKE_SHM = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)
+
+
 def _open(path: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
     if not readonly:
         return sqlite3.connect(path, isolation_level=None, timeout=30, factory=_Connection)
@@ -208,9 +213,10 @@ def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, bool]:
     """A connection to the catalog, and whether it is read-only.
 
     Reading a catalog in WAL mode needs the log's shared-memory file (`-shm`); where it
-    is missing and cannot be made (a read-only copy or disk), SQLite cannot open the
-    catalog. If the log (`-wal`) is empty, the file alone holds the whole catalog and is
-    opened as immutable, read-only; if the log holds changes, raises CatalogError.
+    is missing and cannot be made (a folder we may not write, a read-only disk), SQLite
+    cannot open the catalog. If the log (`-wal`) is missing or empty, the file alone
+    holds the whole catalog and is opened as immutable, read-only; if the log holds
+    changes, raises CatalogError.
     """
     db = _open(path, readonly)
     try:
@@ -219,10 +225,9 @@ def _connect(path: Path, readonly: bool) -> tuple[sqlite3.Connection, bool]:
     except sqlite3.OperationalError as exc:
         db.close()
         shm, wal = (path.with_name(path.name + end) for end in ("-shm", "-wal"))
-        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or shm.exists() \
-                or not wal.exists():
+        if exc.sqlite_errorcode & 0xFF not in _CANNOT_MAKE_SHM or shm.exists():
             raise
-        if wal.stat().st_size > 0:
+        if wal.exists() and wal.stat().st_size > 0:
             raise CatalogError(
                 f"{path}: its write-ahead log holds changes that only a process allowed "
                 "to write the archive can apply; run 'event-archive verify' once where "

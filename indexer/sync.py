@@ -6,12 +6,15 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
 from archive.catalog import Catalog
+from archive.errors import ArchiveWriteError
 from archive.store import Archive
 
 from .documents import documents, load_context
@@ -63,16 +66,39 @@ def bulk_writer(ix: FileIndex) -> SegmentWriter:
     return ix.writer(limitmb=256)
 
 
+@contextmanager
+def _writing(archive: Archive) -> Iterator[None]:
+    """Turns a failure to write the index (a read-only archive, a full disk) into one
+    line of ours; the generation being written is left for the next swap to drop."""
+    try:
+        yield
+    except OSError as exc:
+        raise ArchiveWriteError(
+            f"{archive.index_dir}: cannot write the search index ({exc.strerror or exc}); "
+            "is the archive read-only or the disk full? 'event-archive verify' rebuilds "
+            "it once it can write") from None
+
+
 def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> SyncResult:
     """Index every item into a new generation, then swap it in atomically.
 
-    Raises CatalogError, leaving the index as it is, when the catalog is damaged: an
-    index built from it would lose what the catalog lost."""
+    Raises CatalogError, leaving the index as it is, when the catalog is damaged (an
+    index built from it would lose what the catalog lost), and ArchiveWriteError when
+    the index cannot be written."""
     started = time.perf_counter()
     archive.catalog.ensure_sound()
     if not quiet:
         print(f"rebuilding the search index: {reason}" if reason
               else "building the search index", file=sys.stderr)
+    with _writing(archive):
+        revision, count = _build(archive)
+    return SyncResult(revision, updated=count, rebuilt=True, reason=reason,
+                      seconds=time.perf_counter() - started)
+
+
+def _build(archive: Archive) -> tuple[int, int]:
+    """Write a new generation from the whole catalog and swap it in; returns the
+    catalog revision it holds and its number of items."""
     folder, ix = new_generation(archive.index_dir)
     revision, rows, _ = _snapshot(archive.catalog, -1)
     context = load_context(archive.catalog)
@@ -87,8 +113,7 @@ def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> 
         raise
     write_revision(folder, revision)
     swap(archive.index_dir, folder)
-    return SyncResult(revision, updated=len(rows), rebuilt=True, reason=reason,
-                      seconds=time.perf_counter() - started)
+    return revision, len(rows)
 
 
 def sync(archive: Archive, quiet: bool = True) -> SyncResult:
@@ -117,22 +142,23 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     revision, rows, deleted = _snapshot(archive.catalog, have)
     if revision == have:
         return SyncResult(revision)
-    writer = ix.writer()
-    try:
-        for doc in documents(archive.catalog, rows):
-            writer.update_document(**doc)
-        for item_id in deleted:
-            writer.delete_by_term("id", item_id)
-        writer.commit()
-    except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
-        writer.cancel()
-        damaged = confirm_damage(archive.index_dir, exc)
-        if damaged is None:
+    with _writing(archive):
+        writer = ix.writer()
+        try:
+            for doc in documents(archive.catalog, rows):
+                writer.update_document(**doc)
+            for item_id in deleted:
+                writer.delete_by_term("id", item_id)
+            writer.commit()
+        except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
+            writer.cancel()
+            damaged = confirm_damage(archive.index_dir, exc)
+            if damaged is None:
+                raise
+            return rebuild(archive, str(damaged), quiet)
+        except BaseException:
+            writer.cancel()
             raise
-        return rebuild(archive, str(damaged), quiet)
-    except BaseException:
-        writer.cancel()
-        raise
-    write_revision(folder, revision)
+        write_revision(folder, revision)
     return SyncResult(revision, updated=len(rows), deleted=len(deleted),
                       seconds=time.perf_counter() - started)

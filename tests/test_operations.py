@@ -246,10 +246,12 @@ def test_a_damaged_index_is_a_503_on_the_site_and_rebuilt_by_verify(
     archive_dir = ingested(tmp_path, event_dir)
     damage_index(archive_dir)
     client = create_app(archive_dir).test_client()  # the site starts: its catalog is sound
-    for url in ("/?q=keller", "/api/search?q=kind:photo", "/credits?q=keller"):
+    for url in ("/?q=keller", "/?q=*&limit=200", "/api/search?q=kind:photo&limit=200",
+                "/credits?q=keller", "/api/credits?format=csv&q=*"):
         answer = client.get(url)
         assert answer.status_code == 503, url
         assert b"event-archive verify" in answer.data
+        assert answer.is_json == url.startswith("/api/"), url
     run = event_archive(archive_dir, "verify", "--no-hashes", "--json")
     assert run.returncode == 0, run.stdout + run.stderr
     (repaired,) = json.loads(run.stdout)["repaired"]
@@ -465,16 +467,22 @@ def _chmod_tree(root: Path, writable: bool) -> None:
                        (0o555 if path.is_dir() else 0o444))
 
 
+@pytest.mark.parametrize("log_left", [False, True])
 def test_a_read_only_copy_of_an_archive_is_read_by_every_command_and_the_site(
-        tmp_path: Path, event_dir: Path) -> None:
+        tmp_path: Path, event_dir: Path, log_left: bool) -> None:
     archive_dir = ingested(tmp_path, event_dir)
     catalog = archive_dir / "catalog.sqlite3"
     item = json.loads(event_archive(archive_dir, "list", "--json").stdout)[0]["id"]
-    # A reader killed with the catalog open leaves an empty log and the shared-memory
-    # file; a backup leaves the latter out (it is only memory), and is restored read-only.
-    _leave_open(catalog, "SELECT COUNT(*) FROM items")
-    Path(f"{catalog}-shm").unlink()
-    assert Path(f"{catalog}-wal").stat().st_size == 0
+    if log_left:
+        # A reader killed with the catalog open leaves an empty log and the shared-memory
+        # file; a backup leaves the latter out (it is only memory), restored read-only.
+        _leave_open(catalog, "SELECT COUNT(*) FROM items")
+        Path(f"{catalog}-shm").unlink()
+        assert Path(f"{catalog}-wal").stat().st_size == 0
+    else:
+        # The last writer to close the catalog folds its log in and removes it.
+        assert event_archive(archive_dir, "verify", "--no-hashes").returncode == 0
+        assert not Path(f"{catalog}-wal").exists()
     wrapper = tmp_path / "event-archive-reader"
     wrapper.write_text(f'#!/bin/sh\nexec {" ".join(READER)} {EVENT_ARCHIVE} "$@"\n')
     wrapper.chmod(0o755)
@@ -540,3 +548,21 @@ def test_thumbnails_and_facets_honour_the_umask(tmp_path: Path, event_dir: Path,
     written = [*(archive / "thumbs").rglob("*.jpg"), *archive.glob("index/facets-*.npz")]
     assert len(written) == 6 and written[-1].suffix == ".npz"  # 2 photo, 3 video, facets
     assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o666 & ~umask)}
+
+
+def test_a_damaged_index_on_a_read_only_archive_is_an_error_not_a_traceback(
+        tmp_path: Path, event_dir: Path) -> None:
+    archive_dir = ingested(tmp_path, event_dir)
+    damage_index(archive_dir)
+    _chmod_tree(archive_dir, writable=False)
+    try:
+        run = subprocess.run([*READER, str(EVENT_ARCHIVE), "--archive", str(archive_dir),
+                              "search", "keller"], capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        _chmod_tree(archive_dir, writable=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    notice, error = run.stderr.strip().splitlines()  # why it must rebuild; why it cannot
+    assert notice.startswith("rebuilding the search index:") and "damaged" in notice
+    assert error.startswith(f"error: {archive_dir / 'index'}: cannot write the search "
+                            "index (Permission denied)")
