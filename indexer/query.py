@@ -408,8 +408,14 @@ def field_term(name: str, value: str) -> str:
 
 
 def narrowed(text: str, term: str) -> str:
-    """`text` AND `term`: the quote and brackets `text` left open are closed first, and a
-    query with OR (or ending in NOT) is bracketed, so `term` narrows all of it."""
+    """`text` AND `term` (see `narrowable`)."""
+    return f"{narrowable(text)} {term}".strip()
+
+
+def narrowable(text: str) -> str:
+    """`text` written so that a term after it narrows all of it: the quote and brackets
+    it left open are closed first, and a query with OR (or ending in NOT) is bracketed.
+    A page of facet links tokenizes its query once, here, not once per link."""
     tokens = _Parser(text).tokens
     depth = stray = 0
     for token in tokens:
@@ -426,7 +432,7 @@ def narrowed(text: str, term: str) -> str:
     words = [(t["word"] or "").upper() for t in tokens]
     if "OR" in words or words[-1:] == ["NOT"]:
         base = f"({base})"
-    return f"{base} {term}".strip()
+    return base
 
 
 def _positive(tree: q.Query | None) -> q.Query | None:

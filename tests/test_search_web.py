@@ -3,6 +3,7 @@ the result cache and malformed queries."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import re
@@ -184,3 +185,39 @@ def test_malformed_queries_are_400_with_a_message_or_200(client: FlaskClient, ur
     if response.status_code == 400:
         body = response.get_data(as_text=True)
         assert "Bad query" in body and "Traceback" not in body
+
+
+def _event_with_session(folder: Path, event_id: str, title: str, width: int) -> Path:
+    """An event of one morning session `s1` called `title`, with two photos taken in it
+    (`width` pixels wide and one more: an event's photos must differ from another's)."""
+    folder.mkdir(parents=True)
+    (folder / "event.toml").write_text(
+        f'[event]\nid = "{event_id}"\ntitle = "{title} day"\ndate = 2019-03-19\n'
+        f'timezone = "Europe/Rome"\n\n[[sessions]]\nid = "s1"\ntitle = "{title}"\n'
+        'start = 09:30\nend = 11:00\n', encoding="utf-8")
+    for n in range(2):
+        make_jpeg(folder / f"{event_id}-{n}.jpg", size=(width + n, 48),
+                  exif=make_exif(taken=dt.datetime(2019, 3, 19, 10, n)))
+    return folder
+
+
+def test_a_session_facet_is_titled_only_when_its_id_names_one_session(
+        tmp_path: Path) -> None:
+    """Session ids repeat across events: `s1` of two events gets no title (any one of them
+    would be wrong), `s1` of the one event the results are in gets that event's."""
+    root = tmp_path / "archive"
+    with Archive.open(root) as archive:
+        for event_id, title, width in (("porto-2019", "Porto opening", 64),
+                                       ("lyon-2019", "Lyon opening", 80)):
+            event = _event_with_session(tmp_path / event_id, event_id, title, width)
+            ingest_folder(archive, event, jobs=1, progress=False)
+        sync(archive)
+    client = create_app(root, {"TESTING": True}).test_client()
+
+    def label(query: str) -> str:
+        html = html_of(client, "/", q=query)
+        return re.search(r'class="facet" data-value="s1" href="[^"]*">([^<]*)</a>', html)[1]
+
+    assert label("session:s1") == "s1"
+    assert label("session:s1 event:lyon-2019") == "s1: Lyon opening"
+    assert label("event:porto-2019") == "s1: Porto opening"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection
 from typing import Any
 
 from flask import abort
@@ -34,8 +35,13 @@ def item_row(archive: Archive, item_id: str) -> Any:
     return row
 
 
-def event_folders(archive: Archive) -> dict[str, str]:
-    return {r["id"]: r["folder"] for r in archive.catalog.query("SELECT id, folder FROM events")}
+def event_folders(archive: Archive, ids: Collection[str] | None = None) -> dict[str, str]:
+    """Folders of the events `ids` (default: all)."""
+    if ids is None:
+        return {r["id"]: r["folder"] for r in archive.catalog.query(
+            "SELECT id, folder FROM events")}
+    return {r["id"]: r["folder"] for r in archive.catalog.query(
+        f"SELECT id, folder FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
 
 
 def public(item: dict[str, Any], folders: dict[str, str]) -> dict[str, Any]:
