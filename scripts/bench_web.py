@@ -65,13 +65,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(root: Path, port: int, cache: int, log: Path) -> subprocess.Popen:
+def serve(root: Path, port: int, cache: int, log: Path,
+          extra: list[str]) -> subprocess.Popen:
     """`event-archive serve`, its output in `log`: a pipe nobody reads would hide the
     tracebacks behind 500s, and stall the server once the pipe is full."""
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "event-archive"), "--archive",
                                  str(root), "serve", "--port", str(port), "--cache-size",
-                                 str(cache)],
+                                 str(cache), *extra],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -157,6 +158,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--serve", default="", help="more options for `serve`, as one string")
     args = parser.parse_args()
     folder = ROOT / "bench-out" / f"web-{args.items}"
     texts, ids = build(folder, args.items)
@@ -173,7 +175,7 @@ def main() -> None:
         index.close()
     for cache in (0, 256):
         port, log = free_port(), folder / f"serve-cache-{cache}.log"
-        server = serve(root, port, cache, log)
+        server = serve(root, port, cache, log, args.serve.split())
         try:
             load = Load(port, texts, ids, args.seconds)
             elapsed = load.run(args.clients)
