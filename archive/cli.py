@@ -432,9 +432,9 @@ def reindex(obj: Context, as_json: bool) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of cores).")
 @click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
-              help="Recent search results kept per worker (0: none).")
+              help="Recent search results kept, shared by the workers (0: none).")
 @click.option("--cache-mb", type=click.IntRange(0, 100_000), default=64, show_default=True,
-              help="Most memory those results may take per worker, in MiB (0: none).")
+              help="Most space those results may take, in MiB (0: none).")
 @click.option("--connection-limit", type=click.IntRange(10, 100_000), default=1000,
               show_default=True, help="Open connections per worker; an idle one costs a "
               "file descriptor, not a thread.")

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from whoosh import highlight, sorting
@@ -21,7 +22,7 @@ from whoosh.searching import Hit, Searcher
 
 from archive.store import Archive
 
-from .cache import ResultCache
+from .cache import ResultCache, SharedResultCache
 from .cues import MAX_CUES, Cues, matching
 from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
@@ -134,16 +135,18 @@ class SearchIndex:
 
     def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
                  persist: bool = True, cache_size: int = 0,
-                 cache_bytes: int = CACHE_BYTES) -> None:
+                 cache_bytes: int = CACHE_BYTES, cache_dir: Path | None = None) -> None:
         """`rebuild_missing`: build a missing or broken index from the catalog (the site,
         which never writes, says False and gets IndexMissing instead); `persist`: keep
         the facet table on disk for the next process; `cache_size` and `cache_bytes`:
         how many recent results to keep, and in how many bytes at most (a site sees the
         same queries again: facet clicks, pages, popular searches), dropped whenever
-        the index changes."""
+        the index changes; `cache_dir`: keep them there, shared with the other
+        processes given the same folder."""
         self.archive, self.quiet = archive, quiet
         self.rebuild_missing, self.persist = rebuild_missing, persist
-        self.cache = ResultCache(cache_size, cache_bytes)
+        self.cache = (SharedResultCache(cache_dir, cache_size, cache_bytes)
+                      if cache_dir else ResultCache(cache_size, cache_bytes))
         self._lock = threading.Lock()  # guards _current and the users counts
         self._current: _Generation | None = self._open()
 

@@ -193,7 +193,7 @@ def main() -> None:
 def report(args: argparse.Namespace, load: Load, elapsed: float, bare: list[float],
            cache: int) -> None:
     total = sum(len(v) for v in load.latency.values()) + len(load.errors)
-    what = f"result cache of {cache} per worker" if cache else "no result cache"
+    what = f"result cache of {cache}, shared by the workers" if cache else "no result cache"
     print(f"web, {args.items:,} items, waitress ({what}), {args.clients} clients for "
           f"{args.seconds:g} s: {total / elapsed:.1f} requests/s")
     for route, samples in load.latency.items():

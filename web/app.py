@@ -35,7 +35,7 @@ def create_app(archive_dir: str | Path | None = None,
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
                             MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256,
                             SEARCH_CACHE_BYTES=CACHE_BYTES, TRANSCRIPT_PAGE=200,
-                            BASE_URL=None)
+                            SEARCH_CACHE_DIR=None, BASE_URL=None)
     if test_config:
         app.config.update(test_config)
     if not app.config["ARCHIVE_DIR"]:
@@ -44,7 +44,8 @@ def create_app(archive_dir: str | Path | None = None,
     Archive.open(Path(app.config["ARCHIVE_DIR"]), create=False, readonly=True).close()
     app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]),
                                                  app.config["SEARCH_CACHE"],
-                                                 app.config["SEARCH_CACHE_BYTES"])
+                                                 app.config["SEARCH_CACHE_BYTES"],
+                                                 _path(app.config["SEARCH_CACHE_DIR"]))
     for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)
@@ -57,6 +58,10 @@ def create_app(archive_dir: str | Path | None = None,
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     return app
+
+
+def _path(value: str | Path | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _close_catalog(_exc: BaseException | None) -> None:

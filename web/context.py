@@ -14,8 +14,10 @@ from indexer.search import SearchIndex
 class SiteArchive:
     """What the app shares between requests: the archive path and one search index."""
 
-    def __init__(self, root: Path, cache_size: int = 0, cache_bytes: int = 0) -> None:
+    def __init__(self, root: Path, cache_size: int = 0, cache_bytes: int = 0,
+                 cache_dir: Path | None = None) -> None:
         self.root, self.cache_size, self.cache_bytes = root, cache_size, cache_bytes
+        self.cache_dir = cache_dir
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
@@ -25,7 +27,8 @@ class SiteArchive:
                 reader = Archive.open(self.root, create=False, readonly=True)
                 self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
                                           cache_size=self.cache_size,
-                                          cache_bytes=self.cache_bytes)
+                                          cache_bytes=self.cache_bytes,
+                                          cache_dir=self.cache_dir)
             return self._index
 
 

@@ -15,9 +15,12 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import waitress
+
+from indexer.cache import SharedResultCache
 
 from .app import create_app
 
@@ -75,6 +78,18 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
         waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
                        ident="event-archive", **options)
         return
+    # One result cache for all workers: each would otherwise search every query again.
+    with tempfile.TemporaryDirectory(prefix="event-archive-results-") as shared:
+        SharedResultCache.create(Path(shared))
+        _fork(archive_dir, sock, threads, workers, {**config, "SEARCH_CACHE_DIR": shared},
+              options)
+    sock.close()
+    print("stopped", file=sys.stderr)
+
+
+def _fork(archive_dir: Path, sock: socket.socket, threads: int, workers: int,
+          config: dict, options: dict[str, int]) -> None:
+    """Run `workers` waitress processes on the socket until they end or are stopped."""
     children = []
     for _ in range(workers):
         pid = os.fork()
@@ -100,5 +115,3 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
         stop(signal.SIGINT, None)
         for pid in children:
             os.waitpid(pid, 0)
-    sock.close()
-    print("stopped", file=sys.stderr)

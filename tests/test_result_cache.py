@@ -1,0 +1,104 @@
+"""The search result cache the worker processes of one server share."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from processes import serving
+
+from archive.ingest import ingest_folder
+from archive.store import Archive
+from indexer.cache import SharedResultCache
+from indexer.search import Page, SearchIndex
+from indexer.sync import rebuild, sync
+
+
+@pytest.fixture(scope="module")
+def built(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cache") / "archive"
+    with Archive.open(root) as archive:
+        ingest_folder(archive, sample, jobs=1, progress=False)
+        sync(archive)
+    return root
+
+
+def _index(archive: Archive, folder: Path, entries: int = 100,
+           budget: int = 2**20) -> SearchIndex:
+    return SearchIndex(archive, rebuild_missing=False, persist=False, cache_size=entries,
+                       cache_bytes=budget, cache_dir=folder)
+
+
+def test_a_result_one_worker_found_is_a_hit_for_the_other(built: Path,
+                                                           tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    shutil.copytree(built, root)
+    SharedResultCache.create(tmp_path)
+    with Archive.open(root, readonly=True) as reader:
+        first, second = _index(reader, tmp_path), _index(reader, tmp_path)
+        found = first.search("keller", Page(limit=5))
+        assert second.search("keller", Page(limit=5)) == found
+        assert (first.cache.misses, second.cache.hits, second.cache.misses) == (1, 1, 0)
+        with Archive.open(root) as writer:
+            rebuild(writer)  # a new index generation: what the old one found is not served
+        again = second.search("keller", Page(limit=5))
+        assert second.cache.misses == 1
+        assert again["total"] == found["total"]
+        first.close()
+        second.close()
+
+
+def test_the_shared_cache_keeps_the_newest_within_its_bounds(built: Path,
+                                                             tmp_path: Path) -> None:
+    SharedResultCache.create(tmp_path)
+    with Archive.open(built, readonly=True) as reader:
+        index = _index(reader, tmp_path, entries=5)
+        for n in range(12):
+            index.search(f"keller duration:>{n}")
+        assert len(index.cache) == 5
+        index.search("keller duration:>11")
+        index.search("keller duration:>0")
+        assert (index.cache.hits, index.cache.misses) == (1, 13)
+        index.close()
+        small = _index(reader, tmp_path, budget=20_000)
+        small.cache.clear()
+        for n in range(1, 13):
+            assert small.search("kind:photo", Page(n, limit=3))["results"]
+        with sqlite3.connect(tmp_path / SharedResultCache.FILE) as db:
+            count, size = db.execute("SELECT count(*), sum(size) FROM results").fetchone()
+        assert 1 <= count < 12 and size <= 20_000
+        small.close()
+
+
+def test_a_broken_cache_file_is_a_miss_not_a_failed_search(built: Path, tmp_path: Path,
+                                                           caplog) -> None:
+    SharedResultCache.create(tmp_path)
+    (tmp_path / SharedResultCache.FILE).write_bytes(b"not a database" * 100)
+    with Archive.open(built, readonly=True) as reader:
+        index = _index(reader, tmp_path)
+        with caplog.at_level(logging.WARNING, logger="indexer.cache"):
+            assert index.search("keller")["total"] == index.search("keller")["total"] > 0
+        assert index.cache.hits == 0
+        assert "search result cache" in caplog.text
+        index.close()
+
+
+def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(built: Path,
+                                                                  tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    with serving(built, tmp_path / "serve.log", "--workers", "2", env=env) as server:
+        (folder,) = temp.glob("event-archive-results-*")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        for _ in range(3):
+            assert server.get("/?q=keller")[0] == 200
+        with sqlite3.connect(folder / SharedResultCache.FILE) as db:
+            keys = [row[0] for row in db.execute("SELECT key FROM results")]
+        assert len(keys) == 1 and "'keller'" in keys[0]
+    assert not list(temp.iterdir())
