@@ -14,9 +14,10 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+import diskcache
 
 log = logging.getLogger(__name__)
 
@@ -65,88 +66,71 @@ class ResultCache:
 
 
 class SharedResultCache:
-    """The same cache kept in a SQLite file that the worker processes of one server
-    share, so a query is searched once, not once per worker that sees it.
+    """The same cache in a folder that the worker processes of one server share
+    (`diskcache`: SQLite and files), so a query is searched once, not once per worker
+    that sees it.
 
-    The oldest entries are dropped first. A failing cache file is a miss, never a
-    failed search. The file holds pickles: it must live in a folder only the server
-    can write (serve makes one with mkdtemp).
+    The oldest entries are dropped first. A failing cache is a miss, never a failed
+    search. It holds pickles: the folder must be one only the server can write (serve
+    makes it with mkdtemp).
     """
 
-    FILE = "results.sqlite"
-
     def __init__(self, folder: Path, entries: int = 0, max_bytes: int = 0) -> None:
-        """The cache in `folder`, made there by `create` before the processes start."""
-        self.path, self.entries, self.max_bytes = folder / self.FILE, entries, max_bytes
+        self.folder, self.entries, self.max_bytes = folder, entries, max_bytes
         self.hits = self.misses = 0
-        self._local = threading.local()
+        self._cache = None
+        if entries and max_bytes:
+            try:
+                self._cache = _open(folder, max_bytes)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("search result cache %s: %s; searching without it", folder, exc)
 
     @classmethod
     def create(cls, folder: Path) -> None:
-        with closing(sqlite3.connect(folder / cls.FILE)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE results "
-                       "(key TEXT PRIMARY KEY, blob BLOB NOT NULL, size INTEGER NOT NULL)")
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.execute("PRAGMA synchronous=OFF")  # a cache: losing it to a crash is harmless
-        return db
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+        """Make the cache's files before the processes that share it start."""
+        _open(folder, 0).close()
 
     def __len__(self) -> int:
-        return self._db().execute("SELECT count(*) FROM results").fetchone()[0]
+        return len(self._cache) if self._cache is not None else 0
 
     def get(self, key: Hashable) -> Any | None:
-        if not self.entries or not self.max_bytes:
-            return None
-        try:
-            row = self._db().execute("SELECT blob FROM results WHERE key = ?",
-                                     (repr(key),)).fetchone()
-        except sqlite3.Error as exc:
-            log.warning("search result cache %s: %s", self.path, exc)
-            row = None
-        if row is None:
+        found = None
+        if self._cache is not None:
+            try:
+                blob = self._cache.get(repr(key))
+                found = pickle.loads(blob) if blob is not None else None
+            except (sqlite3.Error, OSError, pickle.UnpicklingError) as exc:
+                log.warning("search result cache %s: %s", self.folder, exc)
+        if found is None:
             self.misses += 1
             return None
         self.hits += 1
-        return pickle.loads(row[0])
+        return found
 
     def put(self, key: Hashable, value: Any) -> None:
-        if not self.entries or not self.max_bytes:
+        if self._cache is None:
             return
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         if len(blob) > self.max_bytes:
             return
         try:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
-                           (repr(key), blob, len(blob)))
-                self._evict(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.warning("search result cache %s: %s", self.path, exc)
-
-    def _evict(self, db: sqlite3.Connection) -> None:
-        count, size = db.execute("SELECT count(*), total(size) FROM results").fetchone()
-        while count > self.entries or size > self.max_bytes:
-            rowid, dropped = db.execute(
-                "SELECT rowid, size FROM results ORDER BY rowid LIMIT 1").fetchone()
-            db.execute("DELETE FROM results WHERE rowid = ?", (rowid,))
-            count, size = count - 1, size - dropped
+            self._cache.set(repr(key), blob)  # bytes: kept as they are, not pickled again
+            while len(self._cache) > self.entries:  # diskcache bounds the bytes only
+                oldest, _ = self._cache.peekitem(last=False)
+                self._cache.delete(oldest)
+        except (sqlite3.Error, OSError, KeyError) as exc:  # KeyError: emptied meanwhile
+            log.warning("search result cache %s: %s", self.folder, exc)
 
     def clear(self) -> None:
+        if self._cache is None:
+            return
         try:
-            self._db().execute("DELETE FROM results")
-        except sqlite3.Error as exc:
-            log.warning("search result cache %s: %s", self.path, exc)
+            self._cache.clear()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("search result cache %s: %s", self.folder, exc)
+
+
+def _open(folder: Path, max_bytes: int) -> diskcache.Cache:
+    # A cache: losing its last writes to a crash is harmless, so no fsync.
+    return diskcache.Cache(str(folder), size_limit=max_bytes or 2**30, sqlite_synchronous=0,
+                           eviction_policy="least-recently-stored")

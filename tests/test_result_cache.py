@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sqlite3
 import stat
 from pathlib import Path
 
+import diskcache
 import pytest
 from processes import serving
 
@@ -65,20 +65,18 @@ def test_the_shared_cache_keeps_the_newest_within_its_bounds(built: Path,
         index.search("keller duration:>0")
         assert (index.cache.hits, index.cache.misses) == (1, 13)
         index.close()
-        small = _index(reader, tmp_path, budget=20_000)
-        small.cache.clear()
-        for n in range(1, 13):
-            assert small.search("kind:photo", Page(n, limit=3))["results"]
-        with sqlite3.connect(tmp_path / SharedResultCache.FILE) as db:
-            count, size = db.execute("SELECT count(*), sum(size) FROM results").fetchone()
-        assert 1 <= count < 12 and size <= 20_000
+        small = _index(reader, tmp_path / "small", budget=200_000)
+        for n in range(1, 60):
+            assert small.search("kind:photo", Page(n % 20 + 1, limit=3 + n // 20))["results"]
+        assert 1 <= len(small.cache) < 59
+        assert small.cache._cache.volume() <= 200_000
         small.close()
 
 
 def test_a_broken_cache_file_is_a_miss_not_a_failed_search(built: Path, tmp_path: Path,
                                                            caplog) -> None:
     SharedResultCache.create(tmp_path)
-    (tmp_path / SharedResultCache.FILE).write_bytes(b"not a database" * 100)
+    (tmp_path / "cache.db").write_bytes(b"not a database" * 100)
     with Archive.open(built, readonly=True) as reader:
         index = _index(reader, tmp_path)
         with caplog.at_level(logging.WARNING, logger="indexer.cache"):
@@ -98,7 +96,8 @@ def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(built: Path,
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         for _ in range(3):
             assert server.get("/?q=keller")[0] == 200
-        with sqlite3.connect(folder / SharedResultCache.FILE) as db:
-            keys = [row[0] for row in db.execute("SELECT key FROM results")]
+        with diskcache.Cache(str(folder)) as cache:
+            keys = list(cache)
         assert len(keys) == 1 and "'keller'" in keys[0]
     assert not list(temp.iterdir())
+

@@ -14,8 +14,10 @@ import os
 import resource
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import waitress
@@ -23,6 +25,8 @@ import waitress
 from indexer.cache import SharedResultCache
 
 from .app import create_app
+
+log = logging.getLogger(__name__)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -78,13 +82,26 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
         waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
                        ident="event-archive", **options)
         return
-    # One result cache for all workers: each would otherwise search every query again.
-    with tempfile.TemporaryDirectory(prefix="event-archive-results-") as shared:
-        SharedResultCache.create(Path(shared))
-        _fork(archive_dir, sock, threads, workers, {**config, "SEARCH_CACHE_DIR": shared},
-              options)
+    with ExitStack() as stack:
+        shared = _shared_cache(stack)
+        _fork(archive_dir, sock, threads, workers,
+              {**config, "SEARCH_CACHE_DIR": shared} if shared else config, options)
     sock.close()
     print("stopped", file=sys.stderr)
+
+
+def _shared_cache(stack: ExitStack) -> str | None:
+    """A private folder for the result cache all workers share (each would otherwise
+    search every query again), removed when the stack closes; None, and a cache per
+    worker, when no temporary folder can be made."""
+    try:
+        shared = stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="event-archive-results-", ignore_cleanup_errors=True))
+        SharedResultCache.create(Path(shared))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("no shared search result cache (%s): each worker keeps its own", exc)
+        return None
+    return shared
 
 
 def _fork(archive_dir: Path, sock: socket.socket, threads: int, workers: int,
