@@ -1,3 +1,3 @@
-from .cli import run
+from archive.cli import run
 
 run()

@@ -17,20 +17,20 @@ from typing import Any
 
 import click
 
-from . import tools
-from .catalog import CatalogError
-from .errors import ArchiveError
-from .exports import FORMATS, export
-from .fsnames import ERRORS, readable_json
-from .ingest import IngestSummary, ingest_folder
-from .itemjson import camera_label, find_item, items_json, select_rows
-from .licenses import url_problem
-from .locking import write_lock
-from .manifest import load_event
-from .model import Event, taken_text
-from .report import build_report, report_lines, unmatched_line
-from .store import CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
-from .terminal import echo
+from archive.catalog.database import CatalogError
+from archive.errors import ArchiveError
+from archive.fsnames import ERRORS, readable_json
+from archive.ingest.pipeline import IngestSummary, ingest_folder
+from archive.locking import write_lock
+from archive.media import tools
+from archive.model import Event, taken_text
+from archive.outputs.exports import FORMATS, export
+from archive.outputs.itemjson import camera_label, find_item, items_json, select_rows
+from archive.outputs.report import build_report, report_lines, unmatched_line
+from archive.resolve.eventfile import load_event
+from archive.resolve.licenses import url_problem
+from archive.store import CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
+from archive.terminal import echo
 
 
 class Context:
@@ -478,9 +478,8 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
                          as_json: bool) -> None:
     """Ingest every event folder (one holding event.toml) under ROOTS; exit 1 if any
     event failed. Safe from cron: a second run exits (or, with --wait, waits)."""
+    from archive.ingest.batch import batch_ingest, table
     from indexer.sync import sync
-
-    from .batch import batch_ingest, table
 
     with obj.open(create=True) as archive, write_lock(archive.lock_path, wait=wait,
                                                      quiet=as_json):
@@ -504,9 +503,8 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
 @click.pass_obj
 def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
     """Check the catalog, files, thumbnails and index; repair what can be rebuilt."""
+    from archive.outputs.verify import verify_archive
     from indexer.check import check_index
-
-    from .verify import verify_archive
 
     with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
         result = verify_archive(archive, hashes=not no_hashes)

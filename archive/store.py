@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import RECOVER, Catalog, CatalogError
+from archive.catalog.database import RECOVER, Catalog, CatalogError
 
 CATALOG_FILE = "catalog.sqlite3"
 DEFAULT_DIR = "event-archive"
@@ -17,27 +17,6 @@ ENV_VAR = "EVENT_ARCHIVE"
 def default_archive_dir() -> Path:
     """`$EVENT_ARCHIVE`, else `./event-archive`."""
     return Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
-
-
-def _umask() -> int:
-    """The process's umask, read without setting it (os.umask sets it to read it: a race
-    with a thread creating a file meanwhile) where Linux says it."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def share_file(fd: int) -> None:
-    """Give a file tempfile.mkstemp made (mode 0600) the mode any new file gets, 0666
-    less the umask: a site running as another user must read thumbnails and facets."""
-    os.fchmod(fd, 0o666 & ~_umask())
 
 
 def _refuse_lost_catalog(root: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from .errors import ArchiveError
+from archive.errors import ArchiveError
 
 # C0 controls but tab and line feed, DEL, and the C1 controls (0x9b is an 8-bit CSI):
 # enough to move the cursor, clear the screen, retitle the window or rewrite a line.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archive.store import Archive
+from indexer.generations import IndexMissing, current_dir, damage, open_index, read_revision
 
-from .store import IndexMissing, current_dir, damage, open_index, read_revision
 from .sync import rebuild, sync
 
 

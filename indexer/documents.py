@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from archive.catalog import Catalog, stored_json
-from archive.itemjson import camera_label, items_json
+from archive.catalog.database import Catalog, stored_json
+from archive.outputs.itemjson import camera_label, items_json
 
 from .cues import joined, pack
 from .schema import BREAK

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from whoosh.reading import IndexReader
 
-from archive.store import share_file
+from archive.modes import share_file
 
 from .schema import FACETS
 

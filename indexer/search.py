@@ -21,13 +21,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Hit, Searcher
 
 from archive.store import Archive
-
-from .cache import ResultCache, SharedResultCache
-from .cues import MAX_CUES, Cues, matching
-from .facets import FacetTable, facet_table, matching_docs
-from .query import Parsed, QueryError, parse
-from .schema import FACETS, FOLD, PROSE
-from .store import (
+from indexer.generations import (
     IndexDamaged,
     IndexMissing,
     confirm_damage,
@@ -35,6 +29,12 @@ from .store import (
     open_index,
     read_revision,
 )
+
+from .cache import ResultCache, SharedResultCache
+from .cues import MAX_CUES, Cues, matching
+from .facets import FacetTable, facet_table, matching_docs
+from .query import Parsed, QueryError, parse
+from .schema import FACETS, FOLD, PROSE
 from .sync import rebuild
 
 SORTS = ("relevance", "date", "-date")

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
-from archive.catalog import Catalog
+from archive.catalog.database import Catalog
 from archive.errors import ArchiveWriteError
 from archive.store import Archive
-
-from .documents import documents, load_context
-from .schema import SCHEMA_VERSION
-from .store import (
+from indexer.generations import (
     IndexMissing,
     confirm_damage,
     current_dir,
@@ -31,6 +28,9 @@ from .store import (
     swap,
     write_revision,
 )
+
+from .documents import documents, load_context
+from .schema import SCHEMA_VERSION
 
 BATCH = 2000
 

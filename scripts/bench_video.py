@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from media import make_video  # noqa: E402
 
-from archive.examine import Task, examine  # noqa: E402
-from archive.extract.video import normalise, probe  # noqa: E402
-from archive.posters import poster_time  # noqa: E402
+from archive.ingest.examine import Task, examine  # noqa: E402
+from archive.media.extract.video import normalise, probe  # noqa: E402
+from archive.media.posters import poster_time  # noqa: E402
 
 
 def clip(work: Path) -> Path:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from processes import serving
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 

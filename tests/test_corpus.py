@@ -12,8 +12,8 @@ import pytest
 from conftest import corpus_or_skip
 from corpus_check import disagreements, exiftool, ours, theirs
 
-from archive.ingest import ingest_folder
-from archive.itemjson import items_json
+from archive.ingest.pipeline import ingest_folder
+from archive.outputs.itemjson import items_json
 from archive.store import Archive
 
 KNOWN = Path(__file__).parent / "data" / "corpus-known-differences.toml"

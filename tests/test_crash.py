@@ -93,8 +93,8 @@ def test_killed_ingest_resumes_to_the_same_catalog(tmp_path: Path, many_photos: 
 
 def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import archive.ingest as pipeline
-    from archive.ingest import ingest_folder
+    import archive.ingest.pipeline as pipeline
+    from archive.ingest.pipeline import ingest_folder
 
     event = tmp_path / "event"
     event.mkdir()

@@ -8,7 +8,7 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archive.exports import FORMULA_STARTS, csv_text, spreadsheet_safe
+from archive.outputs.exports import FORMULA_STARTS, csv_text, spreadsheet_safe
 
 # Texts as metadata brings them: anything, often starting with a formula character.
 texts = st.one_of(st.text(), st.builds(str.__add__, st.sampled_from(FORMULA_STARTS),

@@ -19,7 +19,7 @@ from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp, pattern
 from processes import catalogued, stopped_when, thumbnails
 from test_crash import snapshot
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 
 SEED = 20261126

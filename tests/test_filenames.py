@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from media import make_jpeg, make_xmp
 
-from archive.catalog import Catalog
+from archive.catalog.database import Catalog
 from archive.fsnames import exact, readable
 from archive.store import Archive
 from indexer.sync import sync

@@ -15,7 +15,7 @@ import pytest
 from media import make_png16, make_tiff16
 from PIL import Image
 
-from archive.extract.photo import MAX_PIXELS
+from archive.media.extract.photo import MAX_PIXELS
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from media import make_exif, make_jpeg, make_xmp
 
-from archive.ingest import ingest_folder
-from archive.itemjson import items_json
+from archive.ingest.pipeline import ingest_folder
+from archive.outputs.itemjson import items_json
 from archive.store import Archive
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
@@ -55,7 +55,7 @@ def test_unchanged_files_are_skipped_without_reading(archive: Archive, event_dir
     photos(event_dir, 4)
     ingest(archive, event_dir)
     revision = archive.catalog.revision
-    import archive.ingest as pipeline
+    import archive.ingest.pipeline as pipeline
 
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("an unchanged file was examined")

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from media import make_jpeg
 
 from archive.errors import ManifestError
-from archive.globs import GlobError, compile_glob
-from archive.manifest import MAX_EVENT_FILE, load_event, parse_event
+from archive.resolve.eventfile import MAX_EVENT_FILE, load_event, parse_event
+from archive.resolve.globs import GlobError, compile_glob
 
 GOOD = """
 [event]

@@ -16,10 +16,10 @@ import pytest
 from media import make_exif, make_jpeg, make_video
 from processes import EVENT_ARCHIVE, serving
 
-from archive.catalog import CatalogError
+from archive.catalog.database import CatalogError
 from archive.errors import ManifestError
 from archive.locking import ArchiveBusy, write_lock
-from archive.manifest import load_event
+from archive.resolve.eventfile import load_event
 from archive.store import Archive
 from web.app import create_app
 

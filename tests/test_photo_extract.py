@@ -9,9 +9,9 @@ import pytest
 from media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 from PIL import Image
 
-from archive import mediatypes
-from archive.examine import Task, examine
-from archive.extract import exif, xmp
+from archive.ingest.examine import Task, examine
+from archive.media import types as mediatypes
+from archive.media.extract import exif, xmp
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 
@@ -107,7 +107,7 @@ def test_large_photo_thumbnails_have_both_sizes(tmp_path: Path) -> None:
 
 
 def test_draft_decoding_never_decodes_full_size(tmp_path: Path) -> None:
-    from archive import thumbs
+    from archive.media import thumbs
 
     photo = make_jpeg(tmp_path / "big.jpg", size=(6000, 4000))
     with Image.open(photo) as image:

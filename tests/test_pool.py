@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import time
 
-from archive.pool import TaskFailed, run_tasks
+from archive.ingest.pool import TaskFailed, run_tasks
 
 
 def work(task: str) -> str:

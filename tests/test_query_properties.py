@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from whoosh import query as q
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.query import ALIASES, FIELDS, Parsed, QueryError, field_term, narrowed, parse
 from indexer.search import SearchIndex

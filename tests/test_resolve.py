@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.manifest import parse_event
-from archive.resolve import ItemFacts, resolve
+from archive.resolve.eventfile import parse_event
+from archive.resolve.rules import ItemFacts, resolve
 
 EVENT = """
 [event]
@@ -320,6 +320,6 @@ def test_credit_line_organisation_unless_it_repeats_the_creator() -> None:
     ("photo", {}, None),
 ])
 def test_credit_line(kind: str, values: dict, line: str | None) -> None:
-    from archive.credits import credit_line
+    from archive.resolve.credits import credit_line
 
     assert credit_line(kind, values) == line

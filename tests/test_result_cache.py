@@ -12,7 +12,7 @@ import diskcache
 import pytest
 from processes import serving
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.cache import SharedResultCache
 from indexer.search import Page, SearchIndex

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
+from indexer.generations import current_dir, read_revision
 from indexer.search import Page, QueryError, SearchIndex
-from indexer.store import current_dir, read_revision
 from indexer.sync import rebuild, sync
 
 

@@ -16,7 +16,7 @@ from conftest import Cli
 from flask.testing import FlaskClient
 from media import make_exif, make_jpeg, make_video, make_xmp
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.search import Page, SearchIndex
 from indexer.sync import sync

@@ -8,10 +8,10 @@ from media import key_frame_times, make_video
 from PIL import Image, ImageStat
 
 from archive.errors import MediaError
-from archive.examine import Task, examine
-from archive.extract.sidecar import parse_subtitles
-from archive.extract.video import parse_iso6709
-from archive.posters import Cut, Moment, cut, pick_poster
+from archive.ingest.examine import Task, examine
+from archive.media.extract.sidecar import parse_subtitles
+from archive.media.extract.video import parse_iso6709
+from archive.media.posters import Cut, Moment, cut, pick_poster
 
 META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
         "creation_time": "2019-03-19T10:42:00Z"}

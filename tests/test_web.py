@@ -20,7 +20,7 @@ import pytest
 from flask.testing import FlaskClient
 from media import make_exif, make_jpeg, make_xmp
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app

@@ -14,7 +14,7 @@ from pathlib import Path
 from media import make_exif, make_jpeg
 from processes import EVENT_ARCHIVE, poll_until, serving
 
-from archive.ingest import ingest_folder
+from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from archive.catalog import CatalogError
+from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.model import taken_text
 from archive.store import Archive

@@ -6,7 +6,7 @@ from itertools import groupby
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from archive.exports import FORMATS, export
+from archive.outputs.exports import FORMATS, export
 
 from . import lookups
 from .context import archive

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import abort
 
-from archive.catalog import stored_json
-from archive.itemjson import items_json
+from archive.catalog.database import stored_json
+from archive.outputs.itemjson import items_json
 from archive.store import Archive
 
 _ID = re.compile(r"[0-9a-f]{64}\Z")

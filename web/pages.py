@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from archive.exports import credit_row, json_for_html, jsonld_object
-from archive.itemjson import camera_label
+from archive.outputs.exports import credit_row, json_for_html, jsonld_object
+from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
 
 from .context import archive

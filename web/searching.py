@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import abort, current_app, request
 
+from indexer.generations import NOT_BUILT
 from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
-from indexer.store import NOT_BUILT
 
 from .context import archive, site
 from .lookups import event_folders, public

@@ -28,9 +28,9 @@ from pathlib import Path
 import ffmpeg
 from PIL import Image, ImageStat
 
-from . import tools
-from .errors import MediaError
-from .thumbs import _write_atomic, make_thumbnails
+from archive.errors import MediaError
+from archive.media import tools
+from archive.media.thumbs import _write_atomic, make_thumbnails
 
 STRIP_FRAMES = 10
 STRIP_HEIGHT = 90

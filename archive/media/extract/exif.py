@@ -18,7 +18,7 @@ from typing import Any
 import exifread
 from PIL import ExifTags, Image
 
-from ..dates import capture_time
+from archive.dates import capture_time
 
 # exifread logs every malformed tag at WARNING; a file's problems are ours to report.
 logging.getLogger("exifread").setLevel(logging.CRITICAL)

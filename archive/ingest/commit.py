@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from .catalog import Catalog
-from .tasks import Outcome
+from archive.catalog.database import Catalog
+from archive.ingest.tasks import Outcome
 
 
 def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:

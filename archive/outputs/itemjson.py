@@ -11,10 +11,10 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .catalog import Catalog, stored_json
-from .credits import credit_line
-from .errors import UnknownIdError
-from .fsnames import exact, readable
+from archive.catalog.database import Catalog, stored_json
+from archive.errors import UnknownIdError
+from archive.fsnames import exact, readable
+from archive.resolve.credits import credit_line
 
 _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")

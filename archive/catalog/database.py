@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchiveError
+from archive.errors import ArchiveError
 
 MIGRATIONS: tuple[str, ...] = (
     """

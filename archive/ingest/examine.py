@@ -16,11 +16,13 @@ import traceback
 import warnings
 from pathlib import Path
 
-from . import dates, mediatypes, posters, thumbs
-from .errors import ArchiveWriteError, MediaError
-from .extract import photo, sidecar, video
-from .mediatypes import MediaType
-from .tasks import WORKER_STAGE, Outcome, Task
+from archive import dates
+from archive.errors import ArchiveWriteError, MediaError
+from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
+from archive.media import posters, thumbs
+from archive.media import types as mediatypes
+from archive.media.extract import photo, sidecar, video
+from archive.media.types import MediaType
 
 READ_CHUNK = 1 << 20
 MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import Catalog, stored_json
-from .fsnames import readable
-from .itemjson import camera_label, require_ids
+from archive.catalog.database import Catalog, stored_json
+from archive.fsnames import readable
+from archive.outputs.itemjson import camera_label, require_ids
 
 
 def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:

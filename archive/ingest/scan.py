@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFSOCK, S_ISREG
 
-from .manifest import EVENT_FILE
-from .mediatypes import SIDECAR_SUFFIXES
+from archive.media.types import SIDECAR_SUFFIXES
+from archive.resolve.eventfile import EVENT_FILE
 
 _SPECIAL = {S_IFIFO: "a FIFO (named pipe)", S_IFCHR: "a character device",
             S_IFBLK: "a block device", S_IFSOCK: "a socket"}

@@ -13,10 +13,10 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import RECOVER
-from .examine import READ_CHUNK, Task, examine
-from .store import Archive
-from .tasks import DERIVED_STAGES, WORKER_STAGE
+from archive.catalog.database import RECOVER
+from archive.ingest.examine import READ_CHUNK, Task, examine
+from archive.ingest.tasks import DERIVED_STAGES, WORKER_STAGE
+from archive.store import Archive
 
 
 @dataclass

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from .errors import MediaError, ToolMissingError
+from archive.errors import MediaError, ToolMissingError
 
 INSTALL_HINT = "install FFmpeg (Debian/Ubuntu: 'sudo apt-get install ffmpeg'; " \
                "macOS: 'brew install ffmpeg') or run scripts/setup"

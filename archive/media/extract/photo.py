@@ -18,9 +18,9 @@ from typing import Any
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import MediaError
-from ..mediatypes import MediaType
-from . import exif, iptc, xmp
+from archive.errors import MediaError
+from archive.media.extract import exif, iptc, xmp
+from archive.media.types import MediaType
 
 pillow_heif.register_heif_opener()
 

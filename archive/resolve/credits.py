@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .embedded import embedded_blocks
-from .globs import glob_matches
-from .model import CREDIT_FIELDS, CreditRule, Event, MediaEntry
+from archive.model import CREDIT_FIELDS, CreditRule, Event, MediaEntry
+from archive.resolve.embedded import embedded_blocks
+from archive.resolve.globs import glob_matches
 
 _LABEL = {"photo": "Photo", "video": "Video", "audio": "Audio"}
 

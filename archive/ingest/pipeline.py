@@ -23,18 +23,18 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .catalog import Catalog, stored_json
-from .commit import commit_outcome
-from .errors import ArchiveError, ArchiveWriteError, ManifestError
-from .fsnames import readable
-from .manifest import load_event
-from .model import Event
-from .pool import TaskFailed, run_tasks
-from .report import unmatched_media
-from .resolve import ItemFacts, Resolution, resolve, unmatched_entries
-from .scan import ScanEntry, ScanResult, pair_sidecars, scan
-from .store import Archive
-from .tasks import RETRIED_STAGES, WORKER_STAGE, Outcome, Task
+from archive.catalog.database import Catalog, stored_json
+from archive.errors import ArchiveError, ArchiveWriteError, ManifestError
+from archive.fsnames import readable
+from archive.ingest.commit import commit_outcome
+from archive.ingest.pool import TaskFailed, run_tasks
+from archive.ingest.scan import ScanEntry, ScanResult, pair_sidecars, scan
+from archive.ingest.tasks import RETRIED_STAGES, WORKER_STAGE, Outcome, Task
+from archive.model import Event
+from archive.outputs.report import unmatched_media
+from archive.resolve.eventfile import load_event
+from archive.resolve.rules import ItemFacts, Resolution, resolve, unmatched_entries
+from archive.store import Archive
 
 BATCH = 50
 FILE_TIMEOUT = 120.0
@@ -200,7 +200,7 @@ def _bar_size(stream: TextIO) -> dict[str, object]:
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
               timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
-    from .examine import examine, prepare_worker
+    from archive.ingest.examine import examine, prepare_worker
 
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, **_bar_size(sys.stderr))

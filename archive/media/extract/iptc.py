@@ -6,7 +6,7 @@ from typing import Any
 
 from PIL import Image, IptcImagePlugin
 
-from ..dates import capture_time, iptc_datetime
+from archive.dates import capture_time, iptc_datetime
 
 _FIELDS = {(2, 5): "title", (2, 80): "creator", (2, 110): "credit", (2, 116): "copyright",
            (2, 120): "description", (2, 25): "keywords", (2, 105): "headline",

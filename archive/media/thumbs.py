@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import ArchiveWriteError, MediaError
-from .store import share_file
+from archive.errors import ArchiveWriteError, MediaError
+from archive.modes import share_file
 
 _CANNOT_WRITE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
 

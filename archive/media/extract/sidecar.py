@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import MediaError
-from . import xmp
+from archive.errors import MediaError
+from archive.media.extract import xmp
 
 MAX_SIDECAR = 8 * 1024 * 1024
 MAX_NOTES = 5  # malformed cues named one by one; the rest are counted

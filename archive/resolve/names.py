@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from .model import Person
+from archive.model import Person
 
 
 def fold(text: str) -> str:

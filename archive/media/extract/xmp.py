@@ -13,8 +13,8 @@ from typing import Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from ..dates import capture_time
-from .exif import parse_exif_datetime
+from archive.dates import capture_time
+from archive.media.extract.exif import parse_exif_datetime
 
 NS = {
     "x": "adobe:ns:meta/",

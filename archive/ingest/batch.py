@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import CatalogError
-from .errors import ArchiveError
-from .ingest import IngestSummary, ingest_folder
-from .manifest import EVENT_FILE
-from .store import Archive
+from archive.catalog.database import CatalogError
+from archive.errors import ArchiveError
+from archive.ingest.pipeline import IngestSummary, ingest_folder
+from archive.resolve.eventfile import EVENT_FILE
+from archive.store import Archive
 
 
 @dataclass

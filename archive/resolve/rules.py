@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .credits import resolve_credit
-from .dates import capture_time, file_time, iptc_datetime
-from .embedded import embedded_blocks
-from .fsnames import readable
-from .model import Camera, Event, MediaEntry, Session
-from .names import NameIndex, fold
+from archive.dates import capture_time, file_time, iptc_datetime
+from archive.fsnames import readable
+from archive.model import Camera, Event, MediaEntry, Session
+from archive.resolve.credits import resolve_credit
+from archive.resolve.embedded import embedded_blocks
+from archive.resolve.names import NameIndex, fold
 
 RELATION_RANK = {"shown": 0, "session": 1, "mentioned": 2}
 

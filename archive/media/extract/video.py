@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .. import tools
-from ..dates import capture_time
-from ..errors import MediaError
+from archive.dates import capture_time
+from archive.errors import MediaError
+from archive.media import tools
 
 PROBE_TIMEOUT = 30.0
 _ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")

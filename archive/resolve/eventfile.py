@@ -19,11 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # DESIGN.md writes them (`start = 11:15`); Python 3.11's tomllib reads TOML 1.0 only.
 import tomli
 
-from .errors import ManifestError
-from .fsnames import separators
-from .globs import GlobError, compile_glob
-from .licenses import license_problem, url_problem
-from .model import (
+from archive.errors import ManifestError
+from archive.fsnames import separators
+from archive.model import (
     CREDIT_FIELDS,
     Camera,
     CreditRule,
@@ -33,6 +31,8 @@ from .model import (
     Person,
     Session,
 )
+from archive.resolve.globs import GlobError, compile_glob
+from archive.resolve.licenses import license_problem, url_problem
 
 EVENT_FILE = "event.toml"
 # An event file of a large conference is some 100 KB; anything bigger is a mistake.

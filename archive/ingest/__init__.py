@@ -1,0 +1,11 @@
+"""The ingest pipeline: a folder of event media and its event file into the catalog.
+
+`pipeline.ingest_folder` runs the stages, one module each: scan (what is there),
+examine (metadata and thumbnails, in a pool of worker processes), commit (batches
+into the catalog), then resolution and the bookkeeping of missing files; `batch`
+runs it over many event folders.
+"""
+
+from archive.ingest.pipeline import IngestSummary, ingest_folder
+
+__all__ = ["IngestSummary", "ingest_folder"]

@@ -1,0 +1,1 @@
+"""What the archive gives back: item JSON, the report, credit exports and verify."""
