@@ -138,7 +138,9 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    echo(summary.line())
+    """The summary line, then what went wrong (all that -q leaves)."""
+    if verbose >= 0:
+        echo(summary.line())
     for entry in summary.unmatched_media:
         echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
@@ -216,7 +218,7 @@ def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Even
             _failed(obj, failures, folder, exc)
             continue
         summaries.append(summary)
-        if not as_json and obj.verbose >= 0:
+        if not as_json:
             _print_summary(summary, obj.verbose)
     return summaries
 

@@ -110,10 +110,16 @@ def test_transcript_time_seeks_the_player(page: Page) -> None:
     page.locator(".card a").first.click()
     wait_until(page, "document.getElementById('player').readyState >= 1")
     page.evaluate("document.getElementById('player').muted = true")
+    page.set_viewport_size({"width": 1280, "height": 400})
+    page.locator("a.cue[data-start='6.0']").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 2000)")  # the player out of sight above
     page.click("a.cue[data-start='6.0']")
     wait_until(page, "document.getElementById('player').currentTime >= 6.0")
     current = page.evaluate("document.getElementById('player').currentTime")
     assert 6.0 <= current < 9.0
+    # The player is brought back into sight.
+    wait_until(page, "(() => { const box = document.getElementById('player')"
+               ".getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight; })()")
 
 
 def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
