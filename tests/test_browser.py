@@ -166,3 +166,23 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
     finally:
         context.close()
+
+
+def test_a_phone_shows_the_results_before_the_facets_and_a_wide_screen_beside(
+        browser: Browser, server: str) -> None:
+    for width, facets_first_row in ((390, False), (1280, True)):
+        context = browser.new_context(base_url=server, viewport={"width": width, "height": 844})
+        page = context.new_page()
+        try:
+            page.goto("/?q=keller")
+            first = page.locator(".card").first.bounding_box()
+            facets = page.locator("aside.facets").bounding_box()
+            if facets_first_row:  # a column on the left, level with the results
+                assert facets["x"] + facets["width"] <= first["x"]
+                assert facets["y"] < first["y"] + first["height"]
+            else:  # the first result on the first screen, the facets below the results
+                assert first["y"] + first["height"] <= 844
+                assert facets["y"] > first["y"]
+            screenshot(page, f"search-{width}")
+        finally:
+            context.close()
