@@ -554,3 +554,12 @@ def test_an_unexpected_failure_is_a_page_of_ours_without_a_traceback(
     api = app.test_client().get("/api/broken")
     assert api.status_code == 500 and api.json["status"] == 500
     assert "secret" not in api.get_data(as_text=True)
+
+
+def test_a_duplicate_in_another_event_folder_shows_only_its_name() -> None:
+    from web.lookups import public
+
+    item = {"event": "ev", "relpath": "b.jpg",
+            "duplicates": ["/data/ev/sub/b.jpg", "/data/ev2/secret-name.jpg", "rel.jpg"]}
+    assert public(item, {"ev": "/data/ev"})["duplicates"] == [
+        "sub/b.jpg", "secret-name.jpg", "rel.jpg"]
