@@ -459,13 +459,10 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
     workers = workers or os.cpu_count() or 1
     echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
          f"{workers} worker process(es) (Ctrl-C to stop)")
-    try:
-        run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
-                    "BASE_URL": base_url},
-                   connection_limit=connection_limit, channel_timeout=channel_timeout)
-    except OSError as exc:
-        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    run_server(obj.archive_dir.resolve(), host, port, threads, workers,
+               {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
+                "BASE_URL": base_url},
+               connection_limit=connection_limit, channel_timeout=channel_timeout)
 
 
 @main.command("batch-ingest")
