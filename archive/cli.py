@@ -138,7 +138,9 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    echo(summary.line())
+    """The summary line, then what went wrong (all that -q leaves)."""
+    if verbose >= 0:
+        echo(summary.line())
     for entry in summary.unmatched_media:
         echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
@@ -216,7 +218,7 @@ def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Even
             _failed(obj, failures, folder, exc)
             continue
         summaries.append(summary)
-        if not as_json and obj.verbose >= 0:
+        if not as_json:
             _print_summary(summary, obj.verbose)
     return summaries
 
@@ -457,13 +459,10 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
     workers = workers or os.cpu_count() or 1
     echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
          f"{workers} worker process(es) (Ctrl-C to stop)")
-    try:
-        run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
-                    "BASE_URL": base_url},
-                   connection_limit=connection_limit, channel_timeout=channel_timeout)
-    except OSError as exc:
-        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    run_server(obj.archive_dir.resolve(), host, port, threads, workers,
+               {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
+                "BASE_URL": base_url},
+               connection_limit=connection_limit, channel_timeout=channel_timeout)
 
 
 @main.command("batch-ingest")

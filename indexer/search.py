@@ -40,9 +40,10 @@ from .sync import rebuild
 SORTS = ("relevance", "date", "-date")
 MAX_LIMIT = 200
 CACHE_BYTES = 64 * 2**20
-# Fields holding exact values, dates or numbers: nothing to highlight in text.
-_NOT_TEXT = {"id", "taken", "duration", "revision", "kind", "event", "session", "person",
-             "creator", "camera", "filekey"}
+# The fields whose words a result shows (highlighted, or the transcript's moments). The
+# others only select: `event:florence-2019` must not mark "Florence" said in a talk.
+_SHOWN_TEXT = {"all", "pairs", "title", "description", "keywords", "transcript", "credit",
+               "person_shown", "person_session", "person_mentioned"}
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Terms:
     def of(cls, query: q.Query | None, reader: IndexReader) -> Terms:
         found = cls()
         for leaf in query.leaves() if query is not None else []:
-            if leaf.field() in _NOT_TEXT or isinstance(leaf, q.NumericRange):
+            if leaf.field() not in _SHOWN_TEXT:
                 continue
             for fieldname, btext in leaf.expanded_terms(reader):
                 text = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)

@@ -146,6 +146,12 @@ room = "Plenary"
                                'organisation = "Northern and Western Regional Assembly"\n'
                                'project = "TRINNO"\n', 'rules = "x"\n'),
      "credit.rules", "array of tables"),
+    ("hour out of range", _with("start = 11:15", "start = 25:00"), "sessions[id='s2'].start",
+     "(the line reads 'start = 25:00'); expected a time of day from 00:00 to 23:59"),
+    ("unclosed string", _with('room = "Plenary"', 'room = "Plenary'), "sessions[id='s2'].room",
+     "is not valid TOML: Illegal character"),
+    ("key given twice", _with('timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\n'
+                              'timezone = "UTC"'), "event.timezone", "Cannot overwrite a value"),
 ]
 
 

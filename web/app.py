@@ -50,7 +50,7 @@ def create_app(archive_dir: str | Path | None = None,
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)
     app.after_request(_security_headers)
-    for code in (400, 404, 405, 416, 503):
+    for code in (400, 404, 405, 416, 500, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
     for damage in (CatalogError, sqlite3.DatabaseError):  # the catalog went bad while serving

@@ -21,6 +21,7 @@ bp = Blueprint("pages", __name__)
 FACET_LABELS = {"event": "Event", "session": "Session", "person": "Person", "kind": "Kind",
                 "creator": "Creator", "camera": "Camera"}
 FACET_VALUES = 12  # values shown per facet
+SORT_LABELS = {"relevance": "relevance", "date": "oldest", "-date": "newest"}
 
 
 def site_url(path: str) -> str:
@@ -53,15 +54,17 @@ def facet_links(result: dict) -> dict[str, list[FacetLink]]:
              for name, counts in result["facets"].items()}
     names = value_names(shown)
     base, path = narrowable(result["query"]), url_for("pages.search")
+    # A narrowed query keeps the order the visitor chose (and starts at its first page).
+    kept = {"sort": request.args["sort"]} if request.args.get("sort") else {}
     return {name: [FacetLink(value, names.get(name, {}).get(value, value), count,
-                             f"{path}?{_query_string(f'{base} {field_term(name, value)}')}")
+                             f"{path}?{_query_string(f'{base} {field_term(name, value)}', kept)}")
                    for value, count in values]
             for name, values in shown.items()}
 
 
-def _query_string(text: str) -> str:
-    """`q=text` encoded as url_for encodes it."""
-    return urlencode({"q": text.strip()}, safe="!$'()*,/:;?@")
+def _query_string(text: str, more: dict[str, str]) -> str:
+    """`q=text` (and `more`) encoded as url_for encodes them."""
+    return urlencode({"q": text.strip(), **more}, safe="!$'()*,/:;?@")
 
 
 def value_names(shown: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
@@ -101,7 +104,8 @@ def _marks(values: list[str]) -> str:
 def search() -> str:
     result = search_request()
     return render_template("search.html", result=result, labels=FACET_LABELS,
-                           facets=facet_links(result), page_url=page_url)
+                           facets=facet_links(result), page_url=page_url, sorts=SORT_LABELS,
+                           sort=request.args.get("sort") or "relevance")
 
 
 def _jsonld(item: dict) -> str:

@@ -366,12 +366,50 @@ def _check_overlaps(path: Path, sessions: tuple[Session, ...]) -> None:
                     f"room {b.room!r}; expected sessions in one room not to overlap")
 
 
+_HEADER = re.compile(r"^\s*\[(\[?)\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"""^\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""")
+_ID_LINE = re.compile(r"""^\s*id\s*=\s*("[^"]*"|'[^']*')""")
+
+
+def _toml_problem(text_: str, exc: tomli.TOMLDecodeError) -> tuple[str, str]:
+    """The key of the line TOML could not read and what is wrong there: the parser's
+    words alone ("Expected newline ... at line 30, column 11") name neither the key nor
+    the value, and a time like 25:00 reads as a syntax error."""
+    lines = text_.splitlines()
+    line = lines[exc.lineno - 1].strip() if 0 < exc.lineno <= len(lines) else ""
+    problem = (f"line {exc.lineno}, column {exc.colno} is not valid TOML: {exc.msg}"
+               + (f" (the line reads {line[:80]!r})" if line else ""))
+    if re.search(r"=\s*\d{1,2}:\d{2}", line):
+        problem += "; expected a time of day from 00:00 to 23:59"
+    if line.startswith("["):  # a table's own header: the line says it all
+        return "", problem
+    key = _KEY.match(line)
+    table = _table_at(lines, exc.lineno)
+    return (table + key[1].strip("\"'") if key else table.rstrip(".")), problem
+
+
+def _table_at(lines: list[str], lineno: int) -> str:
+    """`sessions[id='am'].` (or `event.`): the table holding line `lineno`, as the other
+    messages name it; '' before any table."""
+    counts: dict[str, int] = {}
+    table, array, ident = "", False, None
+    for line in lines[:lineno - 1]:
+        if header := _HEADER.match(line):
+            table, array, ident = header[2], bool(header[1]), None
+            counts[table] = counts.get(table, 0) + array
+        elif table and (found := _ID_LINE.match(line)):
+            ident = found[1][1:-1]
+    if not array:
+        return f"{table}." if table else ""
+    return f"{table}[id={ident!r}]." if ident is not None else f"{table}[{counts[table] - 1}]."
+
+
 def parse_event(text_: str, path: Path, folder: Path) -> Event:
     """Parse the text of an event file; raises ManifestError on the first mistake."""
     try:
         data = tomli.loads(text_)
     except tomli.TOMLDecodeError as exc:
-        raise ManifestError(path, "", f"not valid TOML: {exc}") from None
+        raise ManifestError(path, *_toml_problem(text_, exc)) from None
     except RecursionError:
         raise ManifestError(path, "", "values nested too deeply to be an event file") from None
     allowed = ("event", "credit", "people", "sessions", "cameras", "media")
