@@ -108,7 +108,7 @@ def test_dangling_links_fifos_and_devices_are_warnings(cli, event_dir: Path,
 
 
 def _task(folder: Path, name: str, root: Path):
-    from archive.tasks import Task
+    from archive.ingest.tasks import Task
 
     path = folder / name
     st = path.stat() if path.exists() and not stat.S_ISFIFO(os.lstat(path).st_mode) else None
@@ -120,7 +120,7 @@ def _task(folder: Path, name: str, root: Path):
 def test_a_file_replaced_after_the_scan_is_not_read(tmp_path: Path, replacement: str) -> None:
     """Between the scan and a worker's turn, a file became a link out of the folder (its
     content must not enter the archive) or a FIFO (an open would wait for ever)."""
-    from archive.examine import examine
+    from archive.ingest.examine import examine
 
     folder, outside = tmp_path / "event", tmp_path / "secret"
     folder.mkdir()
@@ -142,7 +142,7 @@ def test_a_file_replaced_after_the_scan_is_not_read(tmp_path: Path, replacement:
 
 
 def test_a_link_inside_the_folder_is_still_read_by_its_worker(tmp_path: Path) -> None:
-    from archive.examine import examine
+    from archive.ingest.examine import examine
 
     folder = tmp_path / "event"
     (folder / "real").mkdir(parents=True)
