@@ -335,14 +335,4 @@ def _suggest(searcher: Searcher, text: str, parsed: Parsed) -> str | None:
     return suggestion if changed else None
 
 
-def search(archive: Archive, text: str, page: Page | None = None, sort: str = "relevance",
-           quiet: bool = True) -> dict[str, Any]:
-    """One search against the archive's index (opened, and rebuilt if missing)."""
-    index = SearchIndex(archive, quiet)
-    try:
-        return index.search(text, page, sort)
-    finally:
-        index.close()
-
-
-__all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex", "search"]
+__all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex"]
