@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from archive import logs
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
@@ -46,6 +47,9 @@ def emit(data: Any) -> None:
 
 
 ARCHIVE_HELP = "Archive directory (default: $EVENT_ARCHIVE, else ./event-archive)."
+VERBOSE_HELP = ("Say more: every per-file warning, and debug messages (-vv: those of "
+                "other libraries too).")
+QUIET_HELP = "Say only what went wrong."
 
 
 def _archive_after_command(ctx: click.Context, _param: click.Parameter,
@@ -56,21 +60,51 @@ def _archive_after_command(ctx: click.Context, _param: click.Parameter,
         obj.archive_dir = value
 
 
-def archive_option() -> click.Option:
-    """`--archive` for a subcommand: the same option as before the command."""
-    return click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
-                        expose_value=False, callback=_archive_after_command,
-                        help=ARCHIVE_HELP)
+def _verbose_after_command(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None and obj.verbose >= 0:  # -q wins wherever it stands
+        obj.verbose += value
+
+
+def _quiet_after_command(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.verbose = -1
+
+
+def after_command_options() -> list[click.Option]:
+    """`--archive`, `-v` and `-q` for a subcommand: the same options as before the
+    command."""
+    return [click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
+                         expose_value=False, callback=_archive_after_command,
+                         help=ARCHIVE_HELP),
+            click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                         callback=_verbose_after_command, help=VERBOSE_HELP),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_quiet_after_command, help=QUIET_HELP)]
+
+
+class ArchiveCommand(click.Command):
+    """A command that sets up logging, from `-v`/`-q` before or after it, once all its
+    options are parsed and before it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            logs.configure(obj.verbose)
+        return super().invoke(ctx)
 
 
 class ArchiveGroup(click.Group):
     """Turns errors users can cause into one line on stderr and exit code 1, and gives
-    every command (of nested groups too) `--archive`, after the command as well as before."""
+    every command (of nested groups too) `--archive`, `-v` and `-q`, after the command as
+    well as before."""
 
     group_class = type
+    command_class = ArchiveCommand
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        cmd.params.append(archive_option())
+        cmd.params += after_command_options()
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -87,7 +121,7 @@ class ArchiveGroup(click.Group):
             ctx.exit(1)
 
 
-class QueryCommand(click.Command):
+class QueryCommand(ArchiveCommand):
     """A command whose QUERY may start with '-' (`-kind:video` leaves videos out): a word
     with one dash that is none of the command's options is part of the query, wherever
     it stands. Unknown `--words` stay options, so a misspelt one is still named."""
@@ -123,14 +157,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
               envvar=ENV_VAR, default=None, help=ARCHIVE_HELP)
-@click.option("-v", "--verbose", count=True, help="Say more.")
-@click.option("-q", "--quiet", is_flag=True, help="Say only what went wrong.")
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--debug", is_flag=True, help="Show tracebacks; re-raise per-file errors.")
 @click.version_option(package_name="event-archive")
 @click.pass_context
 def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
          debug: bool) -> None:
-    """Archive and search the photos and videos of events."""
+    """Archive and search the photos and videos of events.
+
+    --archive, -v and -q go before or after the command; an --archive after it wins.
+    """
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors=ERRORS)
@@ -173,7 +210,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
             if summaries:
                 from indexer.sync import sync
 
-                sync(archive, quiet=as_json or obj.verbose < 0)
+                sync(archive, quiet=as_json)  # -q: the log level hides its notice
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:

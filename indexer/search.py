@@ -7,7 +7,7 @@ changed, so the site pays the open cost once; the CLI makes one per call.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +40,7 @@ from .sync import rebuild
 SORTS = ("relevance", "date", "-date")
 MAX_LIMIT = 200
 CACHE_BYTES = 64 * 2**20
+log = logging.getLogger(__name__)
 # Fields holding exact values, dates or numbers: nothing to highlight in text.
 _NOT_TEXT = {"id", "taken", "duration", "revision", "kind", "event", "session", "person",
              "creator", "camera", "filekey"}
@@ -162,7 +163,8 @@ class SearchIndex:
         if not self.rebuild_missing:
             raise exc
         if not self.quiet:
-            print(f"rebuilding the search index: {exc}", file=sys.stderr)
+            # A warning: a search that must write the index first is a surprise.
+            log.warning("rebuilding the search index: %s", exc)
         rebuild(self.archive, str(exc))
 
     def _load(self) -> _Generation:

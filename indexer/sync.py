@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +33,8 @@ from .documents import documents, load_context
 from .schema import SCHEMA_VERSION
 
 BATCH = 2000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,9 +89,11 @@ def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> 
     the index cannot be written."""
     started = time.perf_counter()
     archive.catalog.ensure_sound()
-    if not quiet:
-        print(f"rebuilding the search index: {reason}" if reason
-              else "building the search index", file=sys.stderr)
+    # A notice, not a warning: the index is written anyway; -q hides it.
+    if not quiet and reason:
+        log.info("rebuilding the search index: %s", reason)
+    elif not quiet:
+        log.info("building the search index")
     with _writing(archive):
         revision, count = _build(archive)
     return SyncResult(revision, updated=count, rebuilt=True, reason=reason,
