@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from archive import logs
+from archive import logs, settings
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
@@ -401,9 +401,10 @@ def _search_ids(archive: Archive, query: str) -> list[str]:
 
 @main.command("search", cls=QueryCommand)
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, settings.value("max_limit")),
+              default=settings.value("search_limit"), show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--sort", type=click.Choice(("relevance", "date", "-date")), default="relevance",
+@click.option("--sort", type=click.Choice(settings.SORTS), default="relevance",
               show_default=True)
 @json_option
 @click.pass_obj
@@ -464,18 +465,22 @@ def reindex(obj: Context, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Threads per worker process.")
+@click.option("--threads", type=click.IntRange(1, 64), default=settings.value("threads"),
+              show_default=True, help="Threads per worker process.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of cores).")
-@click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
+@click.option("--cache-size", type=click.IntRange(0, 100_000),
+              default=settings.value("search_cache"), show_default=True,
               help="Recent search results kept, shared by the workers (0: none).")
-@click.option("--cache-mb", type=click.IntRange(0, 100_000), default=64, show_default=True,
+@click.option("--cache-mb", type=click.IntRange(0, 100_000),
+              default=settings.value("search_cache_bytes") // settings.MiB, show_default=True,
               help="Most space those results may take, in MiB (0: none).")
-@click.option("--connection-limit", type=click.IntRange(10, 100_000), default=1000,
-              show_default=True, help="Open connections per worker; an idle one costs a "
-              "file descriptor, not a thread.")
-@click.option("--channel-timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
+@click.option("--connection-limit", type=click.IntRange(10, 100_000),
+              default=settings.value("connection_limit"), show_default=True,
+              help="Open connections per worker; an idle one costs a file descriptor, not "
+              "a thread.")
+@click.option("--channel-timeout", type=click.IntRange(1, 3600),
+              default=settings.value("channel_timeout"), show_default=True,
               help="Seconds after which an idle or stalled connection is closed.")
 @click.option("--base-url", help="The site's public address, for absolute URLs in JSON-LD "
               "(default: relative URLs).")
@@ -496,7 +501,7 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
          f"{workers} worker process(es) (Ctrl-C to stop)")
     try:
         run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
+                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * settings.MiB,
                     "BASE_URL": base_url},
                    connection_limit=connection_limit, channel_timeout=channel_timeout)
     except OSError as exc:

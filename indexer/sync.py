@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
+from archive import settings
 from archive.catalog.database import Catalog
 from archive.errors import ArchiveWriteError
 from archive.store import Archive
@@ -31,8 +32,6 @@ from indexer.generations import (
 
 from .documents import documents, load_context
 from .schema import SCHEMA_VERSION
-
-BATCH = 2000
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +62,10 @@ def _snapshot(catalog: Catalog, since: int) -> tuple[int, list, list[str]]:
 def bulk_writer(ix: FileIndex) -> SegmentWriter:
     """A writer for a full build: two processes, each writing its own segment (twice the
     speed of one), when forking is safe (no other threads) and there are two cores."""
+    limitmb = settings.value("index_build_memory")
     if threading.active_count() == 1 and (os.cpu_count() or 1) > 1:
-        return ix.writer(limitmb=256, procs=2, multisegment=True)
-    return ix.writer(limitmb=256)
+        return ix.writer(limitmb=limitmb, procs=2, multisegment=True)
+    return ix.writer(limitmb=limitmb)
 
 
 @contextmanager
@@ -108,8 +108,9 @@ def _build(archive: Archive) -> tuple[int, int]:
     context = load_context(archive.catalog)
     writer = bulk_writer(ix)
     try:
-        for start in range(0, len(rows), BATCH):
-            for doc in documents(archive.catalog, rows[start:start + BATCH], context):
+        batch = settings.value("index_batch")
+        for start in range(0, len(rows), batch):
+            for doc in documents(archive.catalog, rows[start:start + batch], context):
                 writer.add_document(**doc)
         writer.commit()
     except BaseException:
