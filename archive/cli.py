@@ -142,13 +142,19 @@ def _query_last(params: list[click.Parameter], args: list[str]) -> list[str]:
             words += rest
             break
         name = arg.split("=", 1)[0]
-        if name in takes_value or arg.startswith("--"):
+        if name in takes_value or arg.startswith("--") or _short_flags(arg, takes_value):
             options.append(arg)
             if takes_value.get(name) and "=" not in arg:
                 options += [value for value in (next(rest, None),) if value is not None]
         else:
             words.append(arg)
     return [*options, "--", *words]
+
+
+def _short_flags(arg: str, takes_value: dict[str, bool]) -> bool:
+    """`-vv` or `-vq`: short flags written as one word, which click reads as flags."""
+    return len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and all(
+        takes_value.get(f"-{letter}") is False for letter in arg[1:])
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

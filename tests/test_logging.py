@@ -4,6 +4,7 @@ level once, and the notices users saw before still show by default."""
 from __future__ import annotations
 
 import ast
+import json
 import logging
 from pathlib import Path
 
@@ -57,6 +58,17 @@ def test_quiet_wins_over_verbose_wherever_they_stand(tmp_path: Path, photos: Pat
     out = invoke("--archive", str(tmp_path / "a"), "-v", "ingest", "-q", "-j", "1",
                  str(photos))
     assert "building the search index" not in out
+
+
+def test_verbose_after_a_query_is_no_query_word(tmp_path: Path, photos: Path) -> None:
+    root = str(tmp_path / "a")
+    invoke("--archive", root, "-q", "ingest", "-j", "1", str(photos))
+    for flags in (("-v",), ("-vv",), ("-v", "-q"), ("-vq",)):
+        out = invoke("--archive", root, "search", "kind:photo", *flags, "--json")
+        result = json.loads(out[out.index("{"):])  # -vv may log before it
+        assert (result["query"], result["total"]) == ("kind:photo", 1), flags
+    # A word of one dash that is no option (nor flags of one) stays the query: NOT vx.
+    assert json.loads(invoke("--archive", root, "search", "-vx", "--json"))["query"] == "-vx"
 
 
 def test_levels() -> None:
