@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from media import make_jpeg
 
+from archive import settings as limits
 from archive.errors import ManifestError
-from archive.resolve.eventfile import MAX_EVENT_FILE, load_event, parse_event
+from archive.resolve.eventfile import load_event, parse_event
 from archive.resolve.globs import GlobError, compile_glob
 
 GOOD = """
@@ -245,7 +246,7 @@ def test_event_file_linked_to_a_device_is_refused(tmp_path: Path, event_dir: Pat
 
 def test_oversized_event_file_is_refused_naming_the_limit(tmp_path: Path) -> None:
     with open(tmp_path / "event.toml", "wb") as sparse:
-        sparse.truncate(MAX_EVENT_FILE + 1)
+        sparse.truncate(limits.value("event_file_bytes") + 1)
     with pytest.raises(ManifestError) as caught:
         load_event(tmp_path)
     assert str(caught.value).startswith(str(tmp_path / "event.toml"))

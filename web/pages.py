@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from archive import settings
 from archive.outputs.exports import credit_row, json_for_html, jsonld_object
 from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
@@ -20,8 +21,7 @@ bp = Blueprint("pages", __name__)
 
 FACET_LABELS = {"event": "Event", "session": "Session", "person": "Person", "kind": "Kind",
                 "creator": "Creator", "camera": "Camera"}
-FACET_VALUES = 12  # values shown per facet
-SORT_LABELS = {"relevance": "relevance", "date": "oldest", "-date": "newest"}
+SORT_LABELS = dict(zip(settings.SORTS, ("relevance", "oldest", "newest"), strict=True))
 
 
 def site_url(path: str) -> str:
@@ -43,14 +43,14 @@ class FacetLink:
 
 
 def facet_links(result: dict) -> dict[str, list[FacetLink]]:
-    """The first FACET_VALUES values of each facet, as links to the query narrowed by
-    the value (written so that the parser reads it back exactly).
+    """The first values of each facet (the facet_values setting), as links to the query
+    narrowed by the value (written so that the parser reads it back exactly).
 
     A facet can count thousands of values (the people of 200 events): looping over them
     in the template took half of a cached search page. The query is tokenized once per
     page, and the route's URL built once (werkzeug's url_for: 40 µs a link).
     """
-    shown = {name: list(islice(counts.items(), FACET_VALUES))
+    shown = {name: list(islice(counts.items(), settings.value("facet_values")))
              for name, counts in result["facets"].items()}
     names = value_names(shown)
     base, path = narrowable(result["query"]), url_for("pages.search")

@@ -16,7 +16,6 @@ import resource
 import signal
 import socket
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -97,7 +96,7 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
         _fork(archive_dir, sock, threads, workers,
               {**config, "SEARCH_CACHE_DIR": shared} if shared else config, options)
     sock.close()
-    print("stopped", file=sys.stderr)
+    log.info("stopped")
 
 
 def _shared_cache(stack: ExitStack) -> str | None:

@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from archive import dates
+from archive import dates, settings
 from archive.errors import ArchiveWriteError, MediaError
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
 from archive.media import posters, thumbs
@@ -28,9 +28,6 @@ from archive.media.extract import photo, sidecar, video
 from archive.media.types import MediaType
 
 READ_CHUNK = 1 << 20
-MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
-XMP_SCAN = 8 * 1024 * 1024  # video: XMP is looked for in the first bytes only
-WORKER_MEMORY = 3 * 1024**3  # address space of one worker
 
 
 def prepare_worker() -> None:
@@ -42,7 +39,8 @@ def prepare_worker() -> None:
     """
     try:
         # A hostile file must not take the machine's memory: past this, MemoryError.
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+        memory = settings.value("worker_memory")
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     except (ValueError, OSError):
         pass
     name = ctypes.util.find_library("c")
@@ -68,8 +66,9 @@ def _hash_file(fh: BinaryIO) -> tuple[str, bytes]:
 
 
 def _read(fh: BinaryIO, size: int) -> bytes:
-    if size > MAX_IN_MEMORY:
-        raise MediaError("read", f"photo of {size} bytes is larger than {MAX_IN_MEMORY}")
+    largest = settings.value("max_photo_file")
+    if size > largest:
+        raise MediaError("read", f"photo of {size} bytes is larger than {largest}")
     return fh.read()
 
 
@@ -163,7 +162,7 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
     _check_extension(task, media_type, out)
     out.kind, out.mime, out.metadata = kind, media_type.mime, meta
     with open(path, "rb") as fh:
-        meta["xmp"] = photo.xmp_of(fh.read(XMP_SCAN), notes)
+        meta["xmp"] = photo.xmp_of(fh.read(settings.value("video_xmp_scan_bytes")), notes)
     for note in notes:
         out.problem("extract", note, "warning")
     if kind == "video":

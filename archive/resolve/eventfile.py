@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # DESIGN.md writes them (`start = 11:15`); Python 3.11's tomllib reads TOML 1.0 only.
 import tomli
 
+from archive import settings
 from archive.errors import ManifestError
 from archive.fsnames import separators
 from archive.model import (
@@ -35,12 +36,9 @@ from archive.resolve.globs import GlobError, compile_glob
 from archive.resolve.licenses import license_problem, url_problem
 
 EVENT_FILE = "event.toml"
-# An event file of a large conference is some 100 KB; anything bigger is a mistake.
-MAX_EVENT_FILE = 4 * 1024 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _OFFSET = re.compile(r"([+-])(\d{2}):([0-5]\d):([0-5]\d)\Z")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\Z")
-_MAX_TEXT = 10_000
 
 Check = Callable[[Any], Any]
 
@@ -84,8 +82,9 @@ def text(value: Any) -> str:
         raise ValueError(f"expected a string, got {_kind(value)}")
     if not value.strip():
         raise ValueError("expected a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise ValueError(f"string of {len(value)} characters; at most {_MAX_TEXT} allowed")
+    longest = settings.value("event_text_length")
+    if len(value) > longest:
+        raise ValueError(f"string of {len(value)} characters; at most {longest} allowed")
     return value
 
 
@@ -438,8 +437,9 @@ def default_event(folder: Path) -> Event:
 def _read(path: Path) -> bytes | None:
     """The bytes of the event file, None if there is none.
 
-    Raises ManifestError for anything but a regular file of at most MAX_EVENT_FILE
-    bytes: a FIFO would block the ingest (holding the archive's lock), a device such
+    Raises ManifestError for anything but a regular file of at most event_file_bytes
+    (settings; an event file of a large conference is some 100 KB, anything bigger is a
+    mistake): a FIFO would block the ingest (holding the archive's lock), a device such
     as /dev/zero would never end.
     """
     try:
@@ -454,11 +454,12 @@ def _read(path: Path) -> bytes | None:
         if not stat.S_ISREG(info.st_mode):
             raise ManifestError(path, "", "not a regular file; the event file must be a "
                                 "text file (a link to one is fine)")
+        largest = settings.value("event_file_bytes")
         # Read one byte past the limit: a file still growing cannot slip through.
-        data = b"" if info.st_size > MAX_EVENT_FILE else file.read(MAX_EVENT_FILE + 1)
-    if info.st_size > MAX_EVENT_FILE or len(data) > MAX_EVENT_FILE:
+        data = b"" if info.st_size > largest else file.read(largest + 1)
+    if info.st_size > largest or len(data) > largest:
         raise ManifestError(path, "", f"{max(info.st_size, len(data)):,} bytes; an event "
-                            f"file may be at most {MAX_EVENT_FILE // 2**20} MB")
+                            f"file may be at most {largest // settings.MiB} MB")
     return data
 
 
