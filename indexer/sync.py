@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
-from archive.catalog.database import Catalog
+from archive.catalog import changes_since
 from archive.errors import ArchiveWriteError
 from archive.store import Archive
 from indexer.generations import (
@@ -43,19 +43,6 @@ class SyncResult:
     rebuilt: bool = False
     seconds: float = 0.0
     reason: str | None = None
-
-
-def _snapshot(catalog: Catalog, since: int) -> tuple[int, list, list[str]]:
-    """The catalog revision and what changed after `since`, read in one transaction."""
-    catalog.execute("BEGIN")
-    try:
-        revision = catalog.revision
-        rows = catalog.query("SELECT * FROM items WHERE revision > ? ORDER BY id", (since,))
-        deleted = [r["item_id"] for r in catalog.query(
-            "SELECT item_id FROM deletions WHERE revision > ?", (since,))]
-    finally:
-        catalog.execute("COMMIT")
-    return revision, rows, deleted
 
 
 def bulk_writer(ix: FileIndex) -> SegmentWriter:
@@ -100,20 +87,21 @@ def _build(archive: Archive) -> tuple[int, int]:
     """Write a new generation from the whole catalog and swap it in; returns the
     catalog revision it holds and its number of items."""
     folder, ix = new_generation(archive.index_dir)
-    revision, rows, _ = _snapshot(archive.catalog, -1)
+    changes = changes_since(archive.catalog, -1)
+    items = changes.items
     context = load_context(archive.catalog)
     writer = bulk_writer(ix)
     try:
-        for start in range(0, len(rows), BATCH):
-            for doc in documents(archive.catalog, rows[start:start + BATCH], context):
+        for start in range(0, len(items), BATCH):
+            for doc in documents(archive.catalog, items[start:start + BATCH], context):
                 writer.add_document(**doc)
         writer.commit()
     except BaseException:
         writer.cancel()
         raise
-    write_revision(folder, revision)
+    write_revision(folder, changes.revision)
     swap(archive.index_dir, folder)
-    return revision, len(rows)
+    return changes.revision, len(items)
 
 
 def sync(archive: Archive, quiet: bool = True) -> SyncResult:
@@ -139,13 +127,14 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     problem = damage(folder)
     if problem:
         return rebuild(archive, f"{archive.index_dir}: {problem}", quiet)
-    revision, rows, deleted = _snapshot(archive.catalog, have)
+    changes = changes_since(archive.catalog, have)
+    revision, items, deleted = changes.revision, changes.items, changes.deleted
     if revision == have:
         return SyncResult(revision)
     with _writing(archive):
         writer = ix.writer()
         try:
-            for doc in documents(archive.catalog, rows):
+            for doc in documents(archive.catalog, items[:]):
                 writer.update_document(**doc)
             for item_id in deleted:
                 writer.delete_by_term("id", item_id)
@@ -160,5 +149,5 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
             writer.cancel()
             raise
         write_revision(folder, revision)
-    return SyncResult(revision, updated=len(rows), deleted=len(deleted),
+    return SyncResult(revision, updated=len(items), deleted=len(deleted),
                       seconds=time.perf_counter() - started)
