@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Collection
-from typing import Any
 
 from archive.catalog import dialect
 from archive.catalog.blobs import stored_json
@@ -20,15 +19,15 @@ def person_rows(event: Event) -> list[tuple[str, str, str, str]]:
             for p in event.people]
 
 
-def _record(event_id: str, data: dict[str, Any]) -> PersonRecord:
-    return PersonRecord(event_id, data["id"], data["name"], data.get("affiliation"),
-                        data.get("project"), data.get("aliases") or [], data.get("url"))
-
-
 def get_person(catalog: Catalog, event_id: str, person_id: str) -> PersonRecord | None:
+    """The person, with what the event file says of them (the name as it gives it)."""
     row = catalog.db.execute("SELECT data FROM people WHERE event_id = ? AND id = ?",
                              (event_id, person_id)).fetchone()
-    return _record(event_id, stored_json(row[0])) if row else None
+    if row is None:
+        return None
+    data = stored_json(row[0])
+    return PersonRecord(event_id, person_id, data["name"], data.get("affiliation"),
+                        data.get("project"), data.get("aliases") or [], data.get("url"))
 
 
 def events_of_person(catalog: Catalog, person_id: str) -> list[str]:
