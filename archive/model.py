@@ -117,16 +117,6 @@ class Event:
         return ZoneInfo(self.timezone)
 
 
-@dataclass
-class Tag:
-    """A fact attached to an item (session, person, keyword), with where it came from."""
-
-    kind: str
-    value: str
-    source: str
-    relation: str | None = None
-
-
 @dataclass(frozen=True)
 class Problem:
     """Something wrong with one file, found at one stage: by ingest (kept in the catalog

@@ -15,7 +15,7 @@ import pytest
 from media import make_png16, make_tiff16
 from PIL import Image
 
-from archive.media.extract.photo import MAX_PIXELS
+from archive import settings
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,8 @@ def ingest_measured(archive: Path, folder: Path) -> tuple[dict, int]:
 
 
 def test_pixel_limit_is_pillows_too() -> None:
-    assert MAX_PIXELS == 100_000_000
-    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+    assert settings.value("max_pixels") == 100_000_000
+    assert Image.MAX_IMAGE_PIXELS == settings.value("max_pixels")
 
 
 def test_images_above_the_limit_are_refused_without_decoding(tmp_path: Path) -> None:

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from archive.catalog import dialect
-from archive.catalog.connection import check_catalog_file, open_catalog
+from archive.catalog.connection import (
+    check_catalog_file,
+    check_whole,
+    open_catalog,
+    unopenable,
+)
 from archive.catalog.errors import RECOVER, CatalogError, DamagedValue
 from archive.catalog.schema import JSON_COLUMNS, migrate
 
@@ -28,14 +33,22 @@ class Catalog:
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        check_catalog_file(path)
+        found = check_catalog_file(path)
         try:
             self.db, readonly = open_catalog(path, readonly)
+        except sqlite3.Error as exc:
+            raise unopenable(path, exc) from None
+        try:
+            if found is not None and found.st_size:
+                check_whole(self.db, path, found.st_size)
             dialect.prepare(self.db, readonly)
             if not readonly:
                 migrate(self.db, path)
-        except sqlite3.Error as exc:
-            raise CatalogError(f"{path}: cannot open the catalog: {exc}") from None
+        except (sqlite3.Error, CatalogError) as exc:
+            self.db.close()
+            if isinstance(exc, CatalogError):
+                raise
+            raise unopenable(path, exc) from None
         self.revision_in_tx: int | None = None
         self._sound = False
 

@@ -75,6 +75,18 @@ def integrity_problems(db: sqlite3.Connection, most: int = 5) -> list[str]:
     return [r[0] for r in db.execute(f"PRAGMA integrity_check({int(most)})") if r[0] != "ok"]
 
 
+def file_pages(db: sqlite3.Connection) -> tuple[int, int]:
+    """The page size and the number of pages the database file says it holds."""
+    return (db.execute("PRAGMA page_size").fetchone()[0],
+            db.execute("PRAGMA page_count").fetchone()[0])
+
+
+def not_a_database(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is no database of its own, or a damaged one."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
 # What SQLite says when it cannot make the log's shared-memory file: "unable to open
 # database file" (a log without it), "attempt to write a readonly database" (no log).
 _CANNOT_MAKE_SHM = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from archive import settings
 from archive.catalog import Catalog, event_differs, problems_of_event
 from archive.fsnames import readable
 from archive.ingest.commit import commit_all
@@ -34,9 +35,6 @@ from archive.resolve.eventfile import load_event
 from archive.store import Archive
 
 __all__ = ["IngestSummary", "ingest_folder"]
-
-BATCH = 50
-FILE_TIMEOUT = 120.0
 
 
 class _Bar(tqdm):
@@ -60,7 +58,7 @@ def _bar_size(stream: TextIO) -> dict[str, object]:
 
 
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
-              timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
+              timeout: float = settings.value("file_timeout")) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
@@ -84,7 +82,8 @@ def _problems(catalog: Catalog, event_id: str) -> list[dict[str, str]]:
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
-                  timeout: float = FILE_TIMEOUT, event: Event | None = None) -> IngestSummary:
+                  timeout: float = settings.value("file_timeout"),
+                  event: Event | None = None) -> IngestSummary:
     """Ingest one event folder into the archive (`event`: its event file, if already
     read).
 
@@ -108,7 +107,8 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     summary.resolved = follow_event_file(catalog, event, event_changed, before, work.rereads)
     if work.tasks:
         outcomes = _outcomes(work.tasks, jobs or os.cpu_count() or 1, progress, timeout)
-        commit_all(catalog, event, outcomes, work.present, summary, work.retry, BATCH)
+        commit_all(catalog, event, outcomes, work.present, summary, work.retry,
+                   settings.value("batch_size"))
     summary.missing, summary.pruned = record_missing(catalog, event.id, work.seen, prune)
     summary.resolved += settle(catalog, event, before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
