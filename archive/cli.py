@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from archive import logs, settings
-from archive.catalog.database import CatalogError
+from archive.catalog import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
 from archive.ingest.pipeline import IngestSummary, ingest_folder
@@ -26,7 +26,7 @@ from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
 from archive.outputs.exports import FORMATS, export
-from archive.outputs.itemjson import camera_label, find_item, items_json, select_rows
+from archive.outputs.itemjson import camera_label, find_item, items_json, selected_items
 from archive.outputs.report import build_report, report_lines, unmatched_line
 from archive.resolve.eventfile import load_event
 from archive.resolve.licenses import url_problem
@@ -273,7 +273,7 @@ def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Even
 def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
     """List every item."""
     with obj.open(readonly=True) as archive:
-        items = items_json(archive.catalog, select_rows(archive.catalog, event=event_id))
+        items = items_json(archive.catalog, selected_items(archive.catalog, event=event_id))
     if as_json:
         emit(items)
         return
@@ -291,13 +291,13 @@ def show(obj: Context, item: str, as_json: bool) -> None:
     """Show one item, by id, id prefix or original path."""
     with obj.open(readonly=True) as archive:
         try:
-            row = find_item(archive.catalog, item, Path.cwd())
+            found = find_item(archive.catalog, item, Path.cwd())
         except LookupError as exc:
             raise ArchiveError(str(exc)) from None
-        if row is None:
+        if found is None:
             raise ArchiveError(f"no item {item!r} in {archive.root}: give an id, a unique id "
                                "prefix of 4+ hex digits or a path; see 'event-archive list'")
-        data = items_json(archive.catalog, [row])[0]
+        data = items_json(archive.catalog, [found])[0]
     if as_json:
         emit(data)
         return
@@ -388,11 +388,11 @@ def _check_base_url(base_url: str | None) -> None:
 
 def _select_for_export(archive: Archive, query: str | None, event_id: str | None,
                        session: str | None, person: str | None) -> list[dict[str, Any]]:
-    rows = select_rows(archive.catalog, event=event_id, session=session, person=person)
+    items = selected_items(archive.catalog, event=event_id, session=session, person=person)
     if query:
         wanted = set(_search_ids(archive, query))
-        rows = [r for r in rows if r["id"] in wanted]
-    return items_json(archive.catalog, rows)
+        items = [item for item in items if item.id in wanted]
+    return items_json(archive.catalog, items)
 
 
 def _search_ids(archive: Archive, query: str) -> list[str]:
@@ -557,11 +557,13 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
         result = verify_archive(archive, hashes=not no_hashes)
         # An index rebuilt from a damaged catalog would lose what the catalog lost.
         problems, repaired = check_index(archive) if result.catalog_ok else ([], [])
-    result.problems += problems
+    result.found += problems
     result.repaired += repaired
     if as_json:
+        # "problems" as lines, as ever; "details": the same problems, field by field.
         emit({"ok": result.ok, "files_checked": result.checked,
-              "problems": result.problems, "repaired": result.repaired})
+              "problems": result.problems, "repaired": result.repaired,
+              "details": [problem.as_dict() for problem in result.found]})
     else:
         for line in result.repaired:
             echo(f"repaired: {line}")

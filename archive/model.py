@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,25 @@ class Event:
         return ZoneInfo(self.timezone)
 
 
-@dataclass
-class FileError:
-    """One file that failed at one stage of ingest."""
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one file, found at one stage: by ingest (kept in the catalog
+    until the file is read again), by verify, or listed by the report.
+
+    `kind` is "error" (the file gave no item, or lacks what is derived from it) or
+    "warning" (kept, and worth a look); the catalog keeps it as the errors' `level`.
+    `event` is the event whose folder holds the file, where known.
+    """
 
     path: str
     stage: str
+    kind: str
     message: str
-    level: str = "error"
+    event: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"path": self.path, "stage": self.stage, "kind": self.kind,
+                "message": self.message, "event": self.event}
 
 
 def taken_text(item: Mapping[str, Any]) -> str:
@@ -134,3 +145,223 @@ def taken_text(item: Mapping[str, Any]) -> str:
     if not stamp:
         return ""
     return dt.datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---- What the catalog gives back --------------------------------------------------
+# Records read from the catalog, their stored JSON already decoded (archive.catalog is
+# the only code that knows how they are stored).
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """A catalogued item: what its file gave (`metadata`) and what resolution made of it
+    (`resolved`: time, title, sessions, people, credit)."""
+
+    id: str
+    event_id: str
+    kind: str
+    mime: str
+    size: int
+    path: str
+    relpath: str
+    taken: str | None  # the resolved time in UTC, for sorting
+    metadata: dict[str, Any]
+    resolved: dict[str, Any]
+    revision: int
+    added: float
+
+
+@dataclass(frozen=True)
+class ItemPlace:
+    """Where an item's file is, without its metadata (which can be large: transcripts)."""
+
+    id: str
+    event_id: str
+    mime: str
+    size: int
+    path: str
+    relpath: str
+
+
+@dataclass(frozen=True)
+class ItemTag:
+    """A session or person given to an item by resolution, with where it came from;
+    `name` is a person's name in the item's event."""
+
+    kind: str
+    value: str
+    relation: str
+    source: str
+    name: str | None = None
+
+
+@dataclass
+class ItemDetails:
+    """An item with what the catalog holds beside it: the item JSON is made of these."""
+
+    item: ItemRecord
+    tags: list[ItemTag] = field(default_factory=list)
+    credit: dict[str, tuple[str, str]] = field(default_factory=dict)  # field: value, source
+    thumbnails: dict[str, str] = field(default_factory=dict)  # name: path in the archive
+    files: list[str] = field(default_factory=list)  # its present media files, by path
+
+
+@dataclass(frozen=True)
+class ItemToResolve:
+    """What resolution reads of a catalogued item, and its last answer."""
+
+    id: str
+    kind: str
+    path: str
+    relpath: str
+    metadata: dict[str, Any]
+    resolved: dict[str, Any]
+    revision: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file the catalog knows, in an event folder: an item's media file or sidecar."""
+
+    path: str
+    event_id: str
+    relpath: str
+    item_id: str | None
+    size: int
+    mtime_ns: int
+    state: str  # present, missing or failed
+    role: str = "media"  # or sidecar
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event as last ingested, with the facts of its event file the site shows."""
+
+    id: str
+    title: str
+    folder: str
+    manifest: str | None
+    revision: int
+    date: str | None = None
+    end_date: str | None = None
+    timezone: str | None = None
+    venue: str | None = None
+    organisers: list[str] | None = None
+    description: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    event_id: str
+    id: str
+    title: str
+    day: str
+    start: str
+    end: str
+    room: str | None
+    description: str | None
+    moderators: list[str]
+    speakers: list[str]
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    event_id: str
+    id: str
+    name: str
+    affiliation: str | None
+    project: str | None
+    aliases: list[str]
+    url: str | None
+
+
+@dataclass(frozen=True)
+class SessionRole:
+    """A session a person moderates or speaks in."""
+
+    session: str
+    title: str
+    role: str  # moderator or speaker
+
+
+@dataclass(frozen=True)
+class ResolutionMark:
+    """That an event's items were resolved against one event file (its digest) when the
+    catalog was at `revision`: another revision or file means resolving again."""
+
+    revision: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class ThumbnailRecord:
+    """A thumbnail the catalog names, with its item's file."""
+
+    item_id: str
+    path: str
+    original: str
+    relpath: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ItemChanges:
+    """The catalog's revision and what changed after another one: items written (a
+    sequence that may decode them only as they are read) and ids deleted."""
+
+    revision: int
+    items: Sequence[ItemRecord]
+    deleted: list[str]
+
+
+# The report's lists, field for field as `report --json` prints them.
+
+
+@dataclass(frozen=True)
+class KindCount:
+    event: str
+    kind: str
+    items: int
+
+
+@dataclass(frozen=True)
+class MissingFile:
+    path: str
+    item: str | None
+    event: str
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """A file that is a byte-identical copy of an item whose own file is `original`."""
+
+    path: str
+    original: str
+    item: str
+
+
+@dataclass(frozen=True)
+class ItemPath:
+    path: str
+    item: str
+
+
+@dataclass(frozen=True)
+class AmbiguousItem:
+    """An item taken during parallel sessions that resolution could not tell apart."""
+
+    path: str
+    item: str
+    sessions: list[str]
+
+
+@dataclass(frozen=True)
+class UnknownCamera:
+    event: str
+    make: str | None
+    model: str | None
+    serial: str | None
+    items: int

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from archive.catalog import count_items
+from archive.model import Problem
 from archive.store import Archive
 from indexer.generations import IndexMissing, current_dir, damage, open_index, read_revision
 
 from .sync import rebuild, sync
 
 
-def check_index(archive: Archive) -> tuple[list[str], list[str]]:
+def check_index(archive: Archive) -> tuple[list[Problem], list[str]]:
     """(problems left, repairs made) for the archive's index: a missing or damaged one
     (every file checked against its checksum) is rebuilt, one behind brought up to the
     catalog's revision."""
@@ -27,7 +29,7 @@ def check_index(archive: Archive) -> tuple[list[str], list[str]]:
         sync(archive)
         repaired.append(f"index brought from revision {behind} to "
                         f"{archive.catalog.revision}")
-    items = archive.catalog.query("SELECT COUNT(*) FROM items")[0][0]
+    items = count_items(archive.catalog)
     with open_index(archive.index_dir).searcher() as searcher:
         documents = searcher.doc_count()
     if documents != items:

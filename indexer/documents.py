@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from archive.catalog.database import Catalog, stored_json
+from archive.catalog import Catalog, event_titles, person_aliases, session_places
+from archive.model import ItemRecord
 from archive.outputs.itemjson import camera_label, items_json
 
 from .cues import joined, pack
@@ -94,21 +96,19 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
 
 
 def load_context(catalog: Catalog) -> dict[str, Any]:
-    events = {r["id"]: r["title"] for r in catalog.query("SELECT id, title FROM events")}
-    sessions = {(r["event_id"], r["id"]): {"title": r["title"], "room": r["room"]}
-                for r in catalog.query("SELECT event_id, id, title, room FROM sessions")}
-    aliases = {(r["event_id"], r["id"]): stored_json(r["data"]).get("aliases") or []
-               for r in catalog.query("SELECT event_id, id, data FROM people")}
-    return {"events": events, "sessions": sessions, "aliases": aliases}
+    """What documents name beside their items, for every event: event titles, session
+    titles and rooms, and people's aliases."""
+    return {"events": event_titles(catalog), "sessions": session_places(catalog),
+            "aliases": person_aliases(catalog)}
 
 
-def documents(catalog: Catalog, rows: list[Any], context: dict[str, Any] | None = None
-              ) -> list[dict[str, Any]]:
-    """Index documents for catalog item rows."""
+def documents(catalog: Catalog, items: Sequence[ItemRecord],
+              context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Index documents for catalogued items."""
     context = context or load_context(catalog)
     docs = []
-    for item, row in zip(items_json(catalog, rows), rows, strict=True):
-        doc = to_document(item, context)
-        doc["revision"] = row["revision"]
+    for data, item in zip(items_json(catalog, items), items, strict=True):
+        doc = to_document(data, context)
+        doc["revision"] = item.revision
         docs.append(doc)
     return docs

@@ -14,7 +14,7 @@ from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
 from archive import settings
-from archive.catalog.database import Catalog
+from archive.catalog import changes_since
 from archive.errors import ArchiveWriteError
 from archive.store import Archive
 from indexer.generations import (
@@ -44,19 +44,6 @@ class SyncResult:
     rebuilt: bool = False
     seconds: float = 0.0
     reason: str | None = None
-
-
-def _snapshot(catalog: Catalog, since: int) -> tuple[int, list, list[str]]:
-    """The catalog revision and what changed after `since`, read in one transaction."""
-    catalog.execute("BEGIN")
-    try:
-        revision = catalog.revision
-        rows = catalog.query("SELECT * FROM items WHERE revision > ? ORDER BY id", (since,))
-        deleted = [r["item_id"] for r in catalog.query(
-            "SELECT item_id FROM deletions WHERE revision > ?", (since,))]
-    finally:
-        catalog.execute("COMMIT")
-    return revision, rows, deleted
 
 
 def bulk_writer(ix: FileIndex) -> SegmentWriter:
@@ -104,21 +91,22 @@ def _build(archive: Archive) -> tuple[int, int]:
     """Write a new generation from the whole catalog and swap it in; returns the
     catalog revision it holds and its number of items."""
     folder, ix = new_generation(archive.index_dir)
-    revision, rows, _ = _snapshot(archive.catalog, -1)
+    changes = changes_since(archive.catalog, -1)
+    items = changes.items
     context = load_context(archive.catalog)
     writer = bulk_writer(ix)
     try:
         batch = settings.value("index_batch")
-        for start in range(0, len(rows), batch):
-            for doc in documents(archive.catalog, rows[start:start + batch], context):
+        for start in range(0, len(items), batch):
+            for doc in documents(archive.catalog, items[start:start + batch], context):
                 writer.add_document(**doc)
         writer.commit()
     except BaseException:
         writer.cancel()
         raise
-    write_revision(folder, revision)
+    write_revision(folder, changes.revision)
     swap(archive.index_dir, folder)
-    return revision, len(rows)
+    return changes.revision, len(items)
 
 
 def sync(archive: Archive, quiet: bool = True) -> SyncResult:
@@ -144,13 +132,14 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     problem = damage(folder)
     if problem:
         return rebuild(archive, f"{archive.index_dir}: {problem}", quiet)
-    revision, rows, deleted = _snapshot(archive.catalog, have)
+    changes = changes_since(archive.catalog, have)
+    revision, items, deleted = changes.revision, changes.items, changes.deleted
     if revision == have:
         return SyncResult(revision)
     with _writing(archive):
         writer = ix.writer()
         try:
-            for doc in documents(archive.catalog, rows):
+            for doc in documents(archive.catalog, items[:]):
                 writer.update_document(**doc)
             for item_id in deleted:
                 writer.delete_by_term("id", item_id)
@@ -165,5 +154,5 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
             writer.cancel()
             raise
         write_revision(folder, revision)
-    return SyncResult(revision, updated=len(rows), deleted=len(deleted),
+    return SyncResult(revision, updated=len(items), deleted=len(deleted),
                       seconds=time.perf_counter() - started)

@@ -12,6 +12,7 @@ import pytest
 from conftest import corpus_or_skip
 from corpus_check import disagreements, exiftool, ours, theirs
 
+from archive.catalog import select_items
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
@@ -35,10 +36,10 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("corpus-archive")
     with Archive.open(root) as archive:
         summary = ingest_folder(archive, corpus, jobs=2, progress=False)
-        rows = archive.catalog.query("SELECT * FROM items")
-        items = items_json(archive.catalog, rows)
-        for item, row in zip(items, rows, strict=True):
-            item["rotation"] = json.loads(row["metadata"]).get("rotation")
+        records = select_items(archive.catalog)
+        items = items_json(archive.catalog, records)
+        for item, record in zip(items, records, strict=True):
+            item["rotation"] = record.metadata.get("rotation")
         errors = archive.catalog.query("SELECT * FROM errors")
     with open(corpus / "MANIFEST.tsv", encoding="utf-8", newline="") as fh:
         manifest = list(csv.DictReader(fh, delimiter="\t"))

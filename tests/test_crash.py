@@ -93,7 +93,7 @@ def test_killed_ingest_resumes_to_the_same_catalog(tmp_path: Path, many_photos: 
 
 def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import archive.ingest.pipeline as pipeline
+    import archive.ingest.resolution as resolution
     from archive.ingest.pipeline import ingest_folder
 
     event = tmp_path / "event"
@@ -109,7 +109,7 @@ def test_crash_between_commit_and_resolution_is_completed_by_the_rerun(
         raise KeyboardInterrupt  # the process dies after the commit, before resolving
 
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "resolve_event", killed)
+        patch.setattr(resolution, "resolve_event", killed)
         with Archive.open(tmp_path / "crashed") as archive, pytest.raises(KeyboardInterrupt):
             ingest_folder(archive, event, jobs=1, progress=False)
     with Archive.open(tmp_path / "crashed") as archive:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from media import EXIF_IFD, T, add_iptc, make_exif, make_jpeg, make_xmp
 
 from archive import dates
-from archive.ingest.pipeline import sortable_time
+from archive.catalog import sortable_time
 from archive.media.extract import exif, video, xmp
 from archive.model import Event
 from archive.resolve.rules import ItemFacts, resolve_taken

@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from media import make_jpeg, make_xmp
 
+from archive.catalog import get_item, record_problem
 from archive.catalog.database import Catalog
 from archive.fsnames import exact, readable
+from archive.model import Problem
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
@@ -53,7 +55,7 @@ def test_names_are_stored_exactly_and_shown_readably(cli, event_dir: Path,
     assert item["path"] == f"{event_dir}/{SHOWN}.jpg"
     assert item["title"] == "Terrasse"  # its sidecar, paired by its bytes
     with Archive.open(cli.archive_dir) as archive:
-        stored = archive.catalog.get_item(item["id"])["path"]
+        stored = get_item(archive.catalog, item["id"]).path
         assert os.fsencode(stored) == latin1["photo"]  # lossless: the same bytes again
         assert Path(stored).read_bytes() == latin1["photo_bytes"]
         sidecars = archive.catalog.query("SELECT path FROM files WHERE role = 'sidecar'")
@@ -136,7 +138,7 @@ def test_the_catalog_gives_back_any_text_it_was_given(catalog: Catalog, text: st
     """Lone surrogates (a name's bytes that are not UTF-8) and the escape character too."""
     with catalog.transaction():
         catalog.set_meta("name", text)
-        catalog.record_error("e", text, "scan", text)
+        record_problem(catalog, "e", Problem(text, "scan", "error", text))
     assert catalog.get_meta("name") == text
     (row,) = catalog.query("SELECT path, message FROM errors WHERE path = ?", (text,))
     assert (row["path"], row["message"]) == (text, text)

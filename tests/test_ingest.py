@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from media import make_exif, make_jpeg, make_xmp
 
+from archive.catalog import get_item
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
@@ -20,8 +21,8 @@ def ingest(archive: Archive, folder: Path, **kw: object) -> object:
 
 
 def items(archive: Archive) -> list[dict]:
-    rows = archive.catalog.query("SELECT * FROM items ORDER BY relpath")
-    return items_json(archive.catalog, rows)
+    rows = archive.catalog.query("SELECT id FROM items ORDER BY relpath")
+    return items_json(archive.catalog, [get_item(archive.catalog, r["id"]) for r in rows])
 
 
 def errors(archive: Archive) -> dict[str, tuple[str, str]]:

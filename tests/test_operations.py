@@ -17,6 +17,7 @@ import pytest
 from media import make_exif, make_jpeg, make_video
 from processes import EVENT_ARCHIVE, serving
 
+from archive.catalog import touch_item
 from archive.catalog.database import CatalogError
 from archive.errors import ManifestError
 from archive.locking import ArchiveBusy, write_lock
@@ -104,7 +105,7 @@ def test_verify_repairs_thumbnails_and_index_and_finds_changed_files(cli,
     assert (archive_dir / item["thumbnails"]["small"]).is_file()
     assert not (archive_dir / "thumbs" / "stray.part").exists()
     with Archive.open(archive_dir) as archive, archive.catalog.transaction():
-        archive.catalog.touch_item(item["id"])  # the catalog moves on, the index does not
+        touch_item(archive.catalog, item["id"])  # the catalog moves on, the index does not
     report = cli.json("verify")
     assert any("index brought from revision" in r for r in report["repaired"])
     Path(item["path"]).write_bytes(b"edited" + Path(item["path"]).read_bytes())
@@ -203,6 +204,9 @@ def test_a_poster_that_failed_is_made_by_the_next_ingest(tmp_path: Path,
     assert run.returncode == 1
     (problem,) = json.loads(run.stdout)["problems"]
     assert problem.startswith(f"{video}: no poster (") and "run ingest" in problem
+    (detail,) = json.loads(run.stdout)["details"]  # the same problem, field by field
+    assert (detail["path"], detail["stage"], detail["kind"]) == (str(video), "poster", "error")
+    assert problem == f"{detail['path']}: {detail['message']}"
 
     run = event_archive(archive_dir, "ingest", "-j", "1", str(event_dir))
     assert "1 updated" in run.stdout and run.stderr == "", run.stdout + run.stderr
@@ -276,7 +280,7 @@ def test_a_damaged_index_is_rebuilt_by_search_and_ingest(tmp_path: Path,
     run = event_archive(archive_dir, "search", "keller", "--json")
     assert json.loads(run.stdout)["total"] == 7 and run.stderr == ""
     assert json.loads(event_archive(archive_dir, "verify", "--no-hashes", "--json").stdout) \
-        == {"ok": True, "files_checked": 7, "problems": [], "repaired": []}
+        == {"ok": True, "files_checked": 7, "problems": [], "repaired": [], "details": []}
 
 
 def cut_short(path: Path) -> None:

@@ -150,8 +150,8 @@ def test_malformed_xmp_spoils_only_xmp(tmp_path: Path) -> None:
     out = run(photo, tmp_path / "arch")
     assert out.item_id is not None
     assert out.metadata["taken"] == "2019-03-19T11:42:07"
-    assert [p[0] for p in out.problems] == ["extract"]
-    assert "XMP" in out.problems[0][1]
+    assert [p.stage for p in out.problems] == ["extract"]
+    assert "XMP" in out.problems[0].message
 
 
 @pytest.mark.parametrize(("fmt", "mime"), [("PNG", "image/png"), ("WEBP", "image/webp"),
@@ -208,4 +208,4 @@ def test_decompression_bomb_is_an_error_not_a_hang(tmp_path: Path) -> None:
     path.write_bytes(buf.getvalue())
     out = run(path, tmp_path / "arch")
     assert out.item_id is None
-    assert out.problems[0][0] == "decode"
+    assert out.problems[0].stage == "decode"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from media import make_exif, make_jpeg, make_xmp
 
+from archive.catalog import get_item
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
@@ -65,7 +66,7 @@ def test_links_leaving_the_event_folder_are_not_followed(cli, linked: Path,
     for name in ("photos/loop", "sessions/loop"):  # the second one through another link
         assert "loops back" in warned[name], warned
     with Archive.open(cli.archive_dir) as archive:
-        assert archive.catalog.get_item(secret) is None
+        assert get_item(archive.catalog, secret) is None
         sync(archive)
     client = create_app(cli.archive_dir, {"TESTING": True}).test_client()
     assert client.get(f"/media/{secret}/original").status_code == 404
@@ -135,8 +136,8 @@ def test_a_file_replaced_after_the_scan_is_not_read(tmp_path: Path, replacement:
         (folder / "photo.jpg").symlink_to(outside / "secret.jpg")
     out = examine(task)
     assert out.item_id is None
-    assert [stage for stage, _, _ in out.problems] == ["read"]
-    said = out.problems[0][1]
+    assert [p.stage for p in out.problems] == ["read"]
+    said = out.problems[0].message
     assert ("no longer a regular file" if replacement == "fifo" else "out of the event") in said
     assert not (tmp_path / "archive").exists()  # no thumbnail of it either
 

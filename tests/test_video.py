@@ -209,7 +209,7 @@ def test_truncated_video_is_kept_or_recorded_never_raised(tmp_path: Path) -> Non
     cut.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
     out = run(cut, tmp_path / "arch")
     assert out.problems, "a truncated video must leave a recorded problem"
-    assert out.problems[0][0] in ("probe", "poster")
+    assert out.problems[0].stage in ("probe", "poster")
 
 
 def test_audio_only_files_are_audio_items(tmp_path: Path) -> None:
@@ -242,8 +242,8 @@ def test_malformed_subtitles_are_recorded_and_the_item_kept(tmp_path: Path) -> N
     st = srt.stat()
     out = run(video, tmp_path / "arch", ((str(srt), st.st_size, st.st_mtime_ns),))
     assert out.item_id is not None
-    assert [p[0] for p in out.problems] == ["sidecar"]
-    assert "bad timing line" in out.problems[0][1]
+    assert [p.stage for p in out.problems] == ["sidecar"]
+    assert "bad timing line" in out.problems[0].message
 
 
 @pytest.mark.parametrize(("text", "cues"), [
@@ -276,8 +276,8 @@ def test_a_bad_cue_is_a_warning_and_the_transcript_kept(tmp_path: Path) -> None:
     st = vtt.stat()
     out = run(video, tmp_path / "arch", ((str(vtt), st.st_size, st.st_mtime_ns),))
     assert [c["text"] for c in out.metadata["transcript"]] == ["First", "Third"]
-    assert [(p[0], p[2]) for p in out.problems] == [("sidecar", "warning")]
-    assert out.problems[0][1].startswith("talk.vtt: cue 2: bad timing line")
+    assert [(p.stage, p.kind) for p in out.problems] == [("sidecar", "warning")]
+    assert out.problems[0].message.startswith("talk.vtt: cue 2: bad timing line")
 
 
 def test_many_bad_cues_are_counted() -> None:

@@ -15,8 +15,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, request, send_file
 from werkzeug.http import parse_range_header
 
+from archive.catalog import event_folder, thumbnail_path
+from archive.model import ItemPlace
+
 from .context import archive, site
-from .lookups import item_row
+from .lookups import item_place
 
 bp = Blueprint("files", __name__)
 
@@ -27,31 +30,30 @@ ATTR_CHARS = "!#$&+-.^_`|~"  # RFC 5987 attr-char besides letters and digits
 
 @bp.route("/media/<item_id>/<name>")
 def media(item_id: str, name: str) -> Response:
-    row = item_row(archive(), item_id)
+    place = item_place(archive(), item_id)
     if name == "original":
-        return _original(row)
+        return _original(place)
     if name not in THUMB_NAMES:
         abort(404)
-    found = archive().catalog.query(
-        "SELECT path FROM thumbnails WHERE item_id = ? AND name = ?", (item_id, name))
-    if not found:
+    found = thumbnail_path(archive().catalog, item_id, name)
+    if found is None:
         abort(404)
-    path = _inside(site().root, found[0]["path"])
+    path = _inside(site().root, found)
     response = send_file(path, mimetype="image/jpeg", conditional=True, etag=f"{item_id}-{name}",
                          max_age=YEAR)
     response.cache_control.immutable = True
     return response
 
 
-def _original(row: object) -> Response:
-    path = Path(row["path"])
-    if not path.is_file() or not _in_event_folder(path, row["event_id"]):
+def _original(place: ItemPlace) -> Response:
+    path = Path(place.path)
+    if not path.is_file() or not _in_event_folder(path, place.event_id):
         abort(404, description="The original file is missing from its folder.")
     # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
     name = os.fsencode(path.name).decode("utf-8", "replace")
     # werkzeug writes the header from download_name but refuses control characters in
     # it: it gets the ASCII fallback, and the full header of RFC 6266 replaces its own.
-    response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
+    response = send_file(path, mimetype=place.mime, conditional=True, etag=place.id,
                          max_age=3600, download_name=ascii_name(name))
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["Accept-Ranges"] = "bytes"
@@ -89,8 +91,8 @@ def content_disposition(name: str, kind: str = "inline") -> str:
 def _in_event_folder(path: Path, event_id: str) -> bool:
     """Whether the file really is in its event's folder: a link swapped in since the
     ingest must not serve a file from elsewhere."""
-    found = archive().catalog.query("SELECT folder FROM events WHERE id = ?", (event_id,))
-    folder = os.path.realpath(found[0]["folder"]) if found else None
+    found = event_folder(archive().catalog, event_id)
+    folder = os.path.realpath(found) if found is not None else None
     return folder is not None and os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 

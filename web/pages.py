@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from archive import settings
+from archive.catalog import names_by_id
+from archive.catalog import session_titles as titles_of_sessions
 from archive.outputs.exports import credit_row, json_for_html, jsonld_object
 from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
@@ -69,13 +71,10 @@ def _query_string(text: str, more: dict[str, str]) -> str:
 
 def value_names(shown: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
     """Readable names for facet values that are ids: people's names, session titles."""
-    db = archive().catalog
     person_ids = [value for value, _ in shown.get("person", [])]
     session_ids = [value for value, _ in shown.get("session", [])]
     events = [value for value, _ in shown.get("event", [])]
-    people = {r["id"]: r["name"] for r in db.query(
-        f"SELECT id, MIN(name) AS name FROM people WHERE id IN ({_marks(person_ids)}) "
-        "GROUP BY id", person_ids)} if person_ids else {}
+    people = names_by_id(archive().catalog, person_ids)
     titles = session_titles(session_ids, events[0] if len(events) == 1 else None)
     return {"person": {v: people.get(v, v) for v in person_ids},
             "session": {v: f"{v}: {titles[v]}" if v in titles else v for v in session_ids}}
@@ -85,19 +84,7 @@ def session_titles(ids: list[str], event: str | None) -> dict[str, str]:
     """Titles of session ids: those of `event` (the one the results are in), else of the
     ids only one event has. Session ids repeat across events (`s1` of 200 events has no
     one title); reading every event's rows took 1,600 rows a page."""
-    if not ids:
-        return {}
-    if event is not None:
-        return {r["id"]: r["title"] for r in archive().catalog.query(
-            f"SELECT id, title FROM sessions WHERE event_id = ? AND id IN ({_marks(ids)})",
-            (event, *ids))}
-    return {r["id"]: r["title"] for r in archive().catalog.query(
-        f"SELECT id, MIN(title) AS title FROM sessions WHERE id IN ({_marks(ids)}) "
-        "GROUP BY id HAVING COUNT(*) = 1", ids)}
-
-
-def _marks(values: list[str]) -> str:
-    return ",".join("?" * len(values))
+    return titles_of_sessions(archive().catalog, ids, event)
 
 
 @bp.route("/")

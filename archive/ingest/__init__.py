@@ -1,8 +1,9 @@
 """The ingest pipeline: a folder of event media and its event file into the catalog.
 
 `pipeline.ingest_folder` runs the stages, one module each: scan (what is there),
-examine (metadata and thumbnails, in a pool of worker processes), commit (batches
-into the catalog), then resolution and the bookkeeping of missing files; `batch`
+plan (what is new, changed or to be retried), examine (metadata and thumbnails,
+in a `pool` of worker processes), commit (batches into the catalog, each
+resolving its items: `resolution`), then `missing` files and pruning; `batch`
 runs it over many event folders.
 """
 

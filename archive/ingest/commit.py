@@ -1,48 +1,67 @@
-"""Commit: apply what the workers found to the catalog, one file at a time.
+"""Commit: apply what the workers found to the catalog, in batches.
 
-Runs inside a catalog transaction opened by the caller (a batch). Decides
-whether a file is a new item, a changed one, a move, or a duplicate copy.
+Each batch is one transaction that also resolves the batch's items, so a kill at
+any moment leaves a consistent catalog. Decides for each file whether it is a new
+item, a changed one, a move, or a duplicate copy.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from archive.catalog.database import Catalog
+from archive.catalog import (
+    Catalog,
+    clear_problems,
+    delete_file,
+    delete_item,
+    item_of_file,
+    item_place,
+    media_files_of_item,
+    move_item,
+    problems_of_file,
+    put_file,
+    put_item,
+    record_problem,
+    set_thumbnails,
+)
+from archive.errors import ArchiveWriteError
+from archive.ingest.resolution import resolve_written
+from archive.ingest.summary import IngestSummary
 from archive.ingest.tasks import Outcome
+from archive.model import Event, FileRecord, Problem
 
 
 def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:
-    """One row per stage (the catalog's key): a stage's messages are joined, and it is
-    an error if any of them is."""
+    """One problem per stage (the catalog's key): a stage's messages are joined, and it
+    is an error if any of them is."""
     path = outcome.task.path
-    catalog.clear_errors(path)
+    clear_problems(catalog, path)
     stages: dict[str, tuple[list[str], str]] = {}
-    for stage, message, level in outcome.problems:
-        messages, worst = stages.setdefault(stage, ([], level))
-        messages.append(message)
-        stages[stage] = (messages, "error" if "error" in (worst, level) else worst)
-    for stage, (messages, level) in stages.items():
-        catalog.record_error(event_id, path, stage, "; ".join(dict.fromkeys(messages)), level)
+    for problem in outcome.problems:
+        messages, worst = stages.setdefault(problem.stage, ([], problem.kind))
+        messages.append(problem.message)
+        stages[problem.stage] = (messages, "error" if "error" in (worst, problem.kind)
+                                 else worst)
+    for stage, (messages, kind) in stages.items():
+        record_problem(catalog, event_id,
+                       Problem(path, stage, kind, "; ".join(dict.fromkeys(messages))))
 
 
 def _orphan_previous(catalog: Catalog, path: str, new_item: str | None) -> None:
     """A file whose content changed: its old item goes if no other file of its event
     holds it (copies in other events then become their own event's items, on its next
     ingest); if the file was the item's primary, the next copy in the event takes over."""
-    row = catalog.query("SELECT item_id FROM files WHERE path = ?", (path,))
-    old = catalog.get_item(row[0]["item_id"]) if row and row[0]["item_id"] else None
-    if old is None or old["id"] == new_item:
+    old_id = item_of_file(catalog, path)
+    old = item_place(catalog, old_id) if old_id else None
+    if old is None or old.id == new_item:
         return
-    catalog.delete_file(path)
-    others = catalog.query("SELECT path, relpath FROM files WHERE item_id = ? AND "
-                           "role = 'media' AND event_id = ? ORDER BY path",
-                           (old["id"], old["event_id"]))
+    delete_file(catalog, path)
+    others = media_files_of_item(catalog, old.id, old.event_id)
     if not others:
-        catalog.delete_item(old["id"])
-    elif old["path"] == path:
-        catalog.move_item(old["id"], others[0]["path"], others[0]["relpath"])
+        delete_item(catalog, old.id)
+    elif old.path == path:
+        move_item(catalog, old.id, others[0].path, others[0].relpath)
 
 
 def _place(catalog: Catalog, event_id: str, outcome: Outcome,
@@ -55,19 +74,31 @@ def _place(catalog: Catalog, event_id: str, outcome: Outcome,
     stays in its event: a copy in another event is always a duplicate.
     """
     task, item_id = outcome.task, outcome.item_id or ""
-    existing = catalog.get_item(item_id)
-    if existing is None or existing["path"] == task.path:
+    existing = item_place(catalog, item_id)
+    if existing is None or existing.path == task.path:
         return "write"
-    if existing["event_id"] != event_id:
+    if existing.event_id != event_id:
         return "duplicate"
-    primary = existing["path"]
+    primary = existing.path
     if present(primary):
         if task.path < primary:
-            catalog.move_item(item_id, task.path, task.relpath)
+            move_item(catalog, item_id, task.path, task.relpath)
         return "duplicate"
-    catalog.delete_file(primary)
-    catalog.move_item(item_id, task.path, task.relpath)
+    delete_file(catalog, primary)
+    move_item(catalog, item_id, task.path, task.relpath)
     return "moved"
+
+
+def _put_files(catalog: Catalog, event_id: str, outcome: Outcome) -> None:
+    """The file and its sidecars, as giving the outcome's item."""
+    task = outcome.task
+    put_file(catalog, FileRecord(task.path, event_id, task.relpath, outcome.item_id,
+                                 task.size, task.mtime_ns, "present"))
+    folder = os.path.dirname(task.relpath)
+    for path, size, mtime_ns in task.sidecars:
+        put_file(catalog, FileRecord(path, event_id,
+                                     os.path.join(folder, os.path.basename(path)),
+                                     outcome.item_id, size, mtime_ns, "present", "sidecar"))
 
 
 def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
@@ -76,25 +107,70 @@ def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
     task = outcome.task
     _orphan_previous(catalog, task.path, outcome.item_id)
     if outcome.item_id is None:
-        catalog.upsert_file(task.path, event_id, task.relpath, None, task.size,
-                            task.mtime_ns, "failed")
+        put_file(catalog, FileRecord(task.path, event_id, task.relpath, None, task.size,
+                                     task.mtime_ns, "failed"))
         _record_problems(catalog, event_id, outcome)
         return "failed"
-    result = "updated" if catalog.get_item(outcome.item_id) else "added"
+    result = "updated" if item_place(catalog, outcome.item_id) else "added"
     placed = _place(catalog, event_id, outcome, present)
     if placed == "write":
-        catalog.put_item({"id": outcome.item_id, "event_id": event_id, "kind": outcome.kind,
-                          "mime": outcome.mime, "size": task.size, "path": task.path,
-                          "relpath": task.relpath, "metadata": outcome.metadata})
+        put_item(catalog, {"id": outcome.item_id, "event_id": event_id,
+                           "kind": outcome.kind, "mime": outcome.mime, "size": task.size,
+                           "path": task.path, "relpath": task.relpath,
+                           "metadata": outcome.metadata})
     else:
         result = placed
     if outcome.thumbnails:
-        catalog.set_thumbnails(outcome.item_id, outcome.thumbnails)
-    catalog.upsert_file(task.path, event_id, task.relpath, outcome.item_id, task.size,
-                        task.mtime_ns, "present")
-    folder = os.path.dirname(task.relpath)
-    for path, size, mtime_ns in task.sidecars:
-        catalog.upsert_file(path, event_id, os.path.join(folder, os.path.basename(path)),
-                            outcome.item_id, size, mtime_ns, "present", "sidecar")
+        set_thumbnails(catalog, outcome.item_id, outcome.thumbnails)
+    _put_files(catalog, event_id, outcome)
     _record_problems(catalog, event_id, outcome)
     return result
+
+
+def _nothing_new(catalog: Catalog, outcome: Outcome) -> bool:
+    """A retried file that failed again the same way, or that has an item and could not
+    be read this time: what the catalog holds stays, and nothing is written."""
+    had_item = item_of_file(catalog, outcome.task.path)
+    if outcome.item_id is None and had_item is not None:
+        return True  # unchanged on disk, so a passing failure: keep its item
+    if outcome.thumbnails or (had_item is not None and had_item != outcome.item_id):
+        return False
+
+    def said(problems: Iterable[Problem]) -> set[tuple[str, str, str]]:
+        return {(p.stage, p.message, p.kind) for p in problems}
+
+    return said(problems_of_file(catalog, outcome.task.path)) == said(outcome.problems)
+
+
+def commit_all(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
+               present: Callable[[str], bool], summary: IngestSummary,
+               retried: set[str], batch_size: int) -> None:
+    """Commit the outcomes in batches of `batch_size`, counting each in `summary`.
+
+    Raises ArchiveWriteError, after committing the batch so far, when a worker could
+    not write the archive (a full disk).
+    """
+    batch: list[Outcome] = []
+
+    def flush() -> None:
+        with catalog.transaction() as revision:
+            for outcome in batch:
+                result = commit_outcome(catalog, event.id, outcome, present)
+                setattr(summary, result, getattr(summary, result) + 1)
+                summary.warnings += sum(1 for p in outcome.problems if p.kind == "warning")
+            resolve_written(catalog, event, revision)
+        batch.clear()
+
+    for outcome in outcomes:
+        if outcome.fatal:
+            if batch:
+                flush()
+            raise ArchiveWriteError(outcome.fatal + "; free some space and run ingest again")
+        if outcome.task.path in retried and _nothing_new(catalog, outcome):
+            summary.unchanged += 1
+            continue
+        batch.append(outcome)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.model import Problem
+
 # Stages that make what is derived from a file (thumbnails, the poster and strip):
 # an error there keeps the item, and the file is examined again by the next ingest.
 DERIVED_STAGES = ("poster", "thumbnail")
@@ -39,7 +41,8 @@ class Outcome:
     mime: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # stage, msg, level
+    problems: list[Problem] = field(default_factory=list)
     fatal: str | None = None  # the archive itself could not be written
-    def problem(self, stage: str, message: str, level: str = "error") -> None:
-        self.problems.append((stage, message, level))
+
+    def problem(self, stage: str, message: str, kind: str = "error") -> None:
+        self.problems.append(Problem(self.task.path, stage, kind, message))

@@ -2,31 +2,57 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
-from archive.catalog.database import Catalog, stored_json
+from archive.catalog import (
+    Catalog,
+    ambiguous_items,
+    copies,
+    dated_by_file,
+    items_without,
+    kind_counts,
+    list_events,
+    missing_files,
+    problems_of_kind,
+    unknown_cameras,
+)
+from archive.catalog import unmatched_media as catalog_unmatched
 from archive.fsnames import readable
 from archive.outputs.itemjson import camera_label, require_ids
 
 
-def _rows(catalog: Catalog, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-    """Rows as dicts, files named as shown (`caf\\xe9.jpg` for a name not UTF-8)."""
-    rows = [dict(row) for row in catalog.query(sql, params)]
-    for row in rows:
+def _shown(rows: list[Any]) -> list[dict[str, Any]]:
+    """Records as the report's rows, files named as shown (`caf\\xe9.jpg` for a name
+    not UTF-8)."""
+    found = [dataclasses.asdict(row) for row in rows]
+    for row in found:
         for key in ("path", "original"):
             if isinstance(row.get(key), str):
                 row[key] = readable(row[key])
-    return rows
+    return found
 
 
 def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[str, Any]]:
     """[[media]] entries naming no file, as the last resolution of each event found them."""
-    scope, params = ("WHERE id = ?", (event_id,)) if event_id else ("", ())
-    found = []
-    for event in catalog.query(f"SELECT id, manifest FROM events {scope} ORDER BY id", params):
-        for entry in stored_json(catalog.get_meta(f"unmatched_media:{event['id']}") or "[]"):
-            found.append({"event": event["id"], "event_file": event["manifest"], **entry})
-    return found
+    return [{"event": event.id, "event_file": event.manifest, **entry}
+            for event in list_events(catalog, event_id)
+            for entry in catalog_unmatched(catalog, event.id)]
+
+
+def _problem_rows(catalog: Catalog, kind: str, event_id: str | None) -> list[dict[str, Any]]:
+    return [{"path": readable(p.path), "stage": p.stage, "message": p.message,
+             "event": p.event, "kind": p.kind}
+            for p in problems_of_kind(catalog, kind, event_id)]
+
+
+def _ambiguous(catalog: Catalog, event_id: str | None) -> list[dict[str, Any]]:
+    # The sessions as the JSON text they always were here: ids, so compact JSON is
+    # exactly what SQLite's json_extract gave.
+    return [{"path": readable(a.path), "item": a.item,
+             "sessions": json.dumps(a.sessions, separators=(",", ":"))}
+            for a in ambiguous_items(catalog, event_id)]
 
 
 def unmatched_line(row: dict[str, Any]) -> str:
@@ -48,50 +74,19 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
     """Errors, warnings, missing files, duplicates and items lacking credit or session."""
     if event_id:
         require_ids(catalog, event=event_id)
-    scope, params = ("AND event_id = ?", (event_id,)) if event_id else ("", ())
-    # Each table names the event its own way: events by id, items through the alias i.
-    event_scope = scope.replace("event_id", "id")
-    item_scope = scope.replace("event_id", "i.event_id")
     return {
-        "events": _rows(catalog, f"SELECT id, title, folder FROM events WHERE 1=1 "
-                        f"{event_scope} ORDER BY id", params),
-        "counts": _rows(catalog, f"SELECT event_id AS event, kind, COUNT(*) AS items FROM "
-                        f"items WHERE 1=1 {scope} GROUP BY event_id, kind ORDER BY 1, 2",
-                        params),
-        "errors": _rows(catalog, "SELECT path, stage, message, event_id AS event FROM errors "
-                        f"WHERE level = 'error' {scope} ORDER BY path, stage", params),
-        "warnings": _rows(catalog, "SELECT path, stage, message, event_id AS event FROM "
-                          f"errors WHERE level = 'warning' {scope} ORDER BY path, stage",
-                          params),
-        "missing": _rows(catalog, "SELECT path, item_id AS item, event_id AS event FROM files "
-                         f"WHERE state = 'missing' AND role = 'media' {scope} ORDER BY path",
-                         params),
-        # A copy belongs to the report of the event whose folder holds it.
-        "duplicates": _rows(catalog, "SELECT f.path, i.path AS original, i.id AS item FROM "
-                            "files f JOIN items i ON i.id = f.item_id WHERE f.role = 'media' "
-                            f"AND f.state = 'present' AND f.path != i.path "
-                            f"{scope.replace('event_id', 'f.event_id')} ORDER BY f.path",
-                            params),
-        "without_creator": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
-                                 "EXISTS (SELECT 1 FROM credits c WHERE c.item_id = i.id AND "
-                                 f"c.field = 'creator') {item_scope} ORDER BY i.path", params),
-        "without_session": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE NOT "
-                                 "EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND "
-                                 f"t.kind = 'session') {item_scope} ORDER BY i.path", params),
-        "ambiguous": _rows(catalog, "SELECT i.path, i.id AS item, json_extract(i.resolved, "
-                           "'$.ambiguous') AS sessions FROM items i WHERE json_array_length("
-                           f"i.resolved, '$.ambiguous') > 0 {item_scope} ORDER BY i.path",
-                           params),
-        "unknown_cameras": _rows(
-            catalog, "SELECT i.event_id AS event, json_extract(i.metadata, '$.camera.make') AS "
-            "make, json_extract(i.metadata, '$.camera.model') AS model, json_extract("
-            "i.metadata, '$.camera.serial') AS serial, COUNT(*) AS items FROM items i WHERE "
-            "json_extract(i.metadata, '$.camera.model') IS NOT NULL AND NOT COALESCE("
-            f"json_extract(i.resolved, '$.camera_known'), 0) {item_scope} "
-            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", params),
-        "dated_by_file": _rows(catalog, "SELECT i.path, i.id AS item FROM items i WHERE "
-                               "json_extract(i.resolved, '$.taken_source') = 'file' "
-                               f"{item_scope} ORDER BY i.path", params),
+        "events": [{"id": e.id, "title": e.title, "folder": e.folder}
+                   for e in list_events(catalog, event_id)],
+        "counts": _shown(kind_counts(catalog, event_id)),
+        "errors": _problem_rows(catalog, "error", event_id),
+        "warnings": _problem_rows(catalog, "warning", event_id),
+        "missing": _shown(missing_files(catalog, event_id)),
+        "duplicates": _shown(copies(catalog, event_id)),
+        "without_creator": _shown(items_without(catalog, "creator", event_id)),
+        "without_session": _shown(items_without(catalog, "session", event_id)),
+        "ambiguous": _ambiguous(catalog, event_id),
+        "unknown_cameras": _shown(unknown_cameras(catalog, event_id)),
+        "dated_by_file": _shown(dated_by_file(catalog, event_id)),
         "unmatched_media": unmatched_media(catalog, event_id),
     }
 
@@ -116,7 +111,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                                             if "original" in row else "")
             stage = f"[{row['stage']}] " if "stage" in row else ""
             if key == "ambiguous":
-                detail = "could be " + " or ".join(stored_json(row["sessions"]))
+                detail = "could be " + " or ".join(json.loads(row["sessions"]))
             lines.append(f"  {row['path']}: {stage}{detail}".rstrip(": "))
     if report["unmatched_media"]:
         lines.append(f"\n[[media]] entries that apply to no item "

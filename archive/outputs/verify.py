@@ -7,28 +7,55 @@ the index) must not be remade from a catalog that lost rows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.catalog.database import RECOVER
+from archive.catalog import (
+    RECOVER,
+    event_folders,
+    files_without_item,
+    list_events,
+    present_media_files,
+    resolution_mark,
+    thumbnails_with_items,
+    underived_items,
+    unread_files,
+    unresolved_per_event,
+)
 from archive.ingest.examine import READ_CHUNK, Task, examine
 from archive.ingest.tasks import DERIVED_STAGES, WORKER_STAGE
+from archive.model import Problem, ThumbnailRecord
 from archive.store import Archive
+
+# The stage of problems of a whole event (its items' resolution), shown by event id.
+RESOLUTION = "resolution"
+
+
+def problem_line(problem: Problem) -> str:
+    """A problem as verify has always printed it: what it is about, then the message."""
+    about = f"event {problem.event}" if problem.stage == RESOLUTION else problem.path
+    return f"{about}: {problem.message}"
 
 
 @dataclass
 class Verification:
     checked: int = 0
-    problems: list[str] = field(default_factory=list)
+    found: list[Problem] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     catalog_ok: bool = True  # else nothing derived from the catalog may be rebuilt
 
     @property
+    def problems(self) -> list[str]:
+        """The problems found, one line each."""
+        return [problem_line(problem) for problem in self.found]
+
+    @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.found
 
 
 _NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
@@ -75,41 +102,31 @@ def _check_catalog(archive: Archive, result: Verification) -> None:
     found = archive.catalog.damage(values=True)
     if found:
         result.catalog_ok = False
-        result.problems.append(f"{archive.catalog.path}: the catalog is damaged ({found}); "
-                               f"{RECOVER}")
+        result.found.append(Problem(str(archive.catalog.path), "catalog", "error",
+                                    f"the catalog is damaged ({found}); {RECOVER}"))
         return
-    orphans = archive.catalog.query(
-        "SELECT path FROM files WHERE item_id IS NOT NULL AND item_id NOT IN "
-        "(SELECT id FROM items)")
-    result.problems += [f"{r['path']}: file row points to no item" for r in orphans]
+    result.found += [Problem(path, "catalog", "error", "file row points to no item")
+                     for path in files_without_item(archive.catalog)]
 
 
 def _check_files(archive: Archive, result: Verification, hashes: bool) -> None:
-    rows = archive.catalog.query("SELECT path, item_id, size, mtime_ns FROM files WHERE state "
-                                 "= 'present' AND role = 'media' AND item_id IS NOT NULL")
-    for row in rows:
+    for row in present_media_files(archive.catalog):
         result.checked += 1
-        problem = _file_problem(Path(row["path"]), row["item_id"], row["size"],
-                                row["mtime_ns"], hashes)
+        problem = _file_problem(Path(row.path), row.item_id or "", row.size, row.mtime_ns,
+                                hashes)
         if problem:
-            result.problems.append(f"{row['path']}: {problem}")
+            result.found.append(Problem(row.path, "file", "error", problem, row.event_id))
 
 
 def _check_derived(archive: Archive, result: Verification) -> None:
     """Items whose poster, strip or thumbnails could not be made, and files whose worker
     failed (killed, out of time or memory): listed until an ingest makes them or reads
     them (it examines such files again)."""
-    marks = ",".join("?" * len(DERIVED_STAGES))
-    rows = archive.catalog.query(
-        "SELECT e.path, e.stage, e.message FROM errors e JOIN files f ON f.path = e.path "
-        f"WHERE e.level = 'error' AND e.stage IN ({marks}) AND f.state = 'present' "
-        "AND f.item_id IS NOT NULL ORDER BY e.path", DERIVED_STAGES)
-    result.problems += [f"{r['path']}: no {r['stage']} ({r['message']}); run ingest to make "
-                        "it again" for r in rows]
-    rows = archive.catalog.query(
-        "SELECT e.path, e.message FROM errors e JOIN files f ON f.path = e.path WHERE "
-        "e.stage = ? AND f.state = 'failed' ORDER BY e.path", (WORKER_STAGE,))
-    result.problems += [f"{r['path']}: not read ({r['message']}); run ingest" for r in rows]
+    result.found += [dataclasses.replace(p, message=f"no {p.stage} ({p.message}); run "
+                                         "ingest to make it again")
+                     for p in underived_items(archive.catalog, DERIVED_STAGES)]
+    result.found += [dataclasses.replace(p, message=f"not read ({p.message}); run ingest")
+                     for p in unread_files(archive.catalog, WORKER_STAGE)]
 
 
 def _check_resolution(archive: Archive, result: Verification) -> None:
@@ -117,37 +134,39 @@ def _check_resolution(archive: Archive, result: Verification) -> None:
     ingest cut short (one of an earlier version: batches are now resolved as they are
     committed): the next ingest finishes them."""
     catalog = archive.catalog
-    for row in catalog.query("SELECT event_id, COUNT(*) AS n FROM items WHERE resolved = "
-                             "'{}' GROUP BY event_id ORDER BY event_id"):
-        result.problems.append(f"event {row['event_id']}: {row['n']} item(s) without their "
-                               "time, sessions and credit; run ingest to finish")
-    for row in catalog.query("SELECT id, revision FROM events ORDER BY id"):
-        mark = (catalog.get_meta(f"resolved:{row['id']}") or "-1").split(" ")[0]
-        if int(mark) < row["revision"]:
-            result.problems.append(f"event {row['id']}: items not yet resolved against "
-                                   "its event file; run ingest to finish")
+    folders = event_folders(catalog)
+    for event_id, count in unresolved_per_event(catalog).items():
+        result.found.append(Problem(
+            folders.get(event_id, ""), RESOLUTION, "error",
+            f"{count} item(s) without their time, sessions and credit; run ingest to "
+            "finish", event_id))
+    for event in list_events(catalog):
+        mark = resolution_mark(catalog, event.id)
+        if (mark.revision if mark else -1) < event.revision:
+            result.found.append(Problem(
+                event.folder, RESOLUTION, "error", "items not yet resolved against its "
+                "event file; run ingest to finish", event.id))
 
 
 def _repair_thumbnails(archive: Archive, result: Verification) -> None:
-    rows = archive.catalog.query(
-        "SELECT t.item_id, t.path, i.path AS original, i.relpath, i.size FROM thumbnails t "
-        "JOIN items i ON i.id = t.item_id")
-    missing: dict[str, dict] = {}
-    for row in rows:
-        if not (archive.root / row["path"]).is_file():
-            missing.setdefault(row["item_id"], dict(row))
-    for item_id, row in missing.items():
-        original = Path(row["original"])
+    missing: dict[str, ThumbnailRecord] = {}
+    for thumb in thumbnails_with_items(archive.catalog):
+        if not (archive.root / thumb.path).is_file():
+            missing.setdefault(thumb.item_id, thumb)
+    for item_id, thumb in missing.items():
+        original = Path(thumb.original)
         if not original.is_file():
-            result.problems.append(f"{original}: thumbnail missing and original gone")
+            result.found.append(Problem(str(original), "thumbnail", "error",
+                                        "thumbnail missing and original gone"))
             continue
         st = original.stat()
-        outcome = examine(Task(str(original), row["relpath"], st.st_size, st.st_mtime_ns, (),
+        outcome = examine(Task(str(original), thumb.relpath, st.st_size, st.st_mtime_ns, (),
                                str(archive.root)))
         if outcome.item_id == item_id and outcome.thumbnails:
             result.repaired.append(f"{original}: thumbnails made again")
         else:
-            result.problems.append(f"{original}: thumbnails missing and cannot be remade")
+            result.found.append(Problem(str(original), "thumbnail", "error",
+                                        "thumbnails missing and cannot be remade"))
 
 
 def _remove_partials(archive: Archive, result: Verification) -> None:

@@ -1,0 +1,173 @@
+"""Items: reading them as records, finding them by id, path or id prefix, and writing
+what ingest found of their files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from archive.catalog.blobs import stored_json, to_json
+from archive.catalog.database import Catalog
+from archive.catalog.dialect import marks
+from archive.model import ItemPlace, ItemRecord, ThumbnailRecord
+
+
+def item_record(row: sqlite3.Row) -> ItemRecord:
+    """An item from its row (all of its columns), its JSON decoded.
+
+    Raises DamagedValue when the stored JSON no longer parses.
+    """
+    return ItemRecord(row["id"], row["event_id"], row["kind"], row["mime"], row["size"],
+                      row["path"], row["relpath"], row["taken"],
+                      stored_json(row["metadata"]), stored_json(row["resolved"]),
+                      row["revision"], row["added"])
+
+
+def _records(rows: Iterable[sqlite3.Row]) -> list[ItemRecord]:
+    return [item_record(row) for row in rows]
+
+
+def get_item(catalog: Catalog, item_id: str) -> ItemRecord | None:
+    row = catalog.db.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+    return item_record(row) if row else None
+
+
+def item_place(catalog: Catalog, item_id: str) -> ItemPlace | None:
+    """Where the item's file is, without reading its metadata."""
+    row = catalog.db.execute("SELECT id, event_id, mime, size, path, relpath FROM items "
+                             "WHERE id = ?", (item_id,)).fetchone()
+    return ItemPlace(*row) if row else None
+
+
+def item_by_file(catalog: Catalog, paths: Iterable[str]) -> ItemRecord | None:
+    """The item whose media file (its own or a copy) has one of `paths`."""
+    wanted = tuple(dict.fromkeys(paths))
+    row = catalog.db.execute(
+        "SELECT i.* FROM items i JOIN files f ON f.item_id = i.id "
+        f"WHERE f.path IN ({marks(len(wanted))}) AND f.role = 'media'", wanted).fetchone()
+    return item_record(row) if row else None
+
+
+def items_by_relpath(catalog: Catalog, relpath: str, most: int = 2) -> list[ItemRecord]:
+    """Items whose path relative to their event folder is `relpath` (one per event)."""
+    return _records(catalog.db.execute("SELECT * FROM items WHERE relpath = ? LIMIT ?",
+                                       (relpath, most)))
+
+
+def items_by_prefix(catalog: Catalog, prefix: str, most: int = 2) -> list[ItemRecord]:
+    """Items whose id starts with `prefix` (lower-case hex)."""
+    return _records(catalog.db.execute("SELECT * FROM items WHERE id >= ? AND id < ? "
+                                       "LIMIT ?", (prefix, prefix + "g", most)))
+
+
+def select_items(catalog: Catalog, event: str | None = None, session: str | None = None,
+                 person: str | None = None) -> list[ItemRecord]:
+    """Items filtered by event, session and person ids (all optional), in time order."""
+    clauses, params = [], []
+    if event:
+        clauses.append("i.event_id = ?")
+        params.append(event)
+    for kind, value in (("session", session), ("person", person)):
+        if value:
+            clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND "
+                           "t.kind = ? AND t.value = ?)")
+            params += [kind, value]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return _records(catalog.db.execute(
+        f"SELECT i.* FROM items i {where} ORDER BY i.event_id, i.taken, i.relpath",
+        params))
+
+
+def items_of_session(catalog: Catalog, event_id: str, session_id: str) -> list[ItemRecord]:
+    return _records(catalog.db.execute(
+        "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'session' "
+        "AND t.value = ? AND i.event_id = ? ORDER BY i.taken", (session_id, event_id)))
+
+
+def items_of_person(catalog: Catalog, event_id: str, person_id: str) -> list[ItemRecord]:
+    """The person's items: those showing them first, then their sessions', then the
+    ones that mention them."""
+    return _records(catalog.db.execute(
+        "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'person' "
+        "AND t.value = ? AND i.event_id = ? ORDER BY CASE t.relation WHEN 'shown' THEN 0 "
+        "WHEN 'session' THEN 1 ELSE 2 END, i.taken", (person_id, event_id)))
+
+
+def count_items(catalog: Catalog, event_id: str | None = None) -> int:
+    if event_id is None:
+        return catalog.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    return catalog.db.execute("SELECT COUNT(*) FROM items WHERE event_id = ?",
+                              (event_id,)).fetchone()[0]
+
+
+def relpaths_of_event(catalog: Catalog, event_id: str) -> set[str]:
+    """The paths of the event's items relative to its folder."""
+    return {r[0] for r in catalog.db.execute("SELECT relpath FROM items WHERE event_id = ?",
+                                             (event_id,))}
+
+
+def items_per_event(catalog: Catalog) -> dict[str, int]:
+    return {r["event_id"]: r["n"] for r in catalog.db.execute(
+        "SELECT event_id, COUNT(*) AS n FROM items GROUP BY event_id")}
+
+
+def thumbnail_path(catalog: Catalog, item_id: str, name: str) -> str | None:
+    """Where the item's thumbnail `name` is, relative to the archive."""
+    row = catalog.db.execute("SELECT path FROM thumbnails WHERE item_id = ? AND name = ?",
+                             (item_id, name)).fetchone()
+    return row[0] if row else None
+
+
+def thumbnails_with_items(catalog: Catalog) -> list[ThumbnailRecord]:
+    """Every thumbnail the catalog names, with its item's own file."""
+    return [ThumbnailRecord(*row) for row in catalog.db.execute(
+        "SELECT t.item_id, t.path, i.path, i.relpath, i.size FROM thumbnails t "
+        "JOIN items i ON i.id = t.item_id")]
+
+
+# ---- writing ----------------------------------------------------------------------
+
+def put_item(catalog: Catalog, item: dict[str, Any]) -> None:
+    """Insert or replace an item's extracted facts (id, event_id, kind, mime, size, path,
+    relpath, metadata); its resolution, tags and credits are kept."""
+    catalog.db.execute(
+        "INSERT INTO items (id, event_id, kind, mime, size, path, relpath, metadata, "
+        "revision, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+        "SET event_id = excluded.event_id, kind = excluded.kind, mime = excluded.mime, "
+        "size = excluded.size, path = excluded.path, relpath = excluded.relpath, "
+        "metadata = excluded.metadata, revision = excluded.revision",
+        (*(item[k] for k in ("id", "event_id", "kind", "mime", "size", "path", "relpath")),
+         to_json(item["metadata"]), catalog.tx_revision(), time.time()))
+    catalog.db.execute("DELETE FROM deletions WHERE item_id = ?", (item["id"],))
+
+
+def move_item(catalog: Catalog, item_id: str, path: str, relpath: str) -> None:
+    """The item's own file is now `path` (moved, or a copy with a smaller path)."""
+    catalog.db.execute("UPDATE items SET path = ?, relpath = ?, revision = ? WHERE id = ?",
+                       (path, relpath, catalog.tx_revision(), item_id))
+
+
+def touch_item(catalog: Catalog, item_id: str) -> None:
+    """Mark the item written in this transaction (the index takes it again)."""
+    catalog.db.execute("UPDATE items SET revision = ? WHERE id = ?",
+                       (catalog.tx_revision(), item_id))
+
+
+def delete_item(catalog: Catalog, item_id: str) -> None:
+    """Forget the item (its files, tags, credits and thumbnails go with it) and note the
+    deletion, for the index."""
+    catalog.db.execute("DELETE FROM items WHERE id = ?", (item_id,))
+    catalog.db.execute("INSERT INTO deletions (item_id, revision) VALUES (?, ?) "
+                       "ON CONFLICT (item_id) DO UPDATE SET revision = excluded.revision",
+                       (item_id, catalog.tx_revision()))
+
+
+def set_thumbnails(catalog: Catalog, item_id: str, thumbs: dict[str, dict[str, Any]]) -> None:
+    """Replace the item's thumbnails: name -> path (in the archive), width, height."""
+    catalog.db.execute("DELETE FROM thumbnails WHERE item_id = ?", (item_id,))
+    catalog.db.executemany(
+        "INSERT INTO thumbnails (item_id, name, path, width, height) VALUES (?, ?, ?, ?, ?)",
+        [(item_id, name, t["path"], t.get("width"), t.get("height"))
+         for name, t in thumbs.items()])

@@ -1,0 +1,91 @@
+"""The catalog's tables, and the migrations that make them (numbered by the schema
+version the dialect keeps)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from archive.catalog import dialect
+from archive.catalog.errors import CatalogError
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('revision', '0');
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, folder TEXT NOT NULL,
+        manifest TEXT, data TEXT NOT NULL, revision INTEGER NOT NULL);
+    CREATE TABLE sessions (
+        event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, title TEXT NOT NULL, day TEXT NOT NULL, start TEXT NOT NULL,
+        end TEXT NOT NULL, room TEXT, data TEXT NOT NULL, PRIMARY KEY (event_id, id));
+    CREATE TABLE people (
+        event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (event_id, id));
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY, event_id TEXT NOT NULL, kind TEXT NOT NULL,
+        mime TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,
+        relpath TEXT NOT NULL, taken TEXT, metadata TEXT NOT NULL,
+        resolved TEXT NOT NULL DEFAULT '{}',
+        revision INTEGER NOT NULL, added REAL NOT NULL);
+    CREATE INDEX items_event ON items(event_id);
+    CREATE INDEX items_revision ON items(revision);
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY, event_id TEXT NOT NULL, relpath TEXT NOT NULL,
+        item_id TEXT REFERENCES items(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('present', 'missing', 'failed')),
+        role TEXT NOT NULL DEFAULT 'media' CHECK (role IN ('media', 'sidecar')),
+        revision INTEGER NOT NULL);
+    CREATE INDEX files_item ON files(item_id);
+    CREATE INDEX files_event ON files(event_id);
+    CREATE TABLE tags (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL, value TEXT NOT NULL, relation TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL, PRIMARY KEY (item_id, kind, value, relation));
+    CREATE INDEX tags_value ON tags(kind, value);
+    CREATE TABLE credits (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        field TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
+        PRIMARY KEY (item_id, field));
+    CREATE TABLE thumbnails (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, path TEXT NOT NULL, width INTEGER, height INTEGER,
+        PRIMARY KEY (item_id, name));
+    CREATE TABLE errors (
+        path TEXT NOT NULL, stage TEXT NOT NULL, event_id TEXT NOT NULL,
+        message TEXT NOT NULL, level TEXT NOT NULL DEFAULT 'error',
+        revision INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (path, stage));
+    CREATE TABLE deletions (item_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+    """,
+    # 2: people and sessions are looked up by id alone (the site, the API).
+    """
+    CREATE INDEX people_id ON people(id);
+    CREATE INDEX sessions_id ON sessions(id);
+    """,
+)
+
+# Columns holding JSON, which verify parses: SQLite's integrity check sees pages and
+# indexes, not what a row says.
+JSON_COLUMNS = (("items", ("metadata", "resolved")), ("events", ("data",)),
+                ("sessions", ("data",)), ("people", ("data",)))
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations the catalog lacks, each in its own transaction.
+
+    Raises CatalogError for a catalog made by a newer program.
+    """
+    version = dialect.schema_version(db)
+    if version > len(MIGRATIONS):
+        raise CatalogError(f"{path}: catalog schema {version} is newer than this "
+                           f"program ({len(MIGRATIONS)}); upgrade event-archive")
+    for number in range(version, len(MIGRATIONS)):
+        db.execute(dialect.BEGIN_WRITE)
+        for statement in MIGRATIONS[number].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        dialect.set_schema_version(db, number + 1)
+        db.execute("COMMIT")
