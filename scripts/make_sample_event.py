@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-from media import make_exif, make_video, make_xmp  # noqa: E402
+from helpers.media import make_exif, make_video, make_xmp  # noqa: E402
 
 DAY = dt.date(2019, 3, 19)
 CANON_SLOW = dt.timedelta(minutes=3, seconds=20)

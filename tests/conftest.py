@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -10,15 +9,14 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from processes import LiveServer, serving
 
-from archive.cli import main
 from archive.store import Archive
 
+from helpers.cli import Cli
+from helpers.corpus import corpus_or_skip
+from helpers.processes import LiveServer, serving
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -49,24 +47,6 @@ def event_dir(tmp_path: Path) -> Path:
     return folder
 
 
-class Cli:
-    """Runs `event-archive` in-process against one archive, checking the exit code."""
-
-    def __init__(self, archive_dir: Path) -> None:
-        self.archive_dir = archive_dir
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = self.runner.invoke(main, ["--archive", str(self.archive_dir), *args])
-        if result.exit_code != code:
-            raise AssertionError(f"exit {result.exit_code} != {code}\n{result.output}"
-                                 f"\n{result.exception!r}")
-        return result.output
-
-    def json(self, *args: str, code: int = 0) -> object:
-        return json.loads(self.__call__(*args, "--json", code=code))
-
-
 @pytest.fixture
 def cli(archive_dir: Path) -> Cli:
     return Cli(archive_dir)
@@ -83,13 +63,6 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             return running.enter_context(serving(archive_dir, log, *options))
 
         yield start
-
-
-def corpus_or_skip() -> Path:
-    """The shared real-camera corpus; a fresh clone has none, and the test says so."""
-    if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus is not present (fresh clone)")
-    return CORPUS
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from processes import serving
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
+
+from helpers.processes import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp
 
 from archive.cli import main
+
+from helpers.media import add_iptc, make_exif, make_jpeg, make_video, make_xmp
 
 ITEM_KEYS = {"id", "event", "kind", "path", "relpath", "mime", "size", "width", "height",
              "orientation", "taken", "taken_source", "camera", "exposure", "gps", "duration",

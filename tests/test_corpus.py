@@ -9,12 +9,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import corpus_or_skip
-from corpus_check import disagreements, exiftool, ours, theirs
 
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
+
+from helpers.corpus import corpus_or_skip, disagreements, exiftool, ours, theirs
 
 KNOWN = Path(__file__).parent / "data" / "corpus-known-differences.toml"
 # Files the corpus calls corrupt that are valid media to us, and why.

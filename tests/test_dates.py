@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from media import EXIF_IFD, T, add_iptc, make_exif, make_jpeg, make_xmp
 
 from archive import dates
 from archive.ingest.pipeline import sortable_time
 from archive.media.extract import exif, video, xmp
 from archive.model import Event
 from archive.resolve.rules import ItemFacts, resolve_taken
+
+from helpers.media import EXIF_IFD, T, add_iptc, make_exif, make_jpeg, make_xmp
 
 MARCH_19 = dt.datetime(2019, 3, 19, 16, 30, tzinfo=dt.UTC)
 

@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_video, make_xmp
+
+from helpers.media import make_exif, make_jpeg, make_video, make_xmp
 
 EVENT_TOML = """
 [event]

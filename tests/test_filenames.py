@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from media import make_jpeg, make_xmp
 
 from archive.catalog.database import Catalog
 from archive.fsnames import exact, readable
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
+
+from helpers.media import make_jpeg, make_xmp
 
 SHOWN = "caf\\xe9"  # how the byte 0xE9 that is not UTF-8 is shown: a backslash, x, e, 9
 

@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_xmp
 
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
+
+from helpers.media import make_exif, make_jpeg, make_xmp
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from media import make_jpeg
 
 from archive.errors import ManifestError
 from archive.resolve.eventfile import MAX_EVENT_FILE, load_event, parse_event
 from archive.resolve.globs import GlobError, compile_glob
+
+from helpers.media import make_jpeg
 
 GOOD = """
 [event]

@@ -13,8 +13,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_video
-from processes import EVENT_ARCHIVE, serving
 
 from archive.catalog.database import CatalogError
 from archive.errors import ManifestError
@@ -22,6 +20,9 @@ from archive.locking import ArchiveBusy, write_lock
 from archive.resolve.eventfile import load_event
 from archive.store import Archive
 from web.app import create_app
+
+from helpers.media import make_exif, make_jpeg, make_video
+from helpers.processes import EVENT_ARCHIVE, serving
 
 EVENT = '[event]\nid = "{id}"\ntitle = "Event {id}"\ndate = 2019-03-19\n'
 

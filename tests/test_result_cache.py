@@ -10,13 +10,14 @@ from pathlib import Path
 
 import diskcache
 import pytest
-from processes import serving
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.cache import SharedResultCache
 from indexer.search import Page, SearchIndex
 from indexer.sync import rebuild, sync
+
+from helpers.processes import serving
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from media import make_exif, make_jpeg, make_xmp
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
 from web.context import archive as request_archive
+
+from helpers.media import make_exif, make_jpeg, make_xmp
 
 EVIL = '<script>alert("x")</script>'
 

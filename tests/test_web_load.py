@@ -11,12 +11,12 @@ import sys
 import threading
 from pathlib import Path
 
-from media import make_exif, make_jpeg
-from processes import EVENT_ARCHIVE, poll_until, serving
-
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.sync import sync
+
+from helpers.media import make_exif, make_jpeg
+from helpers.processes import EVENT_ARCHIVE, poll_until, serving
 
 
 def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
