@@ -18,18 +18,9 @@ from indexer.search import Page, QueryError, SearchIndex
 from indexer.sync import rebuild, sync
 
 
-@pytest.fixture(scope="module")
-def built(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("search-archive")
-    with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=2, progress=False)
-        sync(archive)
-    return root
-
-
 @pytest.fixture
-def index(built: Path) -> SearchIndex:
-    archive = Archive.open(built)
+def index(sample_archive: Path) -> SearchIndex:
+    archive = Archive.open(sample_archive, readonly=True)
     idx = SearchIndex(archive)
     yield idx
     idx.close()
@@ -95,9 +86,9 @@ def test_people_rank_shown_above_session_above_mentioned(index: SearchIndex) -> 
     assert relations[0] == "shown" and relations[-1] == "mentioned"
 
 
-def test_facets_match_the_catalog(index: SearchIndex, built: Path) -> None:
+def test_facets_match_the_catalog(index: SearchIndex, sample_archive: Path) -> None:
     result = index.search("taken:2019", Page(limit=5))
-    with Archive.open(built) as archive:
+    with Archive.open(sample_archive, readonly=True) as archive:
         db = archive.catalog
         sessions = {r["value"]: r["n"] for r in db.query(
             "SELECT value, COUNT(*) AS n FROM tags WHERE kind = 'session' GROUP BY value")}
@@ -261,8 +252,8 @@ def test_cli_search_json(cli, sample: Path) -> None:
     assert "video/workshop-summary.mp4" in exported
 
 
-def _copy_archive(built: Path, target: Path) -> Path:
-    shutil.copytree(built, target, symlinks=True)
+def _copy_archive(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
     return target
 
 
@@ -294,9 +285,9 @@ def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -
         idx.close()
 
 
-def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, built: Path,
+def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, sample_archive: Path,
                                                             sample: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     event = tmp_path / "event"
     shutil.copytree(sample, event)
     # Another event: the sample's id belongs to the sample's own folder, which stays.
@@ -318,8 +309,8 @@ def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, buil
         idx.close()
 
 
-def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         folder = current_dir(archive.index_dir)
         for toc in folder.glob("*.toc"):
@@ -333,8 +324,8 @@ def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, built: Path) -> Non
         idx.close()
 
 
-def test_reindex_while_searching(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     archive = Archive.open(root)
     reader = Archive.open(root, readonly=True)
     idx = SearchIndex(reader)
@@ -367,8 +358,8 @@ def test_reindex_while_searching(tmp_path: Path, built: Path) -> None:
     archive.close()
 
 
-def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         old = current_dir(archive.index_dir)
         (old / "SCHEMA").unlink(missing_ok=True)  # as an index written before versions
