@@ -16,6 +16,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from helpers.processes import serving
 
+# Slow: a real chromium against the real server.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -16,6 +16,9 @@ from archive.store import Archive
 
 from helpers.corpus import corpus_or_skip, disagreements, exiftool, ours, theirs
 
+# Slow: an ingest of the whole real-camera corpus, compared with exiftool.
+pytestmark = pytest.mark.slow
+
 KNOWN = Path(__file__).parent / "data" / "corpus-known-differences.toml"
 # Files the corpus calls corrupt that are valid media to us, and why.
 # Manifest facts that come from places ffprobe does not expose (nor exiftool without -ee).

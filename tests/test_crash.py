@@ -18,6 +18,9 @@ from helpers.archives import snapshot
 from helpers.media import make_exif, make_jpeg, make_video
 from helpers.processes import catalogued, poll_until, stopped_when
 
+# Slow: real ingests of 240 photos, killed and resumed.
+pytestmark = pytest.mark.slow
+
 COUNT = 240
 
 

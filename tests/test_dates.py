@@ -13,6 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,7 @@ def make_mov(path: Path, creationdate: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_absurd_dates_are_warnings_and_the_next_source_is_used(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "year-one.jpg", exif=exif_dated("0001:01:01 00:00:00", "+14:00"),
               xmp=make_xmp(date_created="2019-03-19T11:42:07+01:00"))

@@ -13,6 +13,9 @@ import pytest
 
 from helpers.media import make_exif, make_jpeg, make_video, make_xmp
 
+# Slow: every test makes an event with a video and ingests it, some several times.
+pytestmark = pytest.mark.slow
+
 EVENT_TOML = """
 [event]
 id = "florence-2019"

@@ -23,6 +23,9 @@ from helpers.corpus import CORPUS
 from helpers.media import add_iptc, make_exif, make_jpeg, make_video, make_xmp, pattern
 from helpers.processes import catalogued, stopped_when, thumbnails
 
+# Slow: hundreds of mutated files, killed ingests, a full disk.
+pytestmark = pytest.mark.slow
+
 SEED = 20261126
 PHOTOS = 150
 

@@ -84,6 +84,7 @@ def test_the_site_shows_and_serves_them(cli, event_dir: Path, latin1: dict[str, 
         assert "caf%EF%BF%BD.jpg" in original.headers["Content-Disposition"]
 
 
+@pytest.mark.slow
 def test_batch_ingest_and_text_output_of_the_real_command(tmp_path: Path, event_dir: Path,
                                                           latin1: dict[str, bytes]) -> None:
     base = [sys.executable, "-m", "archive", "--archive", str(tmp_path / "arch")]

@@ -204,6 +204,7 @@ def test_event_timezone_applies_to_camera_local_time(archive: Archive,
     assert item["taken"] == "2019-03-19T11:42:07+01:00"
 
 
+@pytest.mark.slow
 def test_unreadable_file_is_recorded(tmp_path: Path, event_dir: Path) -> None:
     """Permission denied, made real even as root: the ingest runs without the
     capabilities that let root read any file (setpriv drops them from the bounding set)."""

@@ -24,6 +24,9 @@ from web.app import create_app
 from helpers.media import make_exif, make_jpeg, make_video
 from helpers.processes import EVENT_ARCHIVE, serving
 
+# Slow: the real command in subprocesses, over and over, on damaged archives.
+pytestmark = pytest.mark.slow
+
 EVENT = '[event]\nid = "{id}"\ntitle = "Event {id}"\ndate = 2019-03-19\n'
 
 

@@ -202,6 +202,7 @@ def test_sniff_recognises_content(head: bytes, mime: str | None) -> None:
     assert (found.mime if found else None) == mime
 
 
+@pytest.mark.slow
 def test_decompression_bomb_is_an_error_not_a_hang(tmp_path: Path) -> None:
     buf = io.BytesIO()
     Image.new("L", (20000, 20000)).save(buf, "PNG", optimize=False)

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import diskcache
+import pytest
 
 from archive.store import Archive
 from indexer.cache import SharedResultCache
@@ -76,6 +77,7 @@ def test_a_broken_cache_file_is_a_miss_not_a_failed_search(sample_archive: Path,
         index.close()
 
 
+@pytest.mark.slow
 def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(sample_archive: Path,
                                                                   tmp_path: Path) -> None:
     temp = tmp_path / "tmp"

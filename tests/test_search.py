@@ -133,7 +133,9 @@ def test_pagination_and_sorting(index: SearchIndex) -> None:
 
 
 @pytest.mark.parametrize("text", ['"unbalanced quote', "((keller", "keller))", "AND", "NOT",
-                                  "-", ":", "session:", "x" * 10_000, "keller " * 2000,
+                                  "-", ":", "session:",
+                                  pytest.param("x" * 10_000, marks=pytest.mark.slow),
+                                  "keller " * 2000,
                                   "the of and", "\x00\u202e", "a:b:c", "NOT )", "(" * 500,
                                   ")" * 500, "NOT " * 500 + "keller", "taken:9999-12-31",
                                   "taken:>=9999-12-31T23:59", "taken:9999", "taken:9999-12",
@@ -204,6 +206,7 @@ def test_a_trailing_star_is_a_prefix(index: SearchIndex) -> None:
     assert index.search('file:"IMG_004*"')["total"] == 0
 
 
+@pytest.mark.slow
 def test_a_heic_from_a_phone_by_its_name(corpus: Path, tmp_path: Path) -> None:
     event = tmp_path / "event" / "phone"
     event.mkdir(parents=True)
@@ -235,6 +238,7 @@ def test_and_binds_tighter_than_or(index: SearchIndex) -> None:
     assert len(expected) < index.search("kind:photo")["total"]
 
 
+@pytest.mark.slow
 def test_cli_search_json(cli, sample: Path) -> None:
     cli("ingest", "-j", "2", str(sample))
     result = cli.json("search", "keller session:s2", "--limit", "5")
@@ -257,6 +261,7 @@ def _copy_archive(source: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -> None:
     event = tmp_path / "event"
     shutil.copytree(sample, event)
@@ -285,6 +290,7 @@ def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -
         idx.close()
 
 
+@pytest.mark.slow
 def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, sample_archive: Path,
                                                             sample: Path) -> None:
     root = _copy_archive(sample_archive, tmp_path / "arch")
@@ -309,6 +315,7 @@ def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, samp
         idx.close()
 
 
+@pytest.mark.slow
 def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
     root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
@@ -324,6 +331,7 @@ def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Pat
         idx.close()
 
 
+@pytest.mark.slow
 def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
     root = _copy_archive(sample_archive, tmp_path / "arch")
     archive = Archive.open(root)
@@ -358,6 +366,7 @@ def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
     archive.close()
 
 
+@pytest.mark.slow
 def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
     root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
@@ -372,6 +381,7 @@ def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, sample_archive: 
         idx.close()
 
 
+@pytest.mark.slow
 def test_one_index_searched_from_many_threads_answers_as_from_one(index: SearchIndex) -> None:
     """The site's threads share one SearchIndex: each answer is the one a lone search gives,
     however often the interpreter switches threads (here after every few bytecodes)."""

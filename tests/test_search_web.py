@@ -23,6 +23,9 @@ from web import create_app
 from helpers.cli import Cli
 from helpers.media import make_exif, make_jpeg, make_video, make_xmp
 
+# Slow: a half-hour video with a 3,000-cue transcript, ingested with the sample.
+pytestmark = pytest.mark.slow
+
 CREATOR = 'Anna Rossi (12" prints: Studio Lumière)'
 MODEL = 'Cam:1 "Pro"'
 CUES = 3000

@@ -14,6 +14,9 @@ from archive.media.posters import Cut, Moment, cut, pick_poster
 
 from helpers.media import key_frame_times, make_video
 
+# Slow: every test encodes videos with ffmpeg and cuts posters and strips.
+pytestmark = pytest.mark.slow
+
 META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
         "creation_time": "2019-03-19T10:42:00Z"}
 

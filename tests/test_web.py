@@ -432,6 +432,7 @@ def served(root: Path, *options: str) -> Iterator[int]:
         server.wait(30)
 
 
+@pytest.mark.slow
 def test_idle_connections_do_not_stop_the_site(tricky_archive: Path) -> None:
     with Archive.open(tricky_archive, readonly=True) as opened:
         item = opened.catalog.query("SELECT id FROM items WHERE relpath = 'closing.jpg'")[0][0]

@@ -11,10 +11,15 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from archive.store import Archive
 
 from helpers.media import make_exif, make_jpeg
 from helpers.processes import EVENT_ARCHIVE, poll_until, serving
+
+# Slow: real servers hammered while ingests and reindexes write.
+pytestmark = pytest.mark.slow
 
 
 def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
