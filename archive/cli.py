@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from archive import logs, settings
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
@@ -46,6 +47,9 @@ def emit(data: Any) -> None:
 
 
 ARCHIVE_HELP = "Archive directory (default: $EVENT_ARCHIVE, else ./event-archive)."
+VERBOSE_HELP = ("Say more: every per-file warning, and debug messages (-vv: those of "
+                "other libraries too).")
+QUIET_HELP = "Say only what went wrong."
 
 
 def _archive_after_command(ctx: click.Context, _param: click.Parameter,
@@ -56,21 +60,51 @@ def _archive_after_command(ctx: click.Context, _param: click.Parameter,
         obj.archive_dir = value
 
 
-def archive_option() -> click.Option:
-    """`--archive` for a subcommand: the same option as before the command."""
-    return click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
-                        expose_value=False, callback=_archive_after_command,
-                        help=ARCHIVE_HELP)
+def _verbose_after_command(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None and obj.verbose >= 0:  # -q wins wherever it stands
+        obj.verbose += value
+
+
+def _quiet_after_command(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.verbose = -1
+
+
+def after_command_options() -> list[click.Option]:
+    """`--archive`, `-v` and `-q` for a subcommand: the same options as before the
+    command."""
+    return [click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
+                         expose_value=False, callback=_archive_after_command,
+                         help=ARCHIVE_HELP),
+            click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                         callback=_verbose_after_command, help=VERBOSE_HELP),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_quiet_after_command, help=QUIET_HELP)]
+
+
+class ArchiveCommand(click.Command):
+    """A command that sets up logging, from `-v`/`-q` before or after it, once all its
+    options are parsed and before it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            logs.configure(obj.verbose)
+        return super().invoke(ctx)
 
 
 class ArchiveGroup(click.Group):
     """Turns errors users can cause into one line on stderr and exit code 1, and gives
-    every command (of nested groups too) `--archive`, after the command as well as before."""
+    every command (of nested groups too) `--archive`, `-v` and `-q`, after the command as
+    well as before."""
 
     group_class = type
+    command_class = ArchiveCommand
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        cmd.params.append(archive_option())
+        cmd.params += after_command_options()
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -87,7 +121,7 @@ class ArchiveGroup(click.Group):
             ctx.exit(1)
 
 
-class QueryCommand(click.Command):
+class QueryCommand(ArchiveCommand):
     """A command whose QUERY may start with '-' (`-kind:video` leaves videos out): a word
     with one dash that is none of the command's options is part of the query, wherever
     it stands. Unknown `--words` stay options, so a misspelt one is still named."""
@@ -108,7 +142,7 @@ def _query_last(params: list[click.Parameter], args: list[str]) -> list[str]:
             words += rest
             break
         name = arg.split("=", 1)[0]
-        if name in takes_value or arg.startswith("--"):
+        if name in takes_value or arg.startswith("--") or _short_flags(arg, takes_value):
             options.append(arg)
             if takes_value.get(name) and "=" not in arg:
                 options += [value for value in (next(rest, None),) if value is not None]
@@ -117,20 +151,29 @@ def _query_last(params: list[click.Parameter], args: list[str]) -> list[str]:
     return [*options, "--", *words]
 
 
+def _short_flags(arg: str, takes_value: dict[str, bool]) -> bool:
+    """`-vv` or `-vq`: short flags written as one word, which click reads as flags."""
+    return len(arg) > 2 and arg[0] == "-" and arg[1] != "-" and all(
+        takes_value.get(f"-{letter}") is False for letter in arg[1:])
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
               envvar=ENV_VAR, default=None, help=ARCHIVE_HELP)
-@click.option("-v", "--verbose", count=True, help="Say more.")
-@click.option("-q", "--quiet", is_flag=True, help="Say only what went wrong.")
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--debug", is_flag=True, help="Show tracebacks; re-raise per-file errors.")
 @click.version_option(package_name="event-archive")
 @click.pass_context
 def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
          debug: bool) -> None:
-    """Archive and search the photos and videos of events."""
+    """Archive and search the photos and videos of events.
+
+    --archive, -v and -q go before or after the command; an --archive after it wins.
+    """
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors=ERRORS)
@@ -138,7 +181,9 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
-    echo(summary.line())
+    """The summary line, then what went wrong (all that -q leaves)."""
+    if verbose >= 0:
+        echo(summary.line())
     for entry in summary.unmatched_media:
         echo(f"warning: {unmatched_line(entry)}", err=True)
     problems = [e for e in summary.errors if e["level"] == "error" or verbose > 0]
@@ -173,7 +218,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
             if summaries:
                 from indexer.sync import sync
 
-                sync(archive, quiet=as_json or obj.verbose < 0)
+                sync(archive, quiet=as_json)  # -q: the log level hides its notice
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
@@ -216,7 +261,7 @@ def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Even
             _failed(obj, failures, folder, exc)
             continue
         summaries.append(summary)
-        if not as_json and obj.verbose >= 0:
+        if not as_json:
             _print_summary(summary, obj.verbose)
     return summaries
 
@@ -364,9 +409,10 @@ def _search_ids(archive: Archive, query: str) -> list[str]:
 
 @main.command("search", cls=QueryCommand)
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, settings.value("max_limit")),
+              default=settings.value("search_limit"), show_default=True)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--sort", type=click.Choice(("relevance", "date", "-date")), default="relevance",
+@click.option("--sort", type=click.Choice(settings.SORTS), default="relevance",
               show_default=True)
 @json_option
 @click.pass_obj
@@ -427,18 +473,22 @@ def reindex(obj: Context, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Threads per worker process.")
+@click.option("--threads", type=click.IntRange(1, 64), default=settings.value("threads"),
+              show_default=True, help="Threads per worker process.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of cores).")
-@click.option("--cache-size", type=click.IntRange(0, 100_000), default=256, show_default=True,
+@click.option("--cache-size", type=click.IntRange(0, 100_000),
+              default=settings.value("search_cache"), show_default=True,
               help="Recent search results kept, shared by the workers (0: none).")
-@click.option("--cache-mb", type=click.IntRange(0, 100_000), default=64, show_default=True,
+@click.option("--cache-mb", type=click.IntRange(0, 100_000),
+              default=settings.value("search_cache_bytes") // settings.MiB, show_default=True,
               help="Most space those results may take, in MiB (0: none).")
-@click.option("--connection-limit", type=click.IntRange(10, 100_000), default=1000,
-              show_default=True, help="Open connections per worker; an idle one costs a "
-              "file descriptor, not a thread.")
-@click.option("--channel-timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
+@click.option("--connection-limit", type=click.IntRange(10, 100_000),
+              default=settings.value("connection_limit"), show_default=True,
+              help="Open connections per worker; an idle one costs a file descriptor, not "
+              "a thread.")
+@click.option("--channel-timeout", type=click.IntRange(1, 3600),
+              default=settings.value("channel_timeout"), show_default=True,
               help="Seconds after which an idle or stalled connection is closed.")
 @click.option("--base-url", help="The site's public address, for absolute URLs in JSON-LD "
               "(default: relative URLs).")
@@ -457,13 +507,10 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
     workers = workers or os.cpu_count() or 1
     echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
          f"{workers} worker process(es) (Ctrl-C to stop)")
-    try:
-        run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-                   {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * 2**20,
-                    "BASE_URL": base_url},
-                   connection_limit=connection_limit, channel_timeout=channel_timeout)
-    except OSError as exc:
-        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    run_server(obj.archive_dir.resolve(), host, port, threads, workers,
+               {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * settings.MiB,
+                "BASE_URL": base_url},
+               connection_limit=connection_limit, channel_timeout=channel_timeout)
 
 
 @main.command("batch-ingest")

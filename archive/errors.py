@@ -26,10 +26,6 @@ class MediaError(ArchiveError):
         super().__init__(message)
 
 
-class ToolMissingError(ArchiveError):
-    """An external program (ffmpeg, ffprobe) is not on PATH."""
-
-
 class ArchiveWriteError(ArchiveError):
     """The archive's own files cannot be written (disk full, read-only, quota): fatal for
     the ingest, never recorded against the file being processed."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from archive.errors import ArchiveError
+
+log = logging.getLogger(__name__)
 
 
 class ArchiveBusy(ArchiveError):
@@ -37,7 +39,8 @@ def write_lock(lock_path: Path, wait: bool = True, quiet: bool = False) -> Itera
                 raise ArchiveBusy(f"{lock_path.parent}: another ingest is writing this "
                                   "archive; try again when it has finished") from None
             if not quiet:
-                print(f"waiting for another ingest to finish ({lock_path})", file=sys.stderr)
+                # A warning: the command stops here until the other one ends.
+                log.warning("waiting for another ingest to finish (%s)", lock_path)
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

@@ -118,16 +118,6 @@ class Event:
 
 
 @dataclass
-class Tag:
-    """A fact attached to an item (session, person, keyword), with where it came from."""
-
-    kind: str
-    value: str
-    source: str
-    relation: str | None = None
-
-
-@dataclass
 class FileError:
     """One file that failed at one stage of ingest."""
 

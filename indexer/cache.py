@@ -99,8 +99,8 @@ class SharedResultCache:
             try:
                 blob = self._cache.get(repr(key))
                 found = pickle.loads(blob) if blob is not None else None
-            except (sqlite3.Error, OSError, pickle.UnpicklingError) as exc:
-                log.warning("search result cache %s: %s", self.folder, exc)
+            except Exception as exc:  # noqa: BLE001 - a cache: whatever fails is a miss
+                self._failed(exc)
         if found is None:
             self.misses += 1
             return None
@@ -118,8 +118,10 @@ class SharedResultCache:
             while len(self._cache) > self.entries:  # diskcache bounds the bytes only
                 oldest, _ = self._cache.peekitem(last=False)
                 self._cache.delete(oldest)
-        except (sqlite3.Error, OSError, KeyError) as exc:  # KeyError: emptied meanwhile
-            log.warning("search result cache %s: %s", self.folder, exc)
+        except KeyError:
+            pass  # another process emptied it meanwhile
+        except (sqlite3.Error, OSError) as exc:
+            self._failed(exc)
 
     def clear(self) -> None:
         if self._cache is None:
@@ -127,6 +129,17 @@ class SharedResultCache:
         try:
             self._cache.clear()
         except (sqlite3.Error, OSError) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        """Say what failed; a damaged cache file is left alone from then on, or every
+        search would say it again."""
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError):
+            log.warning("search result cache %s: %s; searching without it", self.folder,
+                        exc)
+            self._cache = None
+        else:
             log.warning("search result cache %s: %s", self.folder, exc)
 
 

@@ -18,8 +18,6 @@ from typing import Any
 
 from whoosh.reading import IndexReader
 
-MAX_CUES = 20  # matching cues a search result carries
-
 
 def joined(cues: list[dict[str, Any]]) -> str:
     """The text the `transcript` field indexes."""

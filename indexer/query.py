@@ -20,16 +20,13 @@ from functools import partial
 
 from whoosh import query as q
 
+from archive import settings
 from archive.fsnames import separators
 
 from .schema import FILE, FOLD, PROSE, RELATION_BOOST
 
-MAX_CLAUSES = 48
-MAX_DEPTH = 16
-MAX_QUERY = 10_000
-# A prefix expands to at most this many words: `a*` must not become a query of
-# every word of the archive.
-MAX_EXPANSION = 1000
+# A prefix expands to at most max_prefix_words (settings): `a*` must not become a query
+# of every word of the archive.
 
 
 class QueryError(ValueError):
@@ -62,8 +59,9 @@ class StemmedPrefix(q.Prefix):
 
     def _btexts(self, ixreader):  # noqa: ANN001, ANN202 - Whoosh's interface
         seen = set()
+        most = settings.value("max_prefix_words")
         for number, word in enumerate(ixreader.expand_prefix("spell", self.text)):
-            if number >= MAX_EXPANSION:
+            if number >= most:
                 break
             for token in PROSE(word.decode("utf-8")):
                 btext = token.text.encode("utf-8")
@@ -73,11 +71,12 @@ class StemmedPrefix(q.Prefix):
 
 
 class LimitedPrefix(q.Prefix):
-    """A prefix of exact values or unstemmed words, expanded to at most MAX_EXPANSION."""
+    """A prefix of exact values or unstemmed words, expanded to at most max_prefix_words."""
 
     def _btexts(self, ixreader):  # noqa: ANN001, ANN202 - Whoosh's interface
+        most = settings.value("max_prefix_words")
         for number, btext in enumerate(ixreader.expand_prefix(self.fieldname, self.text)):
-            if number >= MAX_EXPANSION:
+            if number >= most:
                 return
             yield btext
 
@@ -344,8 +343,8 @@ class _Parser:
         return q.Not(node) if negated and node is not None else node
 
     def group(self, depth: int) -> q.Query | None:
-        if depth > MAX_DEPTH:
-            raise QueryError(f"brackets nested more than {MAX_DEPTH} deep; "
+        if depth > (deepest := settings.value("max_query_depth")):
+            raise QueryError(f"brackets nested more than {deepest} deep; "
                              "write fewer brackets")
         node = self.either(depth)
         if (token := self.peek()) is not None and token["close"]:
@@ -353,9 +352,9 @@ class _Parser:
         return node
 
     def atom(self, token: re.Match[str]) -> tuple[q.Query | None, bool]:
-        if self.clauses >= MAX_CLAUSES:
+        if self.clauses >= (most := settings.value("max_query_terms")):
             if not self.notices:
-                self.notices.append(f"only the first {MAX_CLAUSES} terms were used")
+                self.notices.append(f"only the first {most} terms were used")
             return None, False
         self.clauses += 1
         if token["field"] is not None:
@@ -384,13 +383,13 @@ class _Parser:
         return _word(word)
 
 
-def parse(text: str) -> Parsed:
-    """Parse a query; raises QueryError for a bad date or number, or brackets nested too
-    deep."""
+def parse(text: str, max_length: int = settings.value("max_query_length")) -> Parsed:
+    """Parse a query (its first `max_length` characters, with a notice); raises
+    QueryError for a bad date or number, or brackets nested too deep."""
     notices = []
-    if len(text) > MAX_QUERY:
-        text = text[:MAX_QUERY]
-        notices.append(f"the query was cut to {MAX_QUERY} characters")
+    if len(text) > max_length:
+        text = text[:max_length]
+        notices.append(f"the query was cut to {max_length} characters")
     # Lone surrogates (undecodable bytes in a command line) cannot be index terms.
     text = text.encode("utf-8", "replace").decode("utf-8")
     parser = _Parser(text)

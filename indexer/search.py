@@ -7,7 +7,7 @@ changed, so the site pays the open cost once; the CLI makes one per call.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +20,7 @@ from whoosh import query as q
 from whoosh.reading import IndexReader
 from whoosh.searching import Hit, Searcher
 
+from archive import settings
 from archive.store import Archive
 from indexer.generations import (
     IndexDamaged,
@@ -31,24 +32,23 @@ from indexer.generations import (
 )
 
 from .cache import ResultCache, SharedResultCache
-from .cues import MAX_CUES, Cues, matching
+from .cues import Cues, matching
 from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
 from .schema import FACETS, FOLD, PROSE
 from .sync import rebuild
 
-SORTS = ("relevance", "date", "-date")
-MAX_LIMIT = 200
-CACHE_BYTES = 64 * 2**20
-# Fields holding exact values, dates or numbers: nothing to highlight in text.
-_NOT_TEXT = {"id", "taken", "duration", "revision", "kind", "event", "session", "person",
-             "creator", "camera", "filekey"}
+log = logging.getLogger(__name__)
+# The fields whose words a result shows (highlighted, or the transcript's moments). The
+# others only select: `event:florence-2019` must not mark "Florence" said in a talk.
+_SHOWN_TEXT = {"all", "pairs", "title", "description", "keywords", "transcript", "credit",
+               "person_shown", "person_session", "person_mentioned"}
 
 
 @dataclass
 class Page:
     page: int = 1
-    limit: int = 20
+    limit: int = settings.value("search_limit")
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Terms:
     def of(cls, query: q.Query | None, reader: IndexReader) -> Terms:
         found = cls()
         for leaf in query.leaves() if query is not None else []:
-            if leaf.field() in _NOT_TEXT or isinstance(leaf, q.NumericRange):
+            if leaf.field() not in _SHOWN_TEXT:
                 continue
             for fieldname, btext in leaf.expanded_terms(reader):
                 text = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)
@@ -101,12 +101,13 @@ def _highlights(item: dict[str, Any], terms: Terms) -> dict[str, str]:
 
 
 def _matching_cues(searcher: Searcher, hit: Hit, terms: Terms) -> list[dict[str, Any]]:
-    """The transcript cues of a hit holding a query word (at most MAX_CUES)."""
+    """The transcript cues of a hit holding a query word (at most max_cues: a whole
+    transcript can weigh megabytes)."""
     cues = Cues.unpack(hit.fields().get("cues"))
     if cues is None or not (terms.words or terms.pairs):
         return []
     numbers = matching(searcher.reader(), hit.docnum, cues, terms.stems(), terms.pairs)
-    return [cues.cue(n) for n in numbers[:MAX_CUES]]
+    return [cues.cue(n) for n in numbers[:settings.value("max_cues")]]
 
 
 @dataclass(eq=False)
@@ -135,15 +136,19 @@ class SearchIndex:
 
     def __init__(self, archive: Archive, quiet: bool = True, rebuild_missing: bool = True,
                  persist: bool = True, cache_size: int = 0,
-                 cache_bytes: int = CACHE_BYTES, cache_dir: Path | None = None) -> None:
+                 cache_bytes: int = settings.value("search_cache_bytes"),
+                 cache_dir: Path | None = None,
+                 max_query_length: int = settings.value("max_query_length")) -> None:
         """`rebuild_missing`: build a missing or broken index from the catalog (the site,
         which never writes, says False and gets IndexMissing instead); `persist`: keep
         the facet table on disk for the next process; `cache_size` and `cache_bytes`:
         how many recent results to keep, and in how many bytes at most (a site sees the
         same queries again: facet clicks, pages, popular searches), dropped whenever
         the index changes; `cache_dir`: keep them there, shared with the other
-        processes given the same folder."""
+        processes given the same folder; `max_query_length`: the characters of a query
+        searched (the rest is cut, with a notice)."""
         self.archive, self.quiet = archive, quiet
+        self.max_query_length = max_query_length
         self.rebuild_missing, self.persist = rebuild_missing, persist
         self.cache = (SharedResultCache(cache_dir, cache_size, cache_bytes)
                       if cache_dir else ResultCache(cache_size, cache_bytes))
@@ -162,7 +167,8 @@ class SearchIndex:
         if not self.rebuild_missing:
             raise exc
         if not self.quiet:
-            print(f"rebuilding the search index: {exc}", file=sys.stderr)
+            # A warning: a search that must write the index first is a surprise.
+            log.warning("rebuilding the search index: %s", exc)
         rebuild(self.archive, str(exc))
 
     def _load(self) -> _Generation:
@@ -233,7 +239,8 @@ class SearchIndex:
         try:
             with generation.lock:
                 return run_search(generation.searcher, text, page, sort,
-                                  generation.table if facets else None)
+                                  generation.table if facets else None,
+                                  self.max_query_length)
         except QueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
@@ -248,22 +255,25 @@ class SearchIndex:
 
         Raises QueryError for a malformed query.
         """
-        first = self.search(text, Page(1, MAX_LIMIT), facets=False)
+        most = settings.value("max_limit")
+        first = self.search(text, Page(1, most), facets=False)
         hits = list(first["results"])
-        last = first["pages"] if cap is None else min(first["pages"], -(-cap // MAX_LIMIT))
+        last = first["pages"] if cap is None else min(first["pages"], -(-cap // most))
         for number in range(2, last + 1):
-            hits += self.search(text, Page(number, MAX_LIMIT), facets=False)["results"]
+            hits += self.search(text, Page(number, most), facets=False)["results"]
         return hits
 
 
 def run_search(searcher: Searcher, text: str, page: Page | None = None,
-               sort: str = "relevance", facets: FacetTable | None = None) -> dict[str, Any]:
+               sort: str = "relevance", facets: FacetTable | None = None,
+               max_query_length: int = settings.value("max_query_length")
+               ) -> dict[str, Any]:
     """Search with an open searcher (and facet counts when given the generation's
     facet table); raises QueryError for a malformed query."""
     page = page or Page()
-    if sort not in SORTS:
-        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-    parsed = parse(text) if text.strip() else Parsed(q.Every())
+    if sort not in settings.SORTS:
+        raise QueryError(f"sort must be one of {', '.join(settings.SORTS)}")
+    parsed = parse(text, max_query_length) if text.strip() else Parsed(q.Every())
     if parsed.query is None:
         return _empty(text, parsed)
     return _run(searcher, text, parsed, page, sort, facets)
@@ -271,7 +281,7 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
 
 def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
          table: FacetTable | None) -> dict[str, Any]:
-    limit = max(1, min(page.limit, MAX_LIMIT))
+    limit = max(1, min(page.limit, settings.value("max_limit")))
     sortedby = None if sort == "relevance" else sorting.FieldFacet(
         "taken", reverse=sort == "-date")
     total, facets = None, {}
@@ -335,14 +345,4 @@ def _suggest(searcher: Searcher, text: str, parsed: Parsed) -> str | None:
     return suggestion if changed else None
 
 
-def search(archive: Archive, text: str, page: Page | None = None, sort: str = "relevance",
-           quiet: bool = True) -> dict[str, Any]:
-    """One search against the archive's index (opened, and rebuilt if missing)."""
-    index = SearchIndex(archive, quiet)
-    try:
-        return index.search(text, page, sort)
-    finally:
-        index.close()
-
-
-__all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex", "search"]
+__all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex"]

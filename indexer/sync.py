@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
+from archive import settings
 from archive.catalog.database import Catalog
 from archive.errors import ArchiveWriteError
 from archive.store import Archive
@@ -32,7 +33,7 @@ from indexer.generations import (
 from .documents import documents, load_context
 from .schema import SCHEMA_VERSION
 
-BATCH = 2000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,9 +62,10 @@ def _snapshot(catalog: Catalog, since: int) -> tuple[int, list, list[str]]:
 def bulk_writer(ix: FileIndex) -> SegmentWriter:
     """A writer for a full build: two processes, each writing its own segment (twice the
     speed of one), when forking is safe (no other threads) and there are two cores."""
+    limitmb = settings.value("index_build_memory")
     if threading.active_count() == 1 and (os.cpu_count() or 1) > 1:
-        return ix.writer(limitmb=256, procs=2, multisegment=True)
-    return ix.writer(limitmb=256)
+        return ix.writer(limitmb=limitmb, procs=2, multisegment=True)
+    return ix.writer(limitmb=limitmb)
 
 
 @contextmanager
@@ -87,9 +89,11 @@ def rebuild(archive: Archive, reason: str | None = None, quiet: bool = True) -> 
     the index cannot be written."""
     started = time.perf_counter()
     archive.catalog.ensure_sound()
-    if not quiet:
-        print(f"rebuilding the search index: {reason}" if reason
-              else "building the search index", file=sys.stderr)
+    # A notice, not a warning: the index is written anyway; -q hides it.
+    if not quiet and reason:
+        log.info("rebuilding the search index: %s", reason)
+    elif not quiet:
+        log.info("building the search index")
     with _writing(archive):
         revision, count = _build(archive)
     return SyncResult(revision, updated=count, rebuilt=True, reason=reason,
@@ -104,8 +108,9 @@ def _build(archive: Archive) -> tuple[int, int]:
     context = load_context(archive.catalog)
     writer = bulk_writer(ix)
     try:
-        for start in range(0, len(rows), BATCH):
-            for doc in documents(archive.catalog, rows[start:start + BATCH], context):
+        batch = settings.value("index_batch")
+        for start in range(0, len(rows), batch):
+            for doc in documents(archive.catalog, rows[start:start + batch], context):
                 writer.add_document(**doc)
         writer.commit()
     except BaseException:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from archive import settings  # noqa: E402
 from archive.store import Archive  # noqa: E402
 from indexer.search import Page, SearchIndex  # noqa: E402
 
@@ -63,12 +64,12 @@ def measure(sample: Path, scale: int, work: Path) -> dict[str, float]:
         items = archive.catalog.query("SELECT COUNT(*) FROM items")[0][0]
         index = SearchIndex(archive, rebuild_missing=False, persist=False)
         for text in QUERIES:
-            index.search(text, Page(1, 24))
+            index.search(text, Page(1, settings.value("per_page")))
         times = []
         for _ in range(3):
             for text in QUERIES:
                 t0 = time.perf_counter()
-                index.search(text, Page(1, 24))
+                index.search(text, Page(1, settings.value("per_page")))
                 times.append((time.perf_counter() - t0) * 1000)
         index.close()
     times.sort()

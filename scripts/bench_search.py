@@ -227,9 +227,9 @@ def main() -> None:
         table_build = time.perf_counter() - started
         db = sqlite3.connect(Path(tmp) / "fts.sqlite3")
         for spec in specs[:20]:  # warm both caches alike
-            run_search(searcher, spec.text(), Page(1, 20), facets=table)
+            run_search(searcher, spec.text(), Page(), facets=table)
             run_fts(db, spec)
-        ours = timed(lambda s: run_search(searcher, s.text(), Page(1, 20), facets=table),
+        ours = timed(lambda s: run_search(searcher, s.text(), Page(), facets=table),
                      specs)
         theirs = timed(lambda s: run_fts(db, s), specs)
         searcher.close()

@@ -28,11 +28,12 @@ from bench_search import query_mix  # noqa: E402
 from PIL import Image  # noqa: E402
 from synthetic import generate, write_catalog  # noqa: E402
 
+from archive import settings  # noqa: E402
 from archive.store import Archive  # noqa: E402
 from indexer.search import Page, SearchIndex  # noqa: E402
 from indexer.sync import rebuild  # noqa: E402
 
-PER_PAGE = 24
+PER_PAGE = settings.value("per_page")  # as the site pages its results
 
 
 def build(folder: Path, count: int) -> tuple[list[str], list[str]]:

@@ -108,10 +108,16 @@ def test_transcript_time_seeks_the_player(page: Page) -> None:
     page.locator(".card a").first.click()
     wait_until(page, "document.getElementById('player').readyState >= 1")
     page.evaluate("document.getElementById('player').muted = true")
+    page.set_viewport_size({"width": 1280, "height": 400})
+    page.locator("a.cue[data-start='6.0']").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 2000)")  # the player out of sight above
     page.click("a.cue[data-start='6.0']")
     wait_until(page, "document.getElementById('player').currentTime >= 6.0")
     current = page.evaluate("document.getElementById('player').currentTime")
     assert 6.0 <= current < 9.0
+    # The player is brought back into sight.
+    wait_until(page, "(() => { const box = document.getElementById('player')"
+               ".getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight; })()")
 
 
 def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
@@ -158,3 +164,23 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
     finally:
         context.close()
+
+
+def test_a_phone_shows_the_results_before_the_facets_and_a_wide_screen_beside(
+        browser: Browser, server: str) -> None:
+    for width, facets_first_row in ((390, False), (1280, True)):
+        context = browser.new_context(base_url=server, viewport={"width": width, "height": 844})
+        page = context.new_page()
+        try:
+            page.goto("/?q=keller")
+            first = page.locator(".card").first.bounding_box()
+            facets = page.locator("aside.facets").bounding_box()
+            if facets_first_row:  # a column on the left, level with the results
+                assert facets["x"] + facets["width"] <= first["x"]
+                assert facets["y"] < first["y"] + first["height"]
+            else:  # the first result on the first screen, the facets below the results
+                assert first["y"] + first["height"] <= 844
+                assert facets["y"] > first["y"]
+            screenshot(page, f"search-{width}")
+        finally:
+            context.close()

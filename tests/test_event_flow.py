@@ -187,6 +187,10 @@ def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: P
                 {"event": "florence-2019", "event_file": str(toml.resolve()),
                  "path": "photos/*.jpg", "suggestion": None, "duplicate_of": None}]
     assert cli.json("report")["unmatched_media"] == expected
+    # -q says only what went wrong: the warnings, not the summary line.
+    quiet = cli("-q", "ingest", str(florence))
+    assert f"{where}media[path='photos/Keller.JPG']: matches no file" in quiet
+    assert "florence-2019:" not in quiet.replace(f"{toml.resolve()}", "")
     assert cli.json("ingest", str(florence))["events"][0]["unmatched_media"] == expected
     assert "[[media]] entries that apply to no item (2):" in cli("report")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from archive.media.extract.photo import MAX_PIXELS
+from archive import settings
 
 from helpers.media import make_png16, make_tiff16
 
@@ -40,8 +40,8 @@ def ingest_measured(archive: Path, folder: Path) -> tuple[dict, int]:
 
 
 def test_pixel_limit_is_pillows_too() -> None:
-    assert MAX_PIXELS == 100_000_000
-    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+    assert settings.value("max_pixels") == 100_000_000
+    assert Image.MAX_IMAGE_PIXELS == settings.value("max_pixels")
 
 
 def test_images_above_the_limit_are_refused_without_decoding(tmp_path: Path) -> None:

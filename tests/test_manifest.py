@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from archive import settings as limits
 from archive.errors import ManifestError
-from archive.resolve.eventfile import MAX_EVENT_FILE, load_event, parse_event
+from archive.resolve.eventfile import load_event, parse_event
 from archive.resolve.globs import GlobError, compile_glob
 
 from helpers.media import make_jpeg
@@ -147,6 +148,12 @@ room = "Plenary"
                                'organisation = "Northern and Western Regional Assembly"\n'
                                'project = "TRINNO"\n', 'rules = "x"\n'),
      "credit.rules", "array of tables"),
+    ("hour out of range", _with("start = 11:15", "start = 25:00"), "sessions[id='s2'].start",
+     "(the line reads 'start = 25:00'); expected a time of day from 00:00 to 23:59"),
+    ("unclosed string", _with('room = "Plenary"', 'room = "Plenary'), "sessions[id='s2'].room",
+     "is not valid TOML: Illegal character"),
+    ("key given twice", _with('timezone = "Europe/Rome"', 'timezone = "Europe/Rome"\n'
+                              'timezone = "UTC"'), "event.timezone", "Cannot overwrite a value"),
 ]
 
 
@@ -242,7 +249,7 @@ def test_event_file_linked_to_a_device_is_refused(tmp_path: Path, event_dir: Pat
 
 def test_oversized_event_file_is_refused_naming_the_limit(tmp_path: Path) -> None:
     with open(tmp_path / "event.toml", "wb") as sparse:
-        sparse.truncate(MAX_EVENT_FILE + 1)
+        sparse.truncate(limits.value("event_file_bytes") + 1)
     with pytest.raises(ManifestError) as caught:
         load_event(tmp_path)
     assert str(caught.value).startswith(str(tmp_path / "event.toml"))

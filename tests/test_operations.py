@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -570,3 +571,32 @@ def test_a_damaged_index_on_a_read_only_archive_is_an_error_not_a_traceback(
     assert notice.startswith("rebuilding the search index:") and "damaged" in notice
     assert error.startswith(f"error: {archive_dir / 'index'}: cannot write the search "
                             "index (Permission denied)")
+
+
+def test_a_served_archive_reads_on_after_ingests_elsewhere(tmp_path: Path,
+                                                           sample: Path) -> None:
+    """The site keeps one reader open (its search index) and opens another per request.
+    Opening the catalog must not drop the locks SQLite holds for the long-lived reader:
+    an ingest in another process then took itself for the last user, deleted the log's
+    shared memory, and every later request here read a "malformed" catalog."""
+    root, event = tmp_path / "archive", tmp_path / "event"
+    shutil.copytree(sample, event)
+    ingest = [str(EVENT_ARCHIVE), "--archive", str(root), "ingest", "-j", "1", str(event)]
+    subprocess.run(ingest, check=True, capture_output=True, timeout=300)
+
+    def request() -> int:
+        with Archive.open(root, create=False, readonly=True) as reader:
+            return reader.catalog.query("SELECT COUNT(*) FROM items")[0][0]
+
+    with Archive.open(root, create=False, readonly=True) as long_lived:
+        items = long_lived.catalog.query("SELECT COUNT(*) FROM items")[0][0]
+        assert request() == items
+        toml = event / "event.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace(
+            "Péter Keller presents INNOPROVEMENT", "Zanzibar"), encoding="utf-8")
+        subprocess.run(ingest, check=True, capture_output=True, timeout=300)  # re-resolves
+        assert request() == items
+        make_jpeg(event / "photos" / "new.jpg", size=(70, 50), exif=make_exif())
+        subprocess.run(ingest, check=True, capture_output=True, timeout=300)
+        assert request() == items + 1
+        assert long_lived.catalog.query("SELECT COUNT(*) FROM items")[0][0] == items + 1

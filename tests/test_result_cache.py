@@ -93,3 +93,20 @@ def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(sample_archive
         assert len(keys) == 1 and "'keller'" in keys[0]
     assert not list(temp.iterdir())
 
+
+
+def test_a_damaged_entry_is_a_miss_and_a_damaged_file_is_left_alone(sample_archive: Path,
+                                                                    tmp_path: Path,
+                                                                    caplog) -> None:
+    SharedResultCache.create(tmp_path)
+    with Archive.open(sample_archive, readonly=True) as reader:
+        index = _index(reader, tmp_path)
+        found = index.search("keller")
+        with diskcache.Cache(str(tmp_path)) as cache:
+            (key,) = list(cache)
+            cache.set(key, cache.get(key)[:100])  # a pickle cut short
+        with caplog.at_level(logging.WARNING, logger="indexer.cache"):
+            assert index.search("keller") == found
+        assert (index.cache.hits, index.cache.misses) == (0, 2)
+        assert "search result cache" in caplog.text
+        index.close()

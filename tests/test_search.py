@@ -409,3 +409,13 @@ def test_one_index_searched_from_many_threads_answers_as_from_one(index: SearchI
     finally:
         sys.setswitchinterval(interval)
     assert wrong == []
+
+
+def test_a_field_that_only_selects_marks_no_words(index: SearchIndex) -> None:
+    """`event:florence-2019` selects the event; the talk's "Welcome to Florence" is no
+    moment of it. Searching the word itself finds that moment."""
+    for text in ("event:florence-2019", "room:donatello", 'session:"advanced materials"'):
+        for hit in index.search(text, Page(limit=100))["results"]:
+            assert hit["at"] is None and not hit["transcript"], (text, hit["id"])
+    said = index.search("florence kind:video")["results"][0]
+    assert said["at"] == 0.5 and "Florence" in said["transcript"][0]["text"]

@@ -116,6 +116,20 @@ def test_every_facet_link_narrows_to_its_count(client: FlaskClient, query: str) 
         assert total[1] == count[1], (link, total[1], count[1])
 
 
+def test_a_facet_link_keeps_the_chosen_order_and_the_order_shown_is_marked(
+        client: FlaskClient) -> None:
+    html = html_of(client, "/", q="keller", sort="-date")
+    facets = [a["href"] for a in anchors(html) if a.get("class") == "facet"]
+    assert facets and all(href.endswith("&sort=-date") for href in facets)
+    assert "page=" not in " ".join(facets)  # a narrowed query starts at its first page
+    sorts = [a.get("href") for a in anchors(html) if a.get("class") == "sort"]
+    assert len(sorts) == 2 and not any("sort=-date" in href for href in sorts)
+    assert '<strong class="sort" aria-current="true">newest</strong>' in html
+    plain = html_of(client, "/", q="keller")
+    assert '<strong class="sort" aria-current="true">relevance</strong>' in plain
+    assert not any("sort=" in a["href"] for a in anchors(plain) if a.get("class") == "facet")
+
+
 def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&#34;").replace("<", "&lt;").replace(
         ">", "&gt;").replace("'", "&#39;")
@@ -144,6 +158,16 @@ def test_a_result_carries_only_its_matching_cues(client: FlaskClient, site_root:
     printed = Cli(site_root)("search", "graphene", "--json")
     assert len(printed) < 20_000
     assert json.loads(printed)["results"][0]["transcript"] == talk["transcript"]
+
+
+def test_a_transcript_time_opens_the_video_at_that_time_without_javascript(
+        client: FlaskClient) -> None:
+    talk = client.get("/api/search", query_string={"q": "graphene"}).json["results"][0]
+    cues = [a["href"] for a in anchors(html_of(client, f"/items/{talk['id']}"))
+            if a.get("class") == "cue"]
+    assert cues[1] == f"/media/{talk['id']}/original#t=0.6"
+    with client.get(cues[1].split("#")[0], headers={"Range": "bytes=0-9"}) as video:
+        assert video.status_code == 206
 
 
 def test_the_item_page_of_a_long_transcript_stays_small(client: FlaskClient) -> None:

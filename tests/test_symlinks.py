@@ -106,3 +106,49 @@ def test_dangling_links_fifos_and_devices_are_warnings(cli, event_dir: Path,
     assert set(found) == set(specials)
     for name, said in specials.items():
         assert found[name][0] == "scan" and found[name][1].startswith(said), found[name]
+
+
+def _task(folder: Path, name: str, root: Path):
+    from archive.ingest.tasks import Task
+
+    path = folder / name
+    st = path.stat() if path.exists() and not stat.S_ISFIFO(os.lstat(path).st_mode) else None
+    return Task(str(path), name, st.st_size if st else 100, st.st_mtime_ns if st else 0, (),
+                str(root))
+
+
+@pytest.mark.parametrize("replacement", ["link out", "fifo"])
+def test_a_file_replaced_after_the_scan_is_not_read(tmp_path: Path, replacement: str) -> None:
+    """Between the scan and a worker's turn, a file became a link out of the folder (its
+    content must not enter the archive) or a FIFO (an open would wait for ever)."""
+    from archive.ingest.examine import examine
+
+    folder, outside = tmp_path / "event", tmp_path / "secret"
+    folder.mkdir()
+    outside.mkdir()
+    make_jpeg(outside / "secret.jpg", size=(40, 30), exif=make_exif())
+    make_jpeg(folder / "photo.jpg", size=(40, 30), exif=make_exif())
+    task = _task(folder, "photo.jpg", tmp_path / "archive")
+    (folder / "photo.jpg").unlink()
+    if replacement == "fifo":
+        os.mkfifo(folder / "photo.jpg")
+    else:
+        (folder / "photo.jpg").symlink_to(outside / "secret.jpg")
+    out = examine(task)
+    assert out.item_id is None
+    assert [stage for stage, _, _ in out.problems] == ["read"]
+    said = out.problems[0][1]
+    assert ("no longer a regular file" if replacement == "fifo" else "out of the event") in said
+    assert not (tmp_path / "archive").exists()  # no thumbnail of it either
+
+
+def test_a_link_inside_the_folder_is_still_read_by_its_worker(tmp_path: Path) -> None:
+    from archive.ingest.examine import examine
+
+    folder = tmp_path / "event"
+    (folder / "real").mkdir(parents=True)
+    make_jpeg(folder / "real" / "photo.jpg", size=(40, 30), exif=make_exif())
+    (folder / "alias.jpg").symlink_to(folder / "real" / "photo.jpg")
+    out = examine(_task(folder, "alias.jpg", tmp_path / "archive"))
+    expected = hashlib.sha256((folder / "real" / "photo.jpg").read_bytes()).hexdigest()
+    assert out.item_id == expected and not out.problems

@@ -538,3 +538,30 @@ def test_session_pages_load_only_their_session(tmp_path: Path) -> None:
     assert person["roles"] == [{"session": "x4321", "title": "Talk 4321", "role": "speaker"}]
     keller = client.get("/events/congress/people/keller").get_data(as_text=True)
     assert "speaker of" in keller and "Opening" in keller
+
+
+def test_an_unexpected_failure_is_a_page_of_ours_without_a_traceback(
+        site_archive: Path) -> None:
+    app = create_app(site_archive)  # not TESTING: errors are answered, not raised
+
+    def broken() -> str:
+        raise RuntimeError("secret detail /srv/archive")
+
+    app.add_url_rule("/broken", view_func=broken)
+    app.add_url_rule("/api/broken", view_func=broken, endpoint="api_broken")
+    page = app.test_client().get("/broken")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    body = page.get_data(as_text=True)
+    assert "Event archive" in body and "secret detail" not in body and "Traceback" not in body
+    api = app.test_client().get("/api/broken")
+    assert api.status_code == 500 and api.json["status"] == 500
+    assert "secret" not in api.get_data(as_text=True)
+
+
+def test_a_duplicate_in_another_event_folder_shows_only_its_name() -> None:
+    from web.lookups import public
+
+    item = {"event": "ev", "relpath": "b.jpg",
+            "duplicates": ["/data/ev/sub/b.jpg", "/data/ev2/secret-name.jpg", "rel.jpg"]}
+    assert public(item, {"ev": "/data/ev"})["duplicates"] == [
+        "sub/b.jpg", "secret-name.jpg", "rel.jpg"]

@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from archive.store import Archive
@@ -121,3 +122,22 @@ def test_threads_of_one_worker_search_at_once(tmp_path: Path, sample_archive: Pa
             for client in clients:
                 client.join(timeout=60)
     assert [s for s in statuses if s[0] != 200] == []
+
+
+def test_a_killed_worker_is_replaced_and_a_killed_server_takes_its_workers(
+        tmp_path: Path, sample_archive: Path) -> None:
+    root = shutil.copytree(sample_archive, tmp_path / "archive", symlinks=True)
+    with serving(root, tmp_path / "serve.log", "--workers", "2") as server:
+        parent = psutil.Process(server.proc.pid)
+        poll_until(lambda: len(parent.children()) == 2, "two workers")
+        first = parent.children()[0]
+        first.kill()
+        first.wait(timeout=60)
+        poll_until(lambda: len(parent.children()) == 2 and first not in parent.children(),
+                   "a new worker in the killed one's place")
+        assert server.get("/?q=keller")[0] == 200
+        workers = parent.children()
+        parent.kill()  # SIGKILL: no chance to stop them itself
+        gone, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, "workers outlived the server"
+        assert "starting another" in server.output()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from archive import settings
+
 from . import lookups
 from .browse import credits_download
 from .context import archive
@@ -24,9 +26,11 @@ def item(item_id: str) -> dict:
 
 @bp.route("/items/<item_id>/transcript")
 def transcript(item_id: str) -> dict:
-    """The transcript a stretch at a time: ?offset=N&limit=N (at most 1000)."""
+    """The transcript a stretch at a time: ?offset=N&limit=N (at most
+    max_transcript_page)."""
     cues = lookups.public_item(archive(), item_id)["transcript"]
-    limit = int_arg("limit", current_app.config["TRANSCRIPT_PAGE"], 1, 1000)
+    limit = int_arg("limit", current_app.config["TRANSCRIPT_PAGE"], 1,
+                    settings.value("max_transcript_page"))
     return {"id": item_id, **lookups.transcript_page(cues, int_arg("offset", 0, 0, 10**9),
                                                      limit)}
 

@@ -9,11 +9,11 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from archive import settings
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.model import taken_text
 from archive.store import Archive
-from indexer.search import CACHE_BYTES
 
 from . import api, browse, files, pages
 from .context import SiteArchive
@@ -23,6 +23,10 @@ from .context import SiteArchive
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
+# Settings the site's Flask config may set, each under its name in capitals (PER_PAGE);
+# the table gives their defaults.
+CONFIGURABLE = ("max_query_length", "per_page", "search_cache", "search_cache_bytes",
+                "transcript_page")
 
 
 def create_app(archive_dir: str | Path | None = None,
@@ -33,9 +37,8 @@ def create_app(archive_dir: str | Path | None = None,
     """
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
-                            MAX_QUERY_LENGTH=2000, PER_PAGE=24, SEARCH_CACHE=256,
-                            SEARCH_CACHE_BYTES=CACHE_BYTES, TRANSCRIPT_PAGE=200,
-                            SEARCH_CACHE_DIR=None, BASE_URL=None)
+                            SEARCH_CACHE_DIR=None, BASE_URL=None,
+                            **{name.upper(): settings.value(name) for name in CONFIGURABLE})
     if test_config:
         app.config.update(test_config)
     if not app.config["ARCHIVE_DIR"]:
@@ -45,12 +48,13 @@ def create_app(archive_dir: str | Path | None = None,
     app.extensions["site_archive"] = SiteArchive(Path(app.config["ARCHIVE_DIR"]),
                                                  app.config["SEARCH_CACHE"],
                                                  app.config["SEARCH_CACHE_BYTES"],
-                                                 _path(app.config["SEARCH_CACHE_DIR"]))
+                                                 _path(app.config["SEARCH_CACHE_DIR"]),
+                                                 app.config["MAX_QUERY_LENGTH"])
     for blueprint in (pages.bp, browse.bp, files.bp, api.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)
     app.after_request(_security_headers)
-    for code in (400, 404, 405, 416, 503):
+    for code in (400, 404, 405, 416, 500, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
     for damage in (CatalogError, sqlite3.DatabaseError):  # the catalog went bad while serving

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import current_app, g
 
+from archive import settings
 from archive.store import Archive
 from indexer.search import SearchIndex
 
@@ -15,9 +16,10 @@ class SiteArchive:
     """What the app shares between requests: the archive path and one search index."""
 
     def __init__(self, root: Path, cache_size: int = 0, cache_bytes: int = 0,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None,
+                 max_query_length: int = settings.value("max_query_length")) -> None:
         self.root, self.cache_size, self.cache_bytes = root, cache_size, cache_bytes
-        self.cache_dir = cache_dir
+        self.cache_dir, self.max_query_length = cache_dir, max_query_length
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
@@ -28,7 +30,8 @@ class SiteArchive:
                 self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
                                           cache_size=self.cache_size,
                                           cache_bytes=self.cache_bytes,
-                                          cache_dir=self.cache_dir)
+                                          cache_dir=self.cache_dir,
+                                          max_query_length=self.max_query_length)
             return self._index
 
 

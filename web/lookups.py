@@ -49,9 +49,19 @@ def public(item: dict[str, Any], folders: dict[str, str]) -> dict[str, Any]:
     folder = folders.get(item["event"], "")
     out = dict(item)
     out["path"] = item["relpath"]
-    out["duplicates"] = [os.path.relpath(p, folder) if folder and p.startswith(folder)
-                         else os.path.basename(p) for p in item.get("duplicates") or []]
+    out["duplicates"] = [_under(p, folder) for p in item.get("duplicates") or []]
     return out
+
+
+def _under(path: str, folder: str) -> str:
+    """`path` relative to the event folder; only its name when it lies elsewhere (another
+    event's folder shares a prefix: /ev and /ev2)."""
+    try:
+        if folder and os.path.commonpath([path, folder]) == os.path.normpath(folder):
+            return os.path.relpath(path, folder)
+    except ValueError:  # one of them relative: not comparable
+        pass
+    return os.path.basename(path)
 
 
 def public_item(archive: Archive, item_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from archive import settings
 from archive.outputs.exports import credit_row, json_for_html, jsonld_object
 from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
@@ -20,7 +21,7 @@ bp = Blueprint("pages", __name__)
 
 FACET_LABELS = {"event": "Event", "session": "Session", "person": "Person", "kind": "Kind",
                 "creator": "Creator", "camera": "Camera"}
-FACET_VALUES = 12  # values shown per facet
+SORT_LABELS = dict(zip(settings.SORTS, ("relevance", "oldest", "newest"), strict=True))
 
 
 def site_url(path: str) -> str:
@@ -42,26 +43,28 @@ class FacetLink:
 
 
 def facet_links(result: dict) -> dict[str, list[FacetLink]]:
-    """The first FACET_VALUES values of each facet, as links to the query narrowed by
-    the value (written so that the parser reads it back exactly).
+    """The first values of each facet (the facet_values setting), as links to the query
+    narrowed by the value (written so that the parser reads it back exactly).
 
     A facet can count thousands of values (the people of 200 events): looping over them
     in the template took half of a cached search page. The query is tokenized once per
     page, and the route's URL built once (werkzeug's url_for: 40 µs a link).
     """
-    shown = {name: list(islice(counts.items(), FACET_VALUES))
+    shown = {name: list(islice(counts.items(), settings.value("facet_values")))
              for name, counts in result["facets"].items()}
     names = value_names(shown)
     base, path = narrowable(result["query"]), url_for("pages.search")
+    # A narrowed query keeps the order the visitor chose (and starts at its first page).
+    kept = {"sort": request.args["sort"]} if request.args.get("sort") else {}
     return {name: [FacetLink(value, names.get(name, {}).get(value, value), count,
-                             f"{path}?{_query_string(f'{base} {field_term(name, value)}')}")
+                             f"{path}?{_query_string(f'{base} {field_term(name, value)}', kept)}")
                    for value, count in values]
             for name, values in shown.items()}
 
 
-def _query_string(text: str) -> str:
-    """`q=text` encoded as url_for encodes it."""
-    return urlencode({"q": text.strip()}, safe="!$'()*,/:;?@")
+def _query_string(text: str, more: dict[str, str]) -> str:
+    """`q=text` (and `more`) encoded as url_for encodes them."""
+    return urlencode({"q": text.strip(), **more}, safe="!$'()*,/:;?@")
 
 
 def value_names(shown: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
@@ -101,7 +104,8 @@ def _marks(values: list[str]) -> str:
 def search() -> str:
     result = search_request()
     return render_template("search.html", result=result, labels=FACET_LABELS,
-                           facets=facet_links(result), page_url=page_url)
+                           facets=facet_links(result), page_url=page_url, sorts=SORT_LABELS,
+                           sort=request.args.get("sort") or "relevance")
 
 
 def _jsonld(item: dict) -> str:

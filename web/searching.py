@@ -8,13 +8,12 @@ from typing import Any
 
 from flask import abort, current_app, request
 
+from archive import settings
 from indexer.generations import NOT_BUILT
 from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
 
 from .context import archive, site
 from .lookups import event_folders, public
-
-SORTS = ("relevance", "date", "-date")
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -50,13 +49,14 @@ def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [public(item, folders) for item in items]
 
 
-def run(text: str, page: int = 1, limit: int = 24, sort: str = "relevance") -> dict[str, Any]:
+def run(text: str, page: int = 1, limit: int = settings.value("per_page"),
+        sort: str = "relevance") -> dict[str, Any]:
     """Search the site's index; 400 for a malformed query, 503 when the index has not
     been built. Paths in the results are relative to their event folder."""
     if len(text) > current_app.config["MAX_QUERY_LENGTH"]:
         abort(400, description="The query is too long.")
-    if sort not in SORTS:
-        abort(400, description=f"sort must be one of {', '.join(SORTS)}")
+    if sort not in settings.SORTS:
+        abort(400, description=f"sort must be one of {', '.join(settings.SORTS)}")
     with _answering():
         result = site().index().search(text, Page(page, limit), sort)
     result["results"] = _public(result["results"])
@@ -65,12 +65,14 @@ def run(text: str, page: int = 1, limit: int = 24, sort: str = "relevance") -> d
 
 def search_request(default_limit: int | None = None) -> dict[str, Any]:
     """Run the request's query: parameters q, page, limit and sort."""
-    limit = int_arg("limit", default_limit or current_app.config["PER_PAGE"], 1, 200)
-    return run(request.args.get("q", "").strip(), int_arg("page", 1, 1, 10_000), limit,
+    limit = int_arg("limit", default_limit or current_app.config["PER_PAGE"], 1,
+                    settings.value("max_limit"))
+    page = int_arg("page", 1, 1, settings.value("max_page"))
+    return run(request.args.get("q", "").strip(), page, limit,
                request.args.get("sort", "relevance"))
 
 
-def every_result(text: str, cap: int = 10_000) -> list[dict[str, Any]]:
+def every_result(text: str, cap: int = settings.value("export_items")) -> list[dict[str, Any]]:
     """All items a query selects (up to `cap`), page after page."""
     if len(text) > current_app.config["MAX_QUERY_LENGTH"]:
         abort(400, description="The query is too long.")

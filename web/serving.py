@@ -9,32 +9,41 @@ gunicorn, kept to the standard library).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import resource
 import signal
 import socket
 import sqlite3
-import sys
 import tempfile
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import waitress
 
+from archive.errors import ArchiveError
 from indexer.cache import SharedResultCache
 
 from .app import create_app
 
 log = logging.getLogger(__name__)
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 
 def listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise ArchiveError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
@@ -87,7 +96,7 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
         _fork(archive_dir, sock, threads, workers,
               {**config, "SEARCH_CACHE_DIR": shared} if shared else config, options)
     sock.close()
-    print("stopped", file=sys.stderr)
+    log.info("stopped")
 
 
 def _shared_cache(stack: ExitStack) -> str | None:
@@ -104,31 +113,84 @@ def _shared_cache(stack: ExitStack) -> str | None:
     return shared
 
 
+# A worker that ends sooner than this after its start failed to start; after this many
+# such ends in a row, serve gives up instead of starting workers for ever.
+QUICK_END = 10.0
+QUICK_ENDS = 5
+
+
 def _fork(archive_dir: Path, sock: socket.socket, threads: int, workers: int,
           config: dict, options: dict[str, int]) -> None:
-    """Run `workers` waitress processes on the socket until they end or are stopped."""
-    children = []
-    for _ in range(workers):
+    """Run `workers` waitress processes on the socket until stopped; one that ends (killed,
+    out of memory) is replaced. Raises ArchiveError when they keep ending at once."""
+    pool = _Workers(lambda: _worker(archive_dir, sock, threads, config, options))
+    signal.signal(signal.SIGTERM, pool.stop)
+    if not pool.run(workers):
+        raise ArchiveError("the server's worker processes keep ending as soon as they "
+                           "start; see the messages above")
+
+
+class _Workers:
+    """The forked worker processes of one server."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self.started: dict[int, float] = {}  # pid: when
+        self.stopping = False
+
+    def spawn(self) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
-                _worker(archive_dir, sock, threads, config, options)
+                _end_with(parent)
+                self.work()
             finally:
                 os._exit(0)
-        children.append(pid)
+        self.started[pid] = time.monotonic()
 
-    def stop(_signum: int, _frame: object) -> None:
-        for pid in children:
+    def stop(self, *_args: object) -> None:
+        self.stopping = True
+        for pid in self.started:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        for pid in children:
-            os.waitpid(pid, 0)
-    except KeyboardInterrupt:
-        stop(signal.SIGINT, None)
-        for pid in children:
-            os.waitpid(pid, 0)
+    def run(self, count: int) -> bool:
+        """Until every worker has ended; False when they kept ending as they started."""
+        for _ in range(count):
+            self.spawn()
+        quick, gave_up = 0, False
+        while self.started:
+            try:
+                pid, status = os.wait()
+            except KeyboardInterrupt:
+                self.stop()
+                continue
+            began = self.started.pop(pid, None)
+            if began is None or self.stopping:
+                continue
+            quick = quick + 1 if time.monotonic() - began < QUICK_END else 0
+            if quick >= QUICK_ENDS:
+                gave_up = True
+                self.stop()
+                continue
+            log.warning("worker %d ended (%s); starting another", pid, _how(status))
+            self.spawn()
+        return not gave_up
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel end this worker when serve ends, even by SIGKILL: a worker left
+    behind would hold the port and answer from an archive nobody serves."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # serve ended before the request was made
+        os._exit(0)

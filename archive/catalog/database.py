@@ -81,7 +81,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 RECOVER = ("restore it from a backup, or move it aside and run 'event-archive ingest' on "
            "each event folder again (the originals are untouched)")
 
@@ -158,40 +157,66 @@ def _kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-def check_catalog_file(path: Path) -> None:
-    """Refuse a catalog file that is not a whole SQLite database (overwritten, cut
-    short) before SQLite half-reads it; a missing or empty file is a new catalog.
+def check_catalog_file(path: Path) -> os.stat_result | None:
+    """Refuse a catalog path that is not a regular file (a FIFO must not be waited on,
+    a device not read); None when there is no file yet.
 
-    Raises CatalogError saying what to do.
+    Only stat: opening and closing the file here would drop the locks SQLite holds on it
+    for this process's other connections (POSIX locks belong to the process), and a
+    writer elsewhere would then delete the log a long-lived reader here still maps.
     """
     try:
-        # Non-blocking: a FIFO put in the catalog's place must not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        st = os.stat(path)
     except FileNotFoundError:
-        return
+        return None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror})") from None
-    with open(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise CatalogError(f"{path}: is {_kind(st.st_mode)}, not a catalog file; "
-                               f"{RECOVER}")
-        header, size = fh.read(100), st.st_size
-    if size == 0:
-        return
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        raise CatalogError(f"{path}: not an SQLite catalog (damaged or overwritten); "
-                           f"{RECOVER}")
+    if not stat.S_ISREG(st.st_mode):
+        raise CatalogError(f"{path}: is {_kind(st.st_mode)}, not a catalog file; {RECOVER}")
+    return st
+
+
+def check_whole(db: sqlite3.Connection, path: Path, size: int) -> None:
+    """Refuse a catalog that is not a whole SQLite database (overwritten, cut short)
+    before anything else reads it, by asking SQLite on its own connection."""
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite takes the page count from the header when its change counter is valid;
+    # pages still in the write-ahead log (a checkpoint cut short) may be missing from
+    # the file itself.
+    wal = path.with_name(path.name + "-wal")
+    if size < pages * page_size and not (wal.exists() and wal.stat().st_size > 0):
+        raise CatalogError(f"{path}: the catalog is cut short ({size:,} of "
+                           f"{pages * page_size:,} bytes); {RECOVER}")
+
+
+def _unopenable(path: Path, exc: sqlite3.Error) -> CatalogError:
+    """What to say when SQLite cannot open the catalog: why, where the file tells."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        # SQLite failed already: reading the file here can no longer drop its locks.
+        found = _header_problem(path)
+        if found:
+            return CatalogError(f"{path}: {found}; {RECOVER}")
+    return CatalogError(f"{path}: cannot open the catalog: {exc}")
+
+
+def _header_problem(path: Path) -> str | None:
+    """What the file's first 100 bytes say is wrong with it: not SQLite's, or cut short."""
+    try:
+        with open(path, "rb") as fh:
+            header, size = fh.read(100), os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return "not an SQLite catalog (damaged or overwritten)"
     page_size = int.from_bytes(header[16:18], "big")
     pages = int.from_bytes(header[28:32], "big")
-    # The page count is valid when the change counter matches its copy; pages still in
-    # the write-ahead log (a checkpoint cut short) may be missing from the file itself.
+    # The page count is valid when the change counter matches its copy.
     expected = pages * (65536 if page_size == 1 else page_size)
-    wal = path.with_name(path.name + "-wal")
-    if header[24:28] == header[92:96] and size < expected and not (
-            wal.exists() and wal.stat().st_size > 0):
-        raise CatalogError(f"{path}: the catalog is cut short ({size:,} of {expected:,} "
-                           f"bytes); {RECOVER}")
+    if header[24:28] == header[92:96] and size < expected:
+        return f"the catalog is cut short ({size:,} of {expected:,} bytes)"
+    return None
 
 
 # What SQLite says when it cannot make the log's shared-memory file: "unable to open
@@ -240,9 +265,14 @@ class Catalog:
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        check_catalog_file(path)
+        found = check_catalog_file(path)
         try:
             self.db, readonly = _connect(path, readonly)
+        except sqlite3.Error as exc:
+            raise _unopenable(path, exc) from None
+        try:
+            if found is not None and found.st_size:
+                check_whole(self.db, path, found.st_size)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")
@@ -250,8 +280,11 @@ class Catalog:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
-        except sqlite3.Error as exc:
-            raise CatalogError(f"{path}: cannot open the catalog: {exc}") from None
+        except (sqlite3.Error, CatalogError) as exc:
+            self.db.close()
+            if isinstance(exc, CatalogError):
+                raise
+            raise _unopenable(path, exc) from None
         self.revision_in_tx: int | None = None
         self._sound = False
 

@@ -11,12 +11,15 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import hashlib
+import os
 import resource
+import stat
 import traceback
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
-from archive import dates
+from archive import dates, settings
 from archive.errors import ArchiveWriteError, MediaError
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
 from archive.media import posters, thumbs
@@ -25,9 +28,6 @@ from archive.media.extract import photo, sidecar, video
 from archive.media.types import MediaType
 
 READ_CHUNK = 1 << 20
-MAX_IN_MEMORY = 512 * 1024 * 1024  # photos larger than this are refused, not decoded
-XMP_SCAN = 8 * 1024 * 1024  # video: XMP is looked for in the first bytes only
-WORKER_MEMORY = 3 * 1024**3  # address space of one worker
 
 
 def prepare_worker() -> None:
@@ -39,7 +39,8 @@ def prepare_worker() -> None:
     """
     try:
         # A hostile file must not take the machine's memory: past this, MemoryError.
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+        memory = settings.value("worker_memory")
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     except (ValueError, OSError):
         pass
     name = ctypes.util.find_library("c")
@@ -53,40 +54,64 @@ def prepare_worker() -> None:
         pass  # not glibc: the defaults are merely slower
 
 
-def _hash_file(path: str) -> tuple[str, bytes]:
+def _hash_file(fh: BinaryIO) -> tuple[str, bytes]:
     """SHA-256 of a file and its first bytes, read in one pass without holding it all."""
     digest = hashlib.sha256()
     head = b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_CHUNK):
-            if not head:
-                head = chunk[:mediatypes.HEAD_BYTES]
-            digest.update(chunk)
+    while chunk := fh.read(READ_CHUNK):
+        if not head:
+            head = chunk[:mediatypes.HEAD_BYTES]
+        digest.update(chunk)
     return digest.hexdigest(), head
 
 
-def _read(path: str, size: int) -> bytes:
-    if size > MAX_IN_MEMORY:
-        raise MediaError("read", f"photo of {size} bytes is larger than {MAX_IN_MEMORY}")
-    with open(path, "rb") as fh:
-        return fh.read()
+def _read(fh: BinaryIO, size: int) -> bytes:
+    largest = settings.value("max_photo_file")
+    if size > largest:
+        raise MediaError("read", f"photo of {size} bytes is larger than {largest}")
+    return fh.read()
+
+
+def open_checked(task: Task) -> int:
+    """The task's file, opened as the scan saw it: a regular file inside the event folder.
+
+    Between the scan and now, the path may have been replaced: by a FIFO (an open would
+    wait for a writer) or by a link out of the folder (its content must never enter the
+    archive). Opened without blocking, the file actually opened is checked, not a path.
+    """
+    fd = os.open(task.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaError("read", "no longer a regular file (replaced since the scan)")
+        folder = task.path[:-len(task.relpath)] if task.path.endswith(task.relpath) else ""
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        inside = os.path.realpath(folder or os.path.dirname(task.path))
+        if folder and os.path.commonpath([real, inside]) != inside:
+            raise MediaError("read", "now leads out of the event folder (replaced since "
+                             "the scan); not read")
+        os.set_blocking(fd, True)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _identify(task: Task, out: Outcome) -> tuple[MediaType, bytes | None]:
     """Hash and recognise the file; photos are read whole (decoded from memory)."""
     if task.size == 0:
         raise MediaError("identify", "empty file (0 bytes)")
-    with open(task.path, "rb") as fh:
+    with open(open_checked(task), "rb") as fh:
         head = fh.read(mediatypes.HEAD_BYTES)
-    media_type = mediatypes.sniff(head)
-    if media_type is None:
-        raise MediaError("identify", "not a recognised photo, video or audio file")
-    if media_type.kind == "photo":
-        data = _read(task.path, task.size)
-        out.item_id = hashlib.sha256(data).hexdigest()
-    else:
-        data = None
-        out.item_id, _ = _hash_file(task.path)
+        media_type = mediatypes.sniff(head)
+        if media_type is None:
+            raise MediaError("identify", "not a recognised photo, video or audio file")
+        fh.seek(0)
+        if media_type.kind == "photo":
+            data = _read(fh, task.size)
+            out.item_id = hashlib.sha256(data).hexdigest()
+        else:
+            data = None
+            out.item_id, _ = _hash_file(fh)
     return media_type, data
 
 
@@ -137,7 +162,7 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
     _check_extension(task, media_type, out)
     out.kind, out.mime, out.metadata = kind, media_type.mime, meta
     with open(path, "rb") as fh:
-        meta["xmp"] = photo.xmp_of(fh.read(XMP_SCAN), notes)
+        meta["xmp"] = photo.xmp_of(fh.read(settings.value("video_xmp_scan_bytes")), notes)
     for note in notes:
         out.problem("extract", note, "warning")
     if kind == "video":

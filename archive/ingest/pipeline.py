@@ -23,6 +23,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from archive import settings
 from archive.catalog.database import Catalog, stored_json
 from archive.errors import ArchiveError, ArchiveWriteError, ManifestError
 from archive.fsnames import readable
@@ -35,9 +36,6 @@ from archive.outputs.report import unmatched_media
 from archive.resolve.eventfile import load_event
 from archive.resolve.rules import ItemFacts, Resolution, resolve, unmatched_entries
 from archive.store import Archive
-
-BATCH = 50
-FILE_TIMEOUT = 120.0
 
 
 @dataclass
@@ -198,7 +196,7 @@ def _bar_size(stream: TextIO) -> dict[str, object]:
 
 
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
-              timeout: float = FILE_TIMEOUT) -> Iterable[Outcome]:
+              timeout: float = settings.value("file_timeout")) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
@@ -250,7 +248,7 @@ def _commit(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
             summary.unchanged += 1
             continue
         batch.append(outcome)
-        if len(batch) >= BATCH:
+        if len(batch) >= settings.value("batch_size"):
             flush()
     if batch:
         flush()
@@ -427,7 +425,8 @@ def check_event_id(catalog: Catalog, event: Event) -> None:
 
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
-                  timeout: float = FILE_TIMEOUT, event: Event | None = None) -> IngestSummary:
+                  timeout: float = settings.value("file_timeout"),
+                  event: Event | None = None) -> IngestSummary:
     """Ingest one event folder into the archive (`event`: its event file, if already
     read).
 

@@ -32,11 +32,6 @@ class ScanEntry:
     file: Stat
     sidecars: list[Stat] = field(default_factory=list)
 
-    @property
-    def signature(self) -> tuple[tuple[str, int, int], ...]:
-        """What must be unchanged for the file to be skipped unread."""
-        return tuple((s.path, s.size, s.mtime_ns) for s in (self.file, *self.sidecars))
-
 
 @dataclass
 class ScanResult:

@@ -28,16 +28,11 @@ from pathlib import Path
 import ffmpeg
 from PIL import Image, ImageStat
 
+from archive import settings
 from archive.errors import MediaError
 from archive.media import tools
 from archive.media.thumbs import _write_atomic, make_thumbnails
 
-STRIP_FRAMES = 10
-STRIP_HEIGHT = 90
-FRAME_LONG_SIDE = 1280
-POSTER_TIMEOUT = 60.0  # everything one video's poster and strip may take
-KEYFRAME_TIMEOUT = 10.0
-SCAN_TIMEOUT = 20.0  # for the first bright frame of a dark video (a dark one is not retried)
 DARK = 24  # mean luma below this (of 255) counts as a black frame
 SLACK = 0.25  # of a slice: how far a strip frame may be from its moment
 WINDOW = 1.0  # seconds each decoder may read past its last frame
@@ -75,7 +70,8 @@ def strip_relpath(item_id: str) -> str:
     return f"thumbs/{item_id[:2]}/{item_id}-strip.jpg"
 
 
-def frame_times(duration: float | None, count: int = STRIP_FRAMES) -> list[float]:
+def frame_times(duration: float | None,
+                count: int = settings.value("strip_frames")) -> list[float]:
     """Evenly spaced points, each in the middle of its slice of the video."""
     if not duration or duration <= 0:
         return [0.0]
@@ -92,7 +88,7 @@ def moments(duration: float | None) -> list[Moment]:
     wanted = [Moment("p", poster_time(duration), 0.0)]  # the poster: that very frame
     if not duration or duration <= 0:
         return wanted
-    slack = round(duration / STRIP_FRAMES * SLACK, 3)
+    slack = round(duration / settings.value("strip_frames") * SLACK, 3)
     wanted += [Moment(f"f{i:02d}", t, slack) for i, t in enumerate(frame_times(duration))]
     return sorted(wanted, key=lambda m: (m.time, m.name))
 
@@ -151,7 +147,9 @@ def plan(path: Path, wanted: list[Moment], start: float, timeout: float) -> list
 
 
 def _scaled(stream: ffmpeg.nodes.FilterableStream) -> ffmpeg.nodes.FilterableStream:
-    return stream.filter("scale", f"min({FRAME_LONG_SIDE},iw)", f"min({FRAME_LONG_SIDE},ih)",
+    # Frames as large as the largest thumbnail made from them, no larger.
+    side = settings.value("thumbnail_large")
+    return stream.filter("scale", f"min({side},iw)", f"min({side},ih)",
                          force_original_aspect_ratio="decrease")
 
 
@@ -195,14 +193,15 @@ def _load(outdir: Path) -> dict[str, Image.Image]:
 
 
 def grab_frames(path: Path, duration: float | None, start: float = 0.0,
-                timeout: float = POSTER_TIMEOUT
+                timeout: float = settings.value("poster_timeout")
                 ) -> tuple[Image.Image | None, list[Image.Image]]:
     """The poster frame (None if ffmpeg gave none) and the strip frames, upright.
 
     Raises MediaError when ffmpeg fails, times out or gives no frame at all.
     """
     deadline = time.monotonic() + timeout
-    groups = plan(path, moments(duration), start, min(KEYFRAME_TIMEOUT, timeout / 4))
+    keyframes_timeout = min(settings.value("keyframe_timeout"), timeout / 4)
+    groups = plan(path, moments(duration), start, keyframes_timeout)
     with tempfile.TemporaryDirectory(prefix="ea-frames-") as tmp:
         outdir = Path(tmp)
         tools.run(grab_command(path, groups, outdir), "poster",
@@ -257,13 +256,16 @@ def choose_poster(path: Path, poster: Image.Image | None, frames: list[Image.Ima
     chosen = pick_poster(candidates)
     if _brightness(chosen) >= DARK or timeout <= 0:
         return chosen
-    return first_bright_frame(path, min(SCAN_TIMEOUT, timeout)) or chosen
+    # The first bright frame of a dark video (one dark throughout is not retried).
+    scan_timeout = min(settings.value("bright_frame_timeout"), timeout)
+    return first_bright_frame(path, scan_timeout) or chosen
 
 
 def _strip(frames: list[Image.Image]) -> Image.Image:
-    scaled = [f.resize((max(1, round(f.width * STRIP_HEIGHT / f.height)), STRIP_HEIGHT),
+    height = settings.value("strip_height")
+    scaled = [f.resize((max(1, round(f.width * height / f.height)), height),
                        Image.Resampling.BILINEAR) for f in frames]
-    strip = Image.new("RGB", (sum(f.width for f in scaled), STRIP_HEIGHT))
+    strip = Image.new("RGB", (sum(f.width for f in scaled), height))
     x = 0
     for f in scaled:
         strip.paste(f, (x, 0))
@@ -278,7 +280,7 @@ def make_posters(path: Path, duration: float | None, root: Path, item_id: str,
     `start` is the container's start time (ffprobe's format start_time), which
     seeks count from. Raises MediaError when ffmpeg fails or times out.
     """
-    deadline = time.monotonic() + POSTER_TIMEOUT
+    deadline = time.monotonic() + settings.value("poster_timeout")
     poster, frames = grab_frames(path, duration, start or 0.0)
     frames = frames or [poster]
     poster = choose_poster(path, poster, frames, deadline - time.monotonic())

@@ -13,23 +13,24 @@ from pathlib import Path
 
 from PIL import Image
 
+from archive import settings
 from archive.errors import ArchiveWriteError, MediaError
 from archive.modes import share_file
 
 _CANNOT_WRITE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
-SIZES = {"small": 320, "large": 1280}
+SIZES = {"small": settings.value("thumbnail_small"), "large": settings.value("thumbnail_large")}
 # JPEG, not WebP: encoding a 1280 px WebP costs as much as decoding the 24 MP original
 # at 1/4 scale (measured: 45 ms against 3 ms), which would halve ingest speed.
 FORMAT, SUFFIX = "JPEG", "jpg"
 SAVE_OPTIONS = {"quality": 85, "optimize": False}
 BAND = 512  # rows of a large image flattened and reduced at a time
-# What decoding one photo may take: the file (held in memory, or mapped by libtiff), the
-# decoder's own buffer and the pixels. A worker's own ~100 MB (interpreter, libraries,
-# the bands of `_reduced`) comes on top: measured 995 MiB for a 511 MB 16-bit RGBA
-# TIFF of 100 MP, estimated at 897 MiB, so a photo stays under the README's 1 GB.
-DECODE_BUDGET = 900 * 2**20
-MB = 2**20
+# The decode_budget setting is what decoding one photo may take: the file (held in
+# memory, or mapped by libtiff), the decoder's own buffer and the pixels. A worker's own
+# ~100 MB (interpreter, libraries, the bands of `_reduced`) comes on top: measured 995 MiB
+# for a 511 MB 16-bit RGBA TIFF of 100 MP, estimated at 897 MiB, so a photo stays under
+# the README's 1 GB.
+MB = settings.MiB
 
 # EXIF orientation -> the transposes that bring the pixels upright.
 _UPRIGHT: dict[int, tuple[Image.Transpose, ...]] = {
@@ -165,15 +166,16 @@ def _decoder_bytes(image: Image.Image) -> int:
 
 def decode_problem(image: Image.Image, held: int) -> str | None:
     """Why the image is not decoded for thumbnails (its decoding would take more than
-    DECODE_BUDGET, `held` being the bytes of the file kept meanwhile), or None."""
+    the decode_budget setting, `held` being the bytes of the file kept meanwhile), or
+    None."""
     buffer, pixels = _decoder_bytes(image), _pixel_bytes(image)
-    total = held + buffer + pixels
-    if total <= DECODE_BUDGET:
+    total, budget = held + buffer + pixels, settings.value("decode_budget")
+    if total <= budget:
         return None
     part = (f"one strip or tile of {buffer / MB:,.0f} MB decoded whole" if buffer > held
             else f"the file's {held / MB:,.0f} MB")
     return (f"no thumbnail: decoding it would take about {total / MB:,.0f} MB, with {part} "
-            f"and {pixels / MB:,.0f} MB of pixels, more than the {DECODE_BUDGET // MB} MB "
+            f"and {pixels / MB:,.0f} MB of pixels, more than the {budget // MB} MB "
             "a photo may; re-save it with smaller strips or tiles")
 
 

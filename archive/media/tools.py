@@ -6,17 +6,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from archive.errors import MediaError, ToolMissingError
+from archive.errors import MediaError
 
 INSTALL_HINT = "install FFmpeg (Debian/Ubuntu: 'sudo apt-get install ffmpeg'; " \
                "macOS: 'brew install ffmpeg') or run scripts/setup"
-
-
-def require(*names: str) -> None:
-    """Raise ToolMissingError naming the first program not on PATH."""
-    for name in names:
-        if shutil.which(name) is None:
-            raise ToolMissingError(f"{name} not found on PATH; {INSTALL_HINT}")
 
 
 def missing(*names: str) -> list[str]:

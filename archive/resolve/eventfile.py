@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # DESIGN.md writes them (`start = 11:15`); Python 3.11's tomllib reads TOML 1.0 only.
 import tomli
 
+from archive import settings
 from archive.errors import ManifestError
 from archive.fsnames import separators
 from archive.model import (
@@ -35,12 +36,9 @@ from archive.resolve.globs import GlobError, compile_glob
 from archive.resolve.licenses import license_problem, url_problem
 
 EVENT_FILE = "event.toml"
-# An event file of a large conference is some 100 KB; anything bigger is a mistake.
-MAX_EVENT_FILE = 4 * 1024 * 1024
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _OFFSET = re.compile(r"([+-])(\d{2}):([0-5]\d):([0-5]\d)\Z")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\Z")
-_MAX_TEXT = 10_000
 
 Check = Callable[[Any], Any]
 
@@ -84,8 +82,9 @@ def text(value: Any) -> str:
         raise ValueError(f"expected a string, got {_kind(value)}")
     if not value.strip():
         raise ValueError("expected a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise ValueError(f"string of {len(value)} characters; at most {_MAX_TEXT} allowed")
+    longest = settings.value("event_text_length")
+    if len(value) > longest:
+        raise ValueError(f"string of {len(value)} characters; at most {longest} allowed")
     return value
 
 
@@ -366,12 +365,50 @@ def _check_overlaps(path: Path, sessions: tuple[Session, ...]) -> None:
                     f"room {b.room!r}; expected sessions in one room not to overlap")
 
 
+_HEADER = re.compile(r"^\s*\[(\[?)\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r"""^\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""")
+_ID_LINE = re.compile(r"""^\s*id\s*=\s*("[^"]*"|'[^']*')""")
+
+
+def _toml_problem(text_: str, exc: tomli.TOMLDecodeError) -> tuple[str, str]:
+    """The key of the line TOML could not read and what is wrong there: the parser's
+    words alone ("Expected newline ... at line 30, column 11") name neither the key nor
+    the value, and a time like 25:00 reads as a syntax error."""
+    lines = text_.splitlines()
+    line = lines[exc.lineno - 1].strip() if 0 < exc.lineno <= len(lines) else ""
+    problem = (f"line {exc.lineno}, column {exc.colno} is not valid TOML: {exc.msg}"
+               + (f" (the line reads {line[:80]!r})" if line else ""))
+    if re.search(r"=\s*\d{1,2}:\d{2}", line):
+        problem += "; expected a time of day from 00:00 to 23:59"
+    if line.startswith("["):  # a table's own header: the line says it all
+        return "", problem
+    key = _KEY.match(line)
+    table = _table_at(lines, exc.lineno)
+    return (table + key[1].strip("\"'") if key else table.rstrip(".")), problem
+
+
+def _table_at(lines: list[str], lineno: int) -> str:
+    """`sessions[id='am'].` (or `event.`): the table holding line `lineno`, as the other
+    messages name it; '' before any table."""
+    counts: dict[str, int] = {}
+    table, array, ident = "", False, None
+    for line in lines[:lineno - 1]:
+        if header := _HEADER.match(line):
+            table, array, ident = header[2], bool(header[1]), None
+            counts[table] = counts.get(table, 0) + array
+        elif table and (found := _ID_LINE.match(line)):
+            ident = found[1][1:-1]
+    if not array:
+        return f"{table}." if table else ""
+    return f"{table}[id={ident!r}]." if ident is not None else f"{table}[{counts[table] - 1}]."
+
+
 def parse_event(text_: str, path: Path, folder: Path) -> Event:
     """Parse the text of an event file; raises ManifestError on the first mistake."""
     try:
         data = tomli.loads(text_)
     except tomli.TOMLDecodeError as exc:
-        raise ManifestError(path, "", f"not valid TOML: {exc}") from None
+        raise ManifestError(path, *_toml_problem(text_, exc)) from None
     except RecursionError:
         raise ManifestError(path, "", "values nested too deeply to be an event file") from None
     allowed = ("event", "credit", "people", "sessions", "cameras", "media")
@@ -400,8 +437,9 @@ def default_event(folder: Path) -> Event:
 def _read(path: Path) -> bytes | None:
     """The bytes of the event file, None if there is none.
 
-    Raises ManifestError for anything but a regular file of at most MAX_EVENT_FILE
-    bytes: a FIFO would block the ingest (holding the archive's lock), a device such
+    Raises ManifestError for anything but a regular file of at most event_file_bytes
+    (settings; an event file of a large conference is some 100 KB, anything bigger is a
+    mistake): a FIFO would block the ingest (holding the archive's lock), a device such
     as /dev/zero would never end.
     """
     try:
@@ -416,11 +454,12 @@ def _read(path: Path) -> bytes | None:
         if not stat.S_ISREG(info.st_mode):
             raise ManifestError(path, "", "not a regular file; the event file must be a "
                                 "text file (a link to one is fine)")
+        largest = settings.value("event_file_bytes")
         # Read one byte past the limit: a file still growing cannot slip through.
-        data = b"" if info.st_size > MAX_EVENT_FILE else file.read(MAX_EVENT_FILE + 1)
-    if info.st_size > MAX_EVENT_FILE or len(data) > MAX_EVENT_FILE:
+        data = b"" if info.st_size > largest else file.read(largest + 1)
+    if info.st_size > largest or len(data) > largest:
         raise ManifestError(path, "", f"{max(info.st_size, len(data)):,} bytes; an event "
-                            f"file may be at most {MAX_EVENT_FILE // 2**20} MB")
+                            f"file may be at most {largest // settings.MiB} MB")
     return data
 
 

@@ -15,6 +15,11 @@
       if (!player) { return; }
       event.preventDefault();
       seek(parseFloat(link.dataset.start));
+      // The transcript runs below the player: show the picture that now plays.
+      var box = player.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) {
+        player.scrollIntoView({ block: "nearest" });
+      }
     });
   });
 
@@ -32,8 +37,17 @@
     copy.addEventListener("click", function () {
       var text = copy.dataset.copy;
       function done() { copy.textContent = "Copied"; }
+      // No clipboard (plain HTTP away from localhost) or a refusal: say so, and select
+      // the line so that the visitor can copy it by hand.
+      function failed() {
+        copy.textContent = "Select and copy the line";
+        var line = document.getElementById("credit-line");
+        if (line) { window.getSelection().selectAllChildren(line); }
+      }
       if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(text).then(done, function () {});
+        navigator.clipboard.writeText(text).then(done, failed);
+      } else {
+        failed();
       }
     });
   }

@@ -18,6 +18,7 @@ from typing import Any
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
+from archive import settings
 from archive.errors import MediaError
 from archive.media.extract import exif, iptc, xmp
 from archive.media.types import MediaType
@@ -27,8 +28,7 @@ pillow_heif.register_heif_opener()
 # The largest photo we decode, for every format. Pillow refuses past it as well; at the
 # limit a 16-bit RGBA PNG decodes to 400 MB, and thumbnails are made from it a band at a
 # time (thumbs.py), so one file stays under 1 GB (two 225 MP scans once took 5.7 GB).
-MAX_PIXELS = 100_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = settings.value("max_pixels")
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 # Errors Pillow raises for files it cannot read; anything else is a bug of ours.
@@ -38,16 +38,17 @@ PIL_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError
 
 
 def _too_large(pixels: int | None, size: tuple[int, int] | None = None) -> MediaError:
-    shown = f"{pixels / 1e6:.0f} MP" if pixels else f"over {2 * MAX_PIXELS / 1e6:.0f} MP"
+    limit = settings.value("max_pixels")
+    shown = f"{pixels / 1e6:.0f} MP" if pixels else f"over {2 * limit / 1e6:.0f} MP"
     if size:
         shown = f"{size[0]} × {size[1]} pixels ({shown})"
     return MediaError("decode", f"image of {shown} is larger than the limit of "
-                      f"{MAX_PIXELS / 1e6:.0f} MP; not decoded")
+                      f"{limit / 1e6:.0f} MP; not decoded")
 
 
 def open_image(data: bytes) -> Image.Image:
     """Open (not decode) an image; raises MediaError when Pillow cannot identify it or it
-    has more than MAX_PIXELS pixels."""
+    has more than the max_pixels setting."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
@@ -61,7 +62,7 @@ def open_image(data: bytes) -> Image.Image:
             from None
     except PIL_ERRORS as exc:
         raise MediaError("decode", f"not a readable image: {exc}") from None
-    if image.width * image.height > MAX_PIXELS:
+    if image.width * image.height > settings.value("max_pixels"):
         raise _too_large(image.width * image.height, image.size)
     return image
 

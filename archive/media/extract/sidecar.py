@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from archive import settings
 from archive.errors import MediaError
 from archive.media.extract import xmp
 
-MAX_SIDECAR = 8 * 1024 * 1024
 MAX_NOTES = 5  # malformed cues named one by one; the rest are counted
 _TIMING = re.compile(
     r"\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
@@ -18,13 +18,14 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def _read_text(path: Path) -> str:
+    largest = settings.value("sidecar_bytes")
     try:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_SIDECAR + 1)
+            data = fh.read(largest + 1)
     except OSError as exc:
         raise MediaError("sidecar", f"{path.name}: cannot read: {exc.strerror}") from None
-    if len(data) > MAX_SIDECAR:
-        raise MediaError("sidecar", f"{path.name}: larger than {MAX_SIDECAR} bytes")
+    if len(data) > largest:
+        raise MediaError("sidecar", f"{path.name}: larger than {largest} bytes")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data.decode("utf-16", "replace")
     try:

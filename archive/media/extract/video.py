@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from archive import settings
 from archive.dates import capture_time
 from archive.errors import MediaError
 from archive.media import tools
 
-PROBE_TIMEOUT = 30.0
 _ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
 _TAG_KEYS = {
     "make": ("com.apple.quicktime.make", "make", "com.android.manufacturer"),
@@ -35,7 +35,7 @@ _TAG_KEYS = {
 def probe(path: Path) -> dict[str, Any]:
     """ffprobe's JSON for a file; raises MediaError when ffprobe cannot read it."""
     out = tools.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-                     str(path)], "probe", PROBE_TIMEOUT)
+                     str(path)], "probe", settings.value("probe_timeout"))
     try:
         return json.loads(out.decode("utf-8", "replace"))
     except json.JSONDecodeError as exc:
@@ -177,7 +177,7 @@ def packet_duration(path: Path) -> float | None:
     """Duration from the last packet's timestamp, for containers that do not say it."""
     out = tools.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                      "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
-                    "probe", PROBE_TIMEOUT)
+                    "probe", settings.value("probe_timeout"))
     ends = []
     for line in out.decode("ascii", "replace").splitlines():
         parts = [_float(p) for p in line.split(",")]

@@ -13,6 +13,7 @@ from typing import Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from archive import settings
 from archive.dates import capture_time
 from archive.media.extract.exif import parse_exif_datetime
 
@@ -34,7 +35,6 @@ NS = {
 _RDF = "{" + NS["rdf"] + "}"
 _START = re.compile(rb"<x:xmpmeta|<x:xapmeta|<rdf:RDF")
 _END = (b"</x:xmpmeta>", b"</x:xapmeta>", b"</rdf:RDF>")
-MAX_PACKET = 4 * 1024 * 1024
 _GPS = re.compile(r"(\d+),(\d+(?:\.\d+)?)(?:,(\d+(?:\.\d+)?))?([NSEW])\Z")
 
 
@@ -143,8 +143,9 @@ def parse_packet(packet: bytes, notes: list[str] | None = None) -> dict[str, Any
 
     Raises XmpError when the packet is malformed, too large or hostile.
     """
-    if len(packet) > MAX_PACKET:
-        raise XmpError(f"XMP packet of {len(packet)} bytes is larger than {MAX_PACKET}")
+    largest = settings.value("xmp_packet_bytes")
+    if len(packet) > largest:
+        raise XmpError(f"XMP packet of {len(packet)} bytes is larger than {largest}")
     try:
         root = fromstring(packet.strip(b"\x00").lstrip(b"\xef\xbb\xbf"))
     except (ET.ParseError, DefusedXmlException, ValueError) as exc:
