@@ -342,7 +342,7 @@ def export_group() -> None:
 @click.option("--strict", is_flag=True, help="Refuse (exit 1) if an item has no creator.")
 @click.option("--base-url", help="Site address, for contentUrl in JSON-LD.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+              help="Write to this file instead of standard output ('-': standard output).")
 @click.pass_obj
 def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | None,
                    session: str | None, person: str | None, strict: bool,
@@ -359,7 +359,7 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
             raise ArchiveError(f"{len(lacking)} selected item(s) have no creator; add one "
                                "in event.toml ([[media]] or [[credit.rules]]) and ingest")
     text = export(items, fmt, title=query, base_url=base_url)
-    if output:
+    if output and str(output) != "-":  # '-' is standard output, as for most tools
         _write_output(output, text)
     else:
         echo(text, nl=False)

@@ -319,6 +319,16 @@ def test_an_export_that_cannot_be_written_is_one_line(cli, event_dir: Path, tmp_
     assert not (tmp_path / "missing").exists()
 
 
+def test_an_export_to_dash_goes_to_standard_output(cli, event_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    make_jpeg(event_dir / "a.jpg", exif=make_exif(artist="Anna Rossi"))
+    cli("ingest", "-j", "1", str(event_dir))
+    monkeypatch.chdir(tmp_path)
+    assert cli("export", "credits", "-o", "-") == cli("export", "credits")
+    assert "Anna Rossi" in cli("export", "credits", "-o", "-")
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.slow
 def test_output_that_cannot_be_written_is_one_line(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "a.jpg")

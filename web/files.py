@@ -49,7 +49,6 @@ def _original(row: object) -> Response:
         abort(404, description="The original file is missing from its folder.")
     # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
     name = os.fsencode(path.name).decode("utf-8", "replace")
-    _ignore_unusable_range()
     # werkzeug writes the header from download_name but refuses control characters in
     # it: it gets the ASCII fallback, and the full header of RFC 6266 replaces its own.
     response = send_file(path, mimetype=row["mime"], conditional=True, etag=row["id"],
@@ -59,8 +58,10 @@ def _original(row: object) -> Response:
     return response
 
 
+@bp.before_app_request
 def _ignore_unusable_range() -> None:
-    """Drop a Range header to be ignored, so the whole file is sent (200): one of another
+    """Drop a Range header to be ignored, on every route (originals, thumbnails, static
+    files), so the whole file is sent (200): one of another
     unit or that does not parse, as RFC 9110 (14.2) says, and several ranges, which
     would need a multipart answer. werkzeug answers 416 to each; a range that parses but
     lies past the end still gets its 416."""
