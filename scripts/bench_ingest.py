@@ -23,7 +23,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from media import add_iptc, make_exif, make_xmp  # noqa: E402
+from helpers.media import add_iptc, make_exif, make_xmp  # noqa: E402
 
 CLI = [str(ROOT / ".venv" / "bin" / "event-archive")]
 

@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from media import make_video  # noqa: E402
-
 from archive.ingest.examine import Task, examine  # noqa: E402
 from archive.media.extract.video import normalise, probe  # noqa: E402
 from archive.media.posters import poster_time  # noqa: E402
+
+from helpers.media import make_video  # noqa: E402
 
 
 def clip(work: Path) -> Path:

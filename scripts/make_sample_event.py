@@ -1,4 +1,5 @@
-"""Write the sample event: the Florence workshop of seed-workshop.txt, with media.
+"""Write the sample event: the Florence workshop of tests/data/sample/seed-workshop.txt,
+with media.
 
 Photos from two cameras (the Canon's clock ran 3 min 20 s slow, as the event
 file says), each camera in one of the parallel afternoon rooms, EXIF times,
@@ -17,8 +18,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-from media import make_exif, make_video, make_xmp  # noqa: E402
+TESTS = HERE.parent / "tests"
+sys.path.insert(0, str(TESTS))
+from helpers.media import make_exif, make_video, make_xmp  # noqa: E402
+
+# The tests' sample event file: the tests and the demo build the same event.
+EVENT_FILE = TESTS / "data" / "sample" / "event.toml"
 
 DAY = dt.date(2019, 3, 19)
 CANON_SLOW = dt.timedelta(minutes=3, seconds=20)
@@ -120,7 +125,7 @@ def main() -> None:
             return
         shutil.rmtree(args.outdir)
     args.outdir.mkdir(parents=True)
-    shutil.copy(HERE / "sample" / "event.toml", args.outdir / "event.toml")
+    shutil.copy(EVENT_FILE, args.outdir / "event.toml")
     canon = {"make": "Canon", "model": "Canon EOS 80D", "serial": "083021001234"}
     nikon = {"make": "NIKON CORPORATION", "model": "NIKON D750"}
     write_photos(args.outdir / "photos" / "canon", CANON, canon, "IMG_", 32, CANON_SLOW,

@@ -1,34 +1,81 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import subprocess
-import sys
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from processes import LiveServer, serving
 
-from archive.cli import main
 from archive.store import Archive
 
+from helpers.cli import Cli
+from helpers.corpus import corpus_or_skip
+from helpers.processes import LiveServer, serving
+from helpers.sample import SampleBuild
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
+# The sample event's file; scripts/make_sample_event.py adds the media.
+SAMPLE_EVENT_FILE = ROOT / "tests" / "data" / "sample" / "event.toml"
+SAMPLE_BUILD = pytest.StashKey[SampleBuild]()
+
+
+def _sample_build(config: pytest.Config) -> SampleBuild:
+    if SAMPLE_BUILD not in config.stash:
+        config.stash[SAMPLE_BUILD] = SampleBuild(Path(tempfile.mkdtemp(
+            prefix="event-archive-sample-")))
+    return config.stash[SAMPLE_BUILD]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Started before collecting, so the sample is ready (or nearly) when a test asks.
+    if not session.config.option.collectonly:
+        _sample_build(session.config).start()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # No test of this run uses the sample: stop building it.
+    build = session.config.stash.get(SAMPLE_BUILD, None)
+    if build is not None and not any({"sample", "sample_archive"} & set(
+            getattr(item, "fixturenames", ())) for item in session.items):
+        build.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    build = session.config.stash.get(SAMPLE_BUILD, None)
+    if build is not None:
+        build.stop()
+        shutil.rmtree(build.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample event (scripts/make_sample_event.py), made once per test run.
-    Tests that change it work on a copy."""
-    folder = tmp_path_factory.mktemp("sample") / "event"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_event.py"),
-                    str(folder)], check=True, capture_output=True, timeout=300)
+def sample(pytestconfig: pytest.Config) -> Path:
+    """The sample event (SAMPLE_EVENT_FILE with the media scripts/make_sample_event.py
+    makes), made once per test run. Tests that change it work on a copy."""
+    folder = _sample_build(pytestconfig).wait_event()
+    assert (folder / "event.toml").read_bytes() == SAMPLE_EVENT_FILE.read_bytes()
     return folder
+
+
+@pytest.fixture(scope="session")
+def sample_archive(sample: Path, pytestconfig: pytest.Config) -> Iterator[Path]:
+    """The sample event ingested and indexed once per test run, shared by the tests that
+    only read it (open it with `readonly=True`, or serve it). A test that writes to an
+    archive works on its own copy: `shutil.copytree(sample_archive, dest, symlinks=True)`
+    costs a fraction of an ingest (the index is a relative symbolic link)."""
+    root = _sample_build(pytestconfig).wait_archive()
+    before = _state(root)
+    yield root
+    # A test that wrote to it would change what the tests after it see, depending on order.
+    assert _state(root) == before, "a test changed the shared sample archive; copy it first"
+
+
+def _state(root: Path) -> tuple[int, str]:
+    with Archive.open(root, readonly=True) as archive:
+        return archive.catalog.revision, os.readlink(archive.index_dir)
 
 
 @pytest.fixture
@@ -49,24 +96,6 @@ def event_dir(tmp_path: Path) -> Path:
     return folder
 
 
-class Cli:
-    """Runs `event-archive` in-process against one archive, checking the exit code."""
-
-    def __init__(self, archive_dir: Path) -> None:
-        self.archive_dir = archive_dir
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = self.runner.invoke(main, ["--archive", str(self.archive_dir), *args])
-        if result.exit_code != code:
-            raise AssertionError(f"exit {result.exit_code} != {code}\n{result.output}"
-                                 f"\n{result.exception!r}")
-        return result.output
-
-    def json(self, *args: str, code: int = 0) -> object:
-        return json.loads(self.__call__(*args, "--json", code=code))
-
-
 @pytest.fixture
 def cli(archive_dir: Path) -> Cli:
     return Cli(archive_dir)
@@ -83,13 +112,6 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             return running.enter_context(serving(archive_dir, log, *options))
 
         yield start
-
-
-def corpus_or_skip() -> Path:
-    """The shared real-camera corpus; a fresh clone has none, and the test says so."""
-    if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus is not present (fresh clone)")
-    return CORPUS
 
 
 @pytest.fixture

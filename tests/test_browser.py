@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from processes import serving
 
-from archive.ingest.pipeline import ingest_folder
-from archive.store import Archive
-from indexer.sync import sync
+from helpers.processes import serving
+
+# Slow: a real chromium against the real server.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -29,12 +29,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 @pytest.fixture(scope="module")
-def server(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = tmp_path_factory.mktemp("browser")
-    with Archive.open(base / "archive") as archive:
-        ingest_folder(archive, sample, jobs=2, progress=False)
-        sync(archive)
-    with serving(base / "archive", base / "serve.log") as server:
+    # The site never writes to the archive it serves.
+    with serving(sample_archive, base / "serve.log") as server:
         yield server.url
 
 

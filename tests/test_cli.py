@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp
 
 from archive.cli import main
+
+from helpers.media import add_iptc, make_exif, make_jpeg, make_video, make_xmp
 
 ITEM_KEYS = {"id", "event", "kind", "path", "relpath", "mime", "size", "width", "height",
              "orientation", "taken", "taken_source", "camera", "exposure", "gps", "duration",
@@ -141,6 +142,7 @@ def test_show_resolves_relative_paths_against_the_current_directory(
     (("export", "credits", "--event", "two", "--session", "s1"), "session 's1'"),
     (("export", "credits", "--event", "two", "--person", "keller"), "person 'keller'"),
 ])
+@pytest.mark.slow
 def test_unknown_ids_are_errors_naming_the_id(cli, two_events: tuple[Path, Path],
                                               args: tuple[str, ...], named: str) -> None:
     out = cli(*args, code=1)
@@ -184,6 +186,7 @@ title = "-2+3+cmd|' /C calc'!A0"
 """
 
 
+@pytest.mark.slow
 def test_csv_export_neutralises_formulas_from_every_source(cli, event_dir: Path) -> None:
     (event_dir / "event.toml").write_text(FORMULA_EVENT, encoding="utf-8")
     make_jpeg(event_dir / "exif.jpg", exif=make_exif(artist="@SUM(1+1)*cmd|' /C calc'!A0"),
@@ -279,6 +282,7 @@ def on_terminal(archive_dir: Path, *args: str) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_metadata_cannot_send_escape_sequences_to_a_terminal(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "a.jpg", exif=make_exif(artist=f"Anna{ESCAPES}Rossi"),
               xmp=make_xmp(title=f"Talk{C1}title", subjects=["keynote"]))
@@ -295,6 +299,7 @@ def test_metadata_cannot_send_escape_sequences_to_a_terminal(cli, event_dir: Pat
     assert "Anna]0;owned[2J[31mRossi" in on_terminal(cli.archive_dir, "list")
 
 
+@pytest.mark.slow
 def test_pipes_get_the_text_unchanged(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "a.jpg", exif=make_exif(artist=f"Anna{ESCAPES}Rossi"))
     cli("ingest", "-j", "1", str(event_dir))
@@ -324,6 +329,7 @@ def test_an_export_to_dash_goes_to_standard_output(cli, event_dir: Path, tmp_pat
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.slow
 def test_output_that_cannot_be_written_is_one_line(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "a.jpg")
     cli("ingest", "-j", "1", str(event_dir))

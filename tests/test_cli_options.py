@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from media import make_exif, make_jpeg
 
 from archive.cli import main
 from archive.store import CATALOG_FILE, ENV_VAR
+
+from helpers.media import make_exif, make_jpeg
 
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

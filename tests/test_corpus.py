@@ -9,13 +9,16 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import corpus_or_skip
-from corpus_check import disagreements, exiftool, ours, theirs
 
 from archive.catalog import select_items
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
+
+from helpers.corpus import corpus_or_skip, disagreements, exiftool, ours, theirs
+
+# Slow: an ingest of the whole real-camera corpus, compared with exiftool.
+pytestmark = pytest.mark.slow
 
 KNOWN = Path(__file__).parent / "data" / "corpus-known-differences.toml"
 # Files the corpus calls corrupt that are valid media to us, and why.

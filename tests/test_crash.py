@@ -11,10 +11,15 @@ from pathlib import Path
 
 import psutil
 import pytest
-from media import make_exif, make_jpeg, make_video
-from processes import catalogued, poll_until, stopped_when
 
 from archive.store import Archive
+
+from helpers.archives import snapshot
+from helpers.media import make_exif, make_jpeg, make_video
+from helpers.processes import catalogued, poll_until, stopped_when
+
+# Slow: real ingests of 240 photos, killed and resumed.
+pytestmark = pytest.mark.slow
 
 COUNT = 240
 
@@ -37,25 +42,6 @@ def start_ingest(root: Path, folder: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "archive", "--archive", str(root),
                              "ingest", "-j", "2", str(folder)], preexec_fn=_default_sigint,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def snapshot(root: Path) -> dict[str, object]:
-    with Archive.open(root) as archive:
-        db = archive.catalog
-        assert db.query("PRAGMA integrity_check")[0][0] == "ok"
-        return {
-            "items": sorted((r["id"], r["relpath"]) for r in db.query("SELECT * FROM items")),
-            "files": sorted((r["relpath"], r["item_id"], r["state"])
-                            for r in db.query("SELECT * FROM files")),
-            "thumbs": sorted((r["item_id"], r["name"])
-                             for r in db.query("SELECT * FROM thumbnails")),
-            "resolved": sorted((r["id"], r["resolved"]) for r in db.query(
-                "SELECT id, resolved FROM items")),
-            "tags": sorted(tuple(r) for r in db.query(
-                "SELECT item_id, kind, value, relation, source FROM tags")),
-            "credits": sorted(tuple(r) for r in db.query("SELECT * FROM credits")),
-            "errors": db.query("SELECT COUNT(*) FROM errors")[0][0],
-        }
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])

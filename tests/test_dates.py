@@ -13,15 +13,17 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from media import EXIF_IFD, T, add_iptc, make_exif, make_jpeg, make_xmp
 
 from archive import dates
 from archive.catalog import sortable_time
 from archive.media.extract import exif, video, xmp
 from archive.model import Event
 from archive.resolve.rules import ItemFacts, resolve_taken
+
+from helpers.media import EXIF_IFD, T, add_iptc, make_exif, make_jpeg, make_xmp
 
 MARCH_19 = dt.datetime(2019, 3, 19, 16, 30, tzinfo=dt.UTC)
 
@@ -49,6 +51,7 @@ def make_mov(path: Path, creationdate: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_absurd_dates_are_warnings_and_the_next_source_is_used(cli, event_dir: Path) -> None:
     make_jpeg(event_dir / "year-one.jpg", exif=exif_dated("0001:01:01 00:00:00", "+14:00"),
               xmp=make_xmp(date_created="2019-03-19T11:42:07+01:00"))

@@ -10,7 +10,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_video, make_xmp
+
+from helpers.media import make_exif, make_jpeg, make_video, make_xmp
+
+# Slow: every test makes an event with a video and ingests it, some several times.
+pytestmark = pytest.mark.slow
 
 EVENT_TOML = """
 [event]

@@ -14,13 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
-from media import add_iptc, make_exif, make_jpeg, make_video, make_xmp, pattern
-from processes import catalogued, stopped_when, thumbnails
-from test_crash import snapshot
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
+
+from helpers.archives import snapshot
+from helpers.corpus import CORPUS
+from helpers.media import add_iptc, make_exif, make_jpeg, make_video, make_xmp, pattern
+from helpers.processes import catalogued, stopped_when, thumbnails
+
+# Slow: hundreds of mutated files, killed ingests, a full disk.
+pytestmark = pytest.mark.slow
 
 SEED = 20261126
 PHOTOS = 150

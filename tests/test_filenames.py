@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from media import make_jpeg, make_xmp
 
 from archive.catalog import get_item, record_problem
 from archive.catalog.database import Catalog
@@ -20,6 +19,8 @@ from archive.model import Problem
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
+
+from helpers.media import make_jpeg, make_xmp
 
 SHOWN = "caf\\xe9"  # how the byte 0xE9 that is not UTF-8 is shown: a backslash, x, e, 9
 
@@ -85,6 +86,7 @@ def test_the_site_shows_and_serves_them(cli, event_dir: Path, latin1: dict[str, 
         assert "caf%EF%BF%BD.jpg" in original.headers["Content-Disposition"]
 
 
+@pytest.mark.slow
 def test_batch_ingest_and_text_output_of_the_real_command(tmp_path: Path, event_dir: Path,
                                                           latin1: dict[str, bytes]) -> None:
     base = [sys.executable, "-m", "archive", "--archive", str(tmp_path / "arch")]

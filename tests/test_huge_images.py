@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from media import make_png16, make_tiff16
 from PIL import Image
 
 from archive import settings
+
+from helpers.media import make_png16, make_tiff16
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_xmp
 
 from archive.catalog import get_item
 from archive.ingest.pipeline import ingest_folder
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
+
+from helpers.media import make_exif, make_jpeg, make_xmp
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 
@@ -204,6 +205,7 @@ def test_event_timezone_applies_to_camera_local_time(archive: Archive,
     assert item["taken"] == "2019-03-19T11:42:07+01:00"
 
 
+@pytest.mark.slow
 def test_unreadable_file_is_recorded(tmp_path: Path, event_dir: Path) -> None:
     """Permission denied, made real even as root: the ingest runs without the
     capabilities that let root read any file (setpriv drops them from the bounding set)."""

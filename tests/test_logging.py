@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from media import make_exif, make_jpeg
 
 from archive import logs
 from archive.cli import main
+
+from helpers.media import make_exif, make_jpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 # The command line's own output (results, summaries, errors) is not logging.

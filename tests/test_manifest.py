@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from media import make_jpeg
 
 from archive import settings as limits
 from archive.errors import ManifestError
 from archive.resolve.eventfile import load_event, parse_event
 from archive.resolve.globs import GlobError, compile_glob
+
+from helpers.media import make_jpeg
 
 GOOD = """
 [event]
@@ -232,12 +233,14 @@ def one_line_error(done: subprocess.CompletedProcess[str], path: Path, problem: 
     assert problem in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_fifo_event_file_is_refused_without_waiting(tmp_path: Path, event_dir: Path) -> None:
     os.mkfifo(event_dir / "event.toml")
     done = ingest_subprocess(tmp_path, event_dir, timeout=30)
     one_line_error(done, event_dir / "event.toml", "not a regular file")
 
 
+@pytest.mark.slow
 def test_event_file_linked_to_a_device_is_refused(tmp_path: Path, event_dir: Path) -> None:
     (event_dir / "event.toml").symlink_to("/dev/zero")
     done = ingest_subprocess(tmp_path, event_dir, timeout=30)
@@ -253,6 +256,7 @@ def test_oversized_event_file_is_refused_naming_the_limit(tmp_path: Path) -> Non
     assert "at most 4 MB" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_many_blank_lines_parse_quickly(tmp_path: Path, event_dir: Path) -> None:
     text = "\n" * 80_000 + MINIMAL + "[[sessions]]\nid = 's1'\ntitle = 'S'\ndate = 2019-03-19\n" \
         + "\n" * 80_000 + "start = 11:15\nend = 12:00\n"
@@ -262,6 +266,7 @@ def test_many_blank_lines_parse_quickly(tmp_path: Path, event_dir: Path) -> None
     assert done.stdout.startswith("x: 0 added")
 
 
+@pytest.mark.slow
 def test_backtracking_credit_glob_matches_quickly(tmp_path: Path, event_dir: Path) -> None:
     (event_dir / "event.toml").write_text(
         MINIMAL + '[[credit.rules]]\nmatch = "**a**a**a**a**a**a**b"\ncreator = "B"\n'
@@ -383,6 +388,7 @@ def event_documents(draw: st.DrawFn) -> str:
     return toml_document([draw(table(name)) for name in names])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_documents())
 def test_any_event_document_loads_or_names_the_file(text: str) -> None:
@@ -436,6 +442,7 @@ def reference_glob(pattern: str) -> re.Pattern[str]:
         return re.compile("".join(out) + r"\Z", re.IGNORECASE)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet="aAb/*?[]!-.", max_size=10), st.text(alphabet="abAB/.-[!", max_size=10))
 def test_glob_agrees_with_the_regex_it_means(pattern: str, path: str) -> None:

@@ -14,8 +14,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_video
-from processes import EVENT_ARCHIVE, serving
 
 from archive.catalog import touch_item
 from archive.catalog.database import CatalogError
@@ -24,6 +22,12 @@ from archive.locking import ArchiveBusy, write_lock
 from archive.resolve.eventfile import load_event
 from archive.store import Archive
 from web.app import create_app
+
+from helpers.media import make_exif, make_jpeg, make_video
+from helpers.processes import EVENT_ARCHIVE, serving
+
+# Slow: the real command in subprocesses, over and over, on damaged archives.
+pytestmark = pytest.mark.slow
 
 EVENT = '[event]\nid = "{id}"\ntitle = "Event {id}"\ndate = 2019-03-19\n'
 

@@ -6,12 +6,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 from PIL import Image
 
 from archive.ingest.examine import Task, examine
 from archive.media import types as mediatypes
 from archive.media.extract import exif, xmp
+
+from helpers.media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 
@@ -201,6 +202,7 @@ def test_sniff_recognises_content(head: bytes, mime: str | None) -> None:
     assert (found.mime if found else None) == mime
 
 
+@pytest.mark.slow
 def test_decompression_bomb_is_an_error_not_a_hang(tmp_path: Path) -> None:
     buf = io.BytesIO()
     Image.new("L", (20000, 20000)).save(buf, "PNG", optimize=False)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from archive.ingest.pool import TaskFailed, run_tasks
 
 
@@ -14,6 +16,7 @@ def work(task: str) -> str:
     return task.upper()
 
 
+@pytest.mark.slow
 def test_hung_and_crashing_tasks_cost_only_themselves() -> None:
     tasks = ["a", "hang", "b", "crash", "c", "d"]
     started = time.monotonic()

@@ -14,7 +14,11 @@ import termios
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg
+
+from helpers.media import make_exif, make_jpeg
+
+# Slow: every test runs the real command in a subprocess, some on a terminal.
+pytestmark = pytest.mark.slow
 
 FILES = 12
 # tqdm redraws at most every 0.1 s; with no minimum it draws every file, so the test sees

@@ -142,6 +142,7 @@ def client(small_archive: Path) -> FlaskClient:
     return create_app(small_archive, {"TESTING": True}).test_client()
 
 
+@pytest.mark.slow
 @given(text=queries)
 @known()
 def test_a_search_answers_any_text_with_results_or_a_message(index: SearchIndex,
@@ -150,6 +151,7 @@ def test_a_search_answers_any_text_with_results_or_a_message(index: SearchIndex,
     assert is_message(outcome) or outcome["total"] >= len(outcome["results"])
 
 
+@pytest.mark.slow
 @given(text=queries, route=st.sampled_from(ROUTES))
 @known(*ROUTES)
 def test_the_site_answers_any_query_with_200_or_400(client: FlaskClient, text: str,

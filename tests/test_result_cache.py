@@ -10,22 +10,13 @@ from pathlib import Path
 
 import diskcache
 import pytest
-from processes import serving
 
-from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.cache import SharedResultCache
 from indexer.search import Page, SearchIndex
-from indexer.sync import rebuild, sync
+from indexer.sync import rebuild
 
-
-@pytest.fixture(scope="module")
-def built(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cache") / "archive"
-    with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=1, progress=False)
-        sync(archive)
-    return root
+from helpers.processes import serving
 
 
 def _index(archive: Archive, folder: Path, entries: int = 100,
@@ -34,10 +25,10 @@ def _index(archive: Archive, folder: Path, entries: int = 100,
                        cache_bytes=budget, cache_dir=folder)
 
 
-def test_a_result_one_worker_found_is_a_hit_for_the_other(built: Path,
+def test_a_result_one_worker_found_is_a_hit_for_the_other(sample_archive: Path,
                                                            tmp_path: Path) -> None:
     root = tmp_path / "archive"
-    shutil.copytree(built, root)
+    shutil.copytree(sample_archive, root)
     SharedResultCache.create(tmp_path)
     with Archive.open(root, readonly=True) as reader:
         first, second = _index(reader, tmp_path), _index(reader, tmp_path)
@@ -53,10 +44,10 @@ def test_a_result_one_worker_found_is_a_hit_for_the_other(built: Path,
         second.close()
 
 
-def test_the_shared_cache_keeps_the_newest_within_its_bounds(built: Path,
+def test_the_shared_cache_keeps_the_newest_within_its_bounds(sample_archive: Path,
                                                              tmp_path: Path) -> None:
     SharedResultCache.create(tmp_path)
-    with Archive.open(built, readonly=True) as reader:
+    with Archive.open(sample_archive, readonly=True) as reader:
         index = _index(reader, tmp_path, entries=5)
         for n in range(12):
             index.search(f"keller duration:>{n}")
@@ -73,11 +64,11 @@ def test_the_shared_cache_keeps_the_newest_within_its_bounds(built: Path,
         small.close()
 
 
-def test_a_broken_cache_file_is_a_miss_not_a_failed_search(built: Path, tmp_path: Path,
+def test_a_broken_cache_file_is_a_miss_not_a_failed_search(sample_archive: Path, tmp_path: Path,
                                                            caplog) -> None:
     SharedResultCache.create(tmp_path)
     (tmp_path / "cache.db").write_bytes(b"not a database" * 100)
-    with Archive.open(built, readonly=True) as reader:
+    with Archive.open(sample_archive, readonly=True) as reader:
         index = _index(reader, tmp_path)
         with caplog.at_level(logging.WARNING, logger="indexer.cache"):
             assert index.search("keller")["total"] == index.search("keller")["total"] > 0
@@ -86,12 +77,13 @@ def test_a_broken_cache_file_is_a_miss_not_a_failed_search(built: Path, tmp_path
         index.close()
 
 
-def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(built: Path,
+@pytest.mark.slow
+def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(sample_archive: Path,
                                                                   tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}
-    with serving(built, tmp_path / "serve.log", "--workers", "2", env=env) as server:
+    with serving(sample_archive, tmp_path / "serve.log", "--workers", "2", env=env) as server:
         (folder,) = temp.glob("event-archive-results-*")
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         for _ in range(3):
@@ -103,11 +95,11 @@ def test_serve_keeps_the_cache_in_a_private_folder_and_removes_it(built: Path,
 
 
 
-def test_a_damaged_entry_is_a_miss_and_a_damaged_file_is_left_alone(built: Path,
+def test_a_damaged_entry_is_a_miss_and_a_damaged_file_is_left_alone(sample_archive: Path,
                                                                     tmp_path: Path,
                                                                     caplog) -> None:
     SharedResultCache.create(tmp_path)
-    with Archive.open(built, readonly=True) as reader:
+    with Archive.open(sample_archive, readonly=True) as reader:
         index = _index(reader, tmp_path)
         found = index.search("keller")
         with diskcache.Cache(str(tmp_path)) as cache:

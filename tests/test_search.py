@@ -18,18 +18,9 @@ from indexer.search import Page, QueryError, SearchIndex
 from indexer.sync import rebuild, sync
 
 
-@pytest.fixture(scope="module")
-def built(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("search-archive")
-    with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=2, progress=False)
-        sync(archive)
-    return root
-
-
 @pytest.fixture
-def index(built: Path) -> SearchIndex:
-    archive = Archive.open(built)
+def index(sample_archive: Path) -> SearchIndex:
+    archive = Archive.open(sample_archive, readonly=True)
     idx = SearchIndex(archive)
     yield idx
     idx.close()
@@ -95,9 +86,9 @@ def test_people_rank_shown_above_session_above_mentioned(index: SearchIndex) -> 
     assert relations[0] == "shown" and relations[-1] == "mentioned"
 
 
-def test_facets_match_the_catalog(index: SearchIndex, built: Path) -> None:
+def test_facets_match_the_catalog(index: SearchIndex, sample_archive: Path) -> None:
     result = index.search("taken:2019", Page(limit=5))
-    with Archive.open(built) as archive:
+    with Archive.open(sample_archive, readonly=True) as archive:
         db = archive.catalog
         sessions = {r["value"]: r["n"] for r in db.query(
             "SELECT value, COUNT(*) AS n FROM tags WHERE kind = 'session' GROUP BY value")}
@@ -142,7 +133,9 @@ def test_pagination_and_sorting(index: SearchIndex) -> None:
 
 
 @pytest.mark.parametrize("text", ['"unbalanced quote', "((keller", "keller))", "AND", "NOT",
-                                  "-", ":", "session:", "x" * 10_000, "keller " * 2000,
+                                  "-", ":", "session:",
+                                  pytest.param("x" * 10_000, marks=pytest.mark.slow),
+                                  "keller " * 2000,
                                   "the of and", "\x00\u202e", "a:b:c", "NOT )", "(" * 500,
                                   ")" * 500, "NOT " * 500 + "keller", "taken:9999-12-31",
                                   "taken:>=9999-12-31T23:59", "taken:9999", "taken:9999-12",
@@ -213,6 +206,7 @@ def test_a_trailing_star_is_a_prefix(index: SearchIndex) -> None:
     assert index.search('file:"IMG_004*"')["total"] == 0
 
 
+@pytest.mark.slow
 def test_a_heic_from_a_phone_by_its_name(corpus: Path, tmp_path: Path) -> None:
     event = tmp_path / "event" / "phone"
     event.mkdir(parents=True)
@@ -244,6 +238,7 @@ def test_and_binds_tighter_than_or(index: SearchIndex) -> None:
     assert len(expected) < index.search("kind:photo")["total"]
 
 
+@pytest.mark.slow
 def test_cli_search_json(cli, sample: Path) -> None:
     cli("ingest", "-j", "2", str(sample))
     result = cli.json("search", "keller session:s2", "--limit", "5")
@@ -261,11 +256,12 @@ def test_cli_search_json(cli, sample: Path) -> None:
     assert "video/workshop-summary.mp4" in exported
 
 
-def _copy_archive(built: Path, target: Path) -> Path:
-    shutil.copytree(built, target, symlinks=True)
+def _copy_archive(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
     return target
 
 
+@pytest.mark.slow
 def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -> None:
     event = tmp_path / "event"
     shutil.copytree(sample, event)
@@ -294,9 +290,10 @@ def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -
         idx.close()
 
 
-def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, built: Path,
+@pytest.mark.slow
+def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, sample_archive: Path,
                                                             sample: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     event = tmp_path / "event"
     shutil.copytree(sample, event)
     # Another event: the sample's id belongs to the sample's own folder, which stays.
@@ -318,8 +315,9 @@ def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, buil
         idx.close()
 
 
-def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+@pytest.mark.slow
+def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         folder = current_dir(archive.index_dir)
         for toc in folder.glob("*.toc"):
@@ -333,8 +331,9 @@ def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, built: Path) -> Non
         idx.close()
 
 
-def test_reindex_while_searching(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+@pytest.mark.slow
+def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     archive = Archive.open(root)
     reader = Archive.open(root, readonly=True)
     idx = SearchIndex(reader)
@@ -367,8 +366,9 @@ def test_reindex_while_searching(tmp_path: Path, built: Path) -> None:
     archive.close()
 
 
-def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, built: Path) -> None:
-    root = _copy_archive(built, tmp_path / "arch")
+@pytest.mark.slow
+def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
+    root = _copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         old = current_dir(archive.index_dir)
         (old / "SCHEMA").unlink(missing_ok=True)  # as an index written before versions
@@ -381,6 +381,7 @@ def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, built: Path) -> 
         idx.close()
 
 
+@pytest.mark.slow
 def test_one_index_searched_from_many_threads_answers_as_from_one(index: SearchIndex) -> None:
     """The site's threads share one SearchIndex: each answer is the one a lone search gives,
     however often the interpreter switches threads (here after every few bytecodes)."""

@@ -12,15 +12,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 from flask.testing import FlaskClient
-from media import make_exif, make_jpeg, make_video, make_xmp
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
 from indexer.search import Page, SearchIndex
 from indexer.sync import sync
 from web import create_app
+
+from helpers.cli import Cli
+from helpers.media import make_exif, make_jpeg, make_video, make_xmp
+
+# Slow: a half-hour video with a 3,000-cue transcript, ingested with the sample.
+pytestmark = pytest.mark.slow
 
 CREATOR = 'Anna Rossi (12" prints: Studio Lumière)'
 MODEL = 'Cam:1 "Pro"'

@@ -8,12 +8,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from media import make_exif, make_jpeg, make_xmp
 
 from archive.catalog import get_item
 from archive.store import Archive
 from indexer.sync import sync
 from web import create_app
+
+from helpers.media import make_exif, make_jpeg, make_xmp
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from media import key_frame_times, make_video
 from PIL import Image, ImageStat
 
 from archive.errors import MediaError
@@ -12,6 +11,11 @@ from archive.ingest.examine import Task, examine
 from archive.media.extract.sidecar import parse_subtitles
 from archive.media.extract.video import parse_iso6709
 from archive.media.posters import Cut, Moment, cut, pick_poster
+
+from helpers.media import key_frame_times, make_video
+
+# Slow: every test encodes videos with ffmpeg and cuts posters and strips.
+pytestmark = pytest.mark.slow
 
 META = {"title": "Opening talk é", "artist": "Barry Guckian", "comment": "recorded live",
         "creation_time": "2019-03-19T10:42:00Z"}
@@ -306,7 +310,7 @@ def test_iso6709(text: str, expected: dict | None) -> None:
 
 def test_missing_ffmpeg_is_one_clear_message_and_photos_still_ingest(
         cli, event_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from media import make_jpeg
+    from helpers.media import make_jpeg
 
     make_video(event_dir / "talk.mp4", seconds=1)
     make_jpeg(event_dir / "photo.jpg")

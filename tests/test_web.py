@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from media import make_exif, make_jpeg, make_xmp
 
 from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
@@ -26,9 +25,13 @@ from indexer.sync import sync
 from web import create_app
 from web.context import archive as request_archive
 
+from helpers.media import make_exif, make_jpeg, make_xmp
+
 EVIL = '<script>alert("x")</script>'
 
 
+# The tests of this archive are marked slow: it is the sample ingested again, with a file
+# of its own in the event, so it cannot be the shared sample archive.
 @pytest.fixture(scope="module")
 def site_archive(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("web")
@@ -72,6 +75,7 @@ def parse(html: str) -> Links:
     return parser
 
 
+@pytest.mark.slow
 def test_search_page_with_facets_and_pagination(client: FlaskClient) -> None:
     page = client.get("/", query_string={"q": "Peter Keller"})
     assert page.status_code == 200
@@ -86,11 +90,13 @@ def test_search_page_with_facets_and_pagination(client: FlaskClient) -> None:
     assert "<strong>60</strong> items" in empty
 
 
+@pytest.mark.slow
 def test_did_you_mean_on_the_page(client: FlaskClient) -> None:
     html = client.get("/", query_string={"q": "bramantti"}).get_data(as_text=True)
     assert "Did you mean" in html and "bramanti" in html
 
 
+@pytest.mark.slow
 def test_item_page_shows_credit_player_transcript_and_jsonld(client: FlaskClient) -> None:
     video = item_id(client, "kind:video")
     html = client.get(f"/items/{video}").get_data(as_text=True)
@@ -105,6 +111,7 @@ def test_item_page_shows_credit_player_transcript_and_jsonld(client: FlaskClient
     assert data["license"] == "https://creativecommons.org/licenses/by/4.0/"
 
 
+@pytest.mark.slow
 def test_event_session_person_and_credits_pages(client: FlaskClient) -> None:
     event = client.get("/events/florence-2019").get_data(as_text=True)
     assert "Interreg Europe and Industrial Modernisation" in event
@@ -120,6 +127,7 @@ def test_event_session_person_and_credits_pages(client: FlaskClient) -> None:
     assert client.get("/events").status_code == 200
 
 
+@pytest.mark.slow
 def test_api_routes(client: FlaskClient) -> None:
     result = client.get("/api/search", query_string={"q": "keller"}).json
     assert result["total"] == 16
@@ -140,6 +148,7 @@ def test_api_routes(client: FlaskClient) -> None:
     assert client.get("/api/credits", query_string={"format": "jsonld"}).json["@context"]
 
 
+@pytest.mark.slow
 def test_no_absolute_server_path_leaks(client: FlaskClient, site_archive: Path) -> None:
     body = client.get("/api/search", query_string={"q": "", "limit": "200"}).get_data(
         as_text=True)
@@ -152,6 +161,7 @@ def fetch(client: FlaskClient, url: str, **headers: str) -> tuple[int, dict, byt
         return response.status_code, dict(response.headers), response.get_data()
 
 
+@pytest.mark.slow
 def test_files_by_id_with_caching_and_ranges(client: FlaskClient) -> None:
     photo = item_id(client, "kind:photo")
     status, headers, _ = fetch(client, f"/media/{photo}/small")
@@ -170,6 +180,7 @@ def test_files_by_id_with_caching_and_ranges(client: FlaskClient) -> None:
     assert fetch(client, f"/media/{video}/original", Range=f"bytes={size * 2}-")[0] == 416
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("header", ["bytes=0-0,5-10", "bytes=0-0, 99999999-", "items=0-10",
                                     "bytes=abc", "bytes=5-2", "bytes=", "0-10"])
 def test_ranges_to_ignore_get_the_whole_file(client: FlaskClient, header: str) -> None:
@@ -191,12 +202,14 @@ def test_ranges_to_ignore_get_the_whole_file(client: FlaskClient, header: str) -
     "/events/florence-2019/people/..", "/api/items/xyz", "/api/sessions/nope",
     "/thumbs/00/x.jpg", "/catalog.sqlite3",
 ])
+@pytest.mark.slow
 def test_traversal_and_unknown_ids_are_4xx(client: FlaskClient, url: str) -> None:
     status, _, body = fetch(client, url)
     assert 400 <= status < 500
     assert b"root:" not in body and b"SQLite format" not in body
 
 
+@pytest.mark.slow
 def test_bad_queries_are_400_not_500(client: FlaskClient) -> None:
     assert client.get("/", query_string={"q": "taken:2019-13"}).status_code == 400
     assert client.get("/api/search", query_string={"q": "taken:soon"}).status_code == 400
@@ -207,6 +220,7 @@ def test_bad_queries_are_400_not_500(client: FlaskClient) -> None:
     assert client.get("/api/search", query_string={"q": '"((unbalanced'}).status_code == 200
 
 
+@pytest.mark.slow
 def test_every_metadata_string_is_escaped(client: FlaskClient) -> None:
     evil = item_id(client, "file:evil")
     for url in (f"/items/{evil}", "/?q=file:evil", "/credits?q=file:evil"):
@@ -217,6 +231,7 @@ def test_every_metadata_string_is_escaped(client: FlaskClient) -> None:
         assert all(s.get("src") or s.get("type") == "application/ld+json" for s in scripts)
 
 
+@pytest.mark.slow
 def test_security_headers(client: FlaskClient) -> None:
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
@@ -224,6 +239,7 @@ def test_security_headers(client: FlaskClient) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.slow
 def test_site_never_writes(site_archive: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in site_archive.rglob("*") if p.is_file()}
     client = create_app(site_archive, {"TESTING": True}).test_client()
@@ -283,6 +299,7 @@ def test_create_app_without_archive_is_a_clear_error(tmp_path: Path) -> None:
         create_app(tmp_path / "none")
 
 
+@pytest.mark.slow
 def test_event_pages_show_media_counts(client: FlaskClient) -> None:
     events = client.get("/api/events").json
     total = events[0]["items"]
@@ -298,6 +315,7 @@ def test_event_pages_show_media_counts(client: FlaskClient) -> None:
     assert f">{s2['items']}</a></td></tr>" in s2_row[:s2_row.index("</tr>") + 5]
 
 
+@pytest.mark.slow
 def test_camera_shown_without_repeating_the_make(client: FlaskClient) -> None:
     for query, label in (("camera:canon", "Canon EOS 80D"), ("camera:nikon", "NIKON D750")):
         html = client.get(f"/items/{item_id(client, query)}").get_data(as_text=True)
@@ -306,6 +324,7 @@ def test_camera_shown_without_repeating_the_make(client: FlaskClient) -> None:
         assert list(facets["camera"]) == [label]
 
 
+@pytest.mark.slow
 def test_download_content_types_name_the_charset_once(client: FlaskClient) -> None:
     for fmt, kind in (("csv", "text/csv"), ("html", "text/html")):
         response = client.get("/api/credits", query_string={"q": "kind:video", "format": fmt})
@@ -432,6 +451,7 @@ def served(root: Path, *options: str) -> Iterator[int]:
         server.wait(30)
 
 
+@pytest.mark.slow
 def test_idle_connections_do_not_stop_the_site(tricky_archive: Path) -> None:
     with Archive.open(tricky_archive, readonly=True) as opened:
         item = opened.catalog.query("SELECT id FROM items WHERE relpath = 'closing.jpg'")[0][0]
@@ -539,6 +559,7 @@ def test_session_pages_load_only_their_session(tmp_path: Path) -> None:
     assert "speaker of" in keller and "Opening" in keller
 
 
+@pytest.mark.slow
 def test_an_unexpected_failure_is_a_page_of_ours_without_a_traceback(
         site_archive: Path) -> None:
     app = create_app(site_archive)  # not TESTING: errors are answered, not raised

@@ -12,12 +12,15 @@ import threading
 from pathlib import Path
 
 import psutil
-from media import make_exif, make_jpeg
-from processes import EVENT_ARCHIVE, poll_until, serving
+import pytest
 
-from archive.ingest.pipeline import ingest_folder
 from archive.store import Archive
-from indexer.sync import sync
+
+from helpers.media import make_exif, make_jpeg
+from helpers.processes import EVENT_ARCHIVE, poll_until, serving
+
+# Slow: real servers hammered while ingests and reindexes write.
+pytestmark = pytest.mark.slow
 
 
 def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
@@ -39,11 +42,10 @@ def hammer(port: int, urls: list[str], stop: threading.Event, statuses: list,
 
 
 def test_pages_stay_up_while_ingest_and_reindex_write(tmp_path: Path, sample: Path,
+                                                      sample_archive: Path,
                                                       live_server) -> None:
-    root = tmp_path / "archive"
+    root = shutil.copytree(sample_archive, tmp_path / "archive", symlinks=True)
     with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=1, progress=False)
-        sync(archive)
         items = [r["id"] for r in archive.catalog.query("SELECT id FROM items")]
     second = tmp_path / "second"
     shutil.copytree(sample, second)
@@ -94,13 +96,10 @@ def fast_switching(folder: Path) -> Path:
     return script
 
 
-def test_threads_of_one_worker_search_at_once(tmp_path: Path, sample: Path) -> None:
+def test_threads_of_one_worker_search_at_once(tmp_path: Path, sample_archive: Path) -> None:
     """One worker's threads share its index: concurrent searches, before and across a
     reindex, all answer 200 and log no traceback (`serving` checks the log)."""
-    root = tmp_path / "archive"
-    with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=1, progress=False)
-        sync(archive)
+    root = shutil.copytree(sample_archive, tmp_path / "archive", symlinks=True)
     urls = ["/?q=keller", "/?q=session:s2%20kind:photo", "/?q=person:keller%20camera:canon",
             "/?q=advanced%20materials", "/?q=materi*", "/api/search?q=kind:photo"]
     stop, statuses = threading.Event(), []
@@ -126,11 +125,8 @@ def test_threads_of_one_worker_search_at_once(tmp_path: Path, sample: Path) -> N
 
 
 def test_a_killed_worker_is_replaced_and_a_killed_server_takes_its_workers(
-        tmp_path: Path, sample: Path) -> None:
-    root = tmp_path / "archive"
-    with Archive.open(root) as archive:
-        ingest_folder(archive, sample, jobs=1, progress=False)
-        sync(archive)
+        tmp_path: Path, sample_archive: Path) -> None:
+    root = shutil.copytree(sample_archive, tmp_path / "archive", symlinks=True)
     with serving(root, tmp_path / "serve.log", "--workers", "2") as server:
         parent = psutil.Process(server.proc.pid)
         poll_until(lambda: len(parent.children()) == 2, "two workers")

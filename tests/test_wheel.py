@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from processes import environment_without, serving
+
+from helpers.processes import environment_without, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a source checkout holds that a build must not see (derived, local or large).

@@ -1,4 +1,5 @@
-"""Compare what we read of the real corpus with exiftool (`exiftool -json -n`)."""
+"""The shared real-camera corpus (../shared/corpus beside the checkout), and comparing
+what we read of it with exiftool (`exiftool -json -n`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
 FIELDS = ("make", "model", "taken", "orientation", "gps")
 TAGS = ["-Make", "-Model", "-DateTimeOriginal", "-CreateDate", "-CreationDate",
         "-Orientation", "-Rotation", "-GPSLatitude", "-GPSLongitude"]
+
+
+def corpus_or_skip() -> Path:
+    """The shared real-camera corpus; a fresh clone has none, and the test says so."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present (fresh clone)")
+    return CORPUS
 
 
 def exiftool(paths: list[Path]) -> dict[str, dict[str, Any]]:
