@@ -14,6 +14,7 @@ before anything that reads as an escaped byte: that name is shown `caf\\\\xe9.jp
 from __future__ import annotations
 
 import codecs
+import os
 import re
 
 _BYTE = re.compile("[\udc80-\udcff]")
@@ -69,3 +70,13 @@ def _on_error(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(ERRORS, _on_error)
+
+
+def within(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether `path` is `folder` or lies under it, comparing the paths as written (the
+    caller resolves links where they matter); False when one is relative and the other
+    absolute. A shared prefix is not enough: /ev2/a.jpg is not within /ev."""
+    try:
+        return os.path.commonpath([path, folder]) == os.path.normpath(folder)
+    except ValueError:
+        return False

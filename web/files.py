@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, request, send_file
 from werkzeug.http import parse_range_header
 
 from archive.catalog import event_folder, thumbnail_path
+from archive.fsnames import within
 from archive.model import ItemPlace
 
 from .context import archive, site
@@ -92,13 +93,12 @@ def _in_event_folder(path: Path, event_id: str) -> bool:
     """Whether the file really is in its event's folder: a link swapped in since the
     ingest must not serve a file from elsewhere."""
     found = event_folder(archive().catalog, event_id)
-    folder = os.path.realpath(found) if found is not None else None
-    return folder is not None and os.path.commonpath([os.path.realpath(path), folder]) == folder
+    return found is not None and within(os.path.realpath(path), os.path.realpath(found))
 
 
 def _inside(root: Path, relpath: str) -> Path:
     """A catalog-recorded path under the archive; refuses anything that leaves it."""
     full = (root / relpath).resolve()
-    if os.path.commonpath([full, root.resolve()]) != str(root.resolve()) or not full.is_file():
+    if not within(full, root.resolve()) or not full.is_file():
         abort(404)
     return full

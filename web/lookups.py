@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort
 
 from archive import catalog as cat
+from archive.fsnames import within
 from archive.model import EventRecord, ItemPlace, ItemRecord, SessionRecord
 from archive.outputs.itemjson import items_json
 from archive.store import Archive
@@ -66,11 +67,8 @@ def public(item: dict[str, Any], folders: dict[str, str]) -> dict[str, Any]:
 def _under(path: str, folder: str) -> str:
     """`path` relative to the event folder; only its name when it lies elsewhere (another
     event's folder shares a prefix: /ev and /ev2)."""
-    try:
-        if folder and os.path.commonpath([path, folder]) == os.path.normpath(folder):
-            return os.path.relpath(path, folder)
-    except ValueError:  # one of them relative: not comparable
-        pass
+    if folder and within(path, folder):
+        return os.path.relpath(path, folder)
     return os.path.basename(path)
 
 

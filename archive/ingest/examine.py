@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from archive import dates, settings
 from archive.errors import ArchiveWriteError, MediaError
+from archive.fsnames import within
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
 from archive.media import posters, thumbs
 from archive.media import types as mediatypes
@@ -85,8 +86,7 @@ def open_checked(task: Task) -> int:
             raise MediaError("read", "no longer a regular file (replaced since the scan)")
         folder = task.path[:-len(task.relpath)] if task.path.endswith(task.relpath) else ""
         real = os.readlink(f"/proc/self/fd/{fd}")
-        inside = os.path.realpath(folder or os.path.dirname(task.path))
-        if folder and os.path.commonpath([real, inside]) != inside:
+        if folder and not within(real, os.path.realpath(folder)):
             raise MediaError("read", "now leads out of the event folder (replaced since "
                              "the scan); not read")
         os.set_blocking(fd, True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFSOCK, S_ISREG
 
+from archive.fsnames import within
 from archive.media.types import SIDECAR_SUFFIXES
 from archive.resolve.eventfile import EVENT_FILE
 
@@ -60,7 +61,7 @@ class _Links:
             self.skipped.append((path, f"symbolic link to {os.readlink(path)}, which does "
                                        "not exist (dangling); not followed"))
             return True
-        if os.path.commonpath([target, self.root]) == self.root:
+        if within(target, self.root):
             return False
         self.skipped.append((path, f"symbolic link to {target} leaves the event folder; "
                                    "not followed"))
