@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class ResultCache:
-    """Least recently used results, at most `entries` of them and `max_bytes` in all
-    (0 for either: keep nothing). An entry larger than the whole budget is not kept."""
+    """Least recently used results of this process, at most `entries` of them and
+    `max_bytes` in all (0 for either: keep nothing). An entry larger than the whole
+    budget is not kept. A subclass keeps the pickles elsewhere (`_blob`, `_keep`)."""
 
     def __init__(self, entries: int = 0, max_bytes: int = 0) -> None:
         self.entries, self.max_bytes = entries, max_bytes
@@ -37,21 +38,39 @@ class ResultCache:
         return len(self._data)
 
     def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            blob = self._data.get(key)
-            if blob is None:
-                self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
-        return pickle.loads(blob)
+        found = None
+        if self.entries and self.max_bytes:
+            try:
+                blob = self._blob(key)
+                found = pickle.loads(blob) if blob is not None else None
+            except Exception as exc:  # noqa: BLE001 - a cache: whatever fails is a miss
+                self._failed(exc)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found
 
     def put(self, key: Hashable, value: Any) -> None:
         if not self.entries or not self.max_bytes:
             return
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        if len(blob) > self.max_bytes:
-            return
+        if len(blob) <= self.max_bytes:
+            self._keep(key, blob)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.nbytes = 0
+
+    def _blob(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            blob = self._data.get(key)
+            if blob is not None:
+                self._data.move_to_end(key)
+            return blob
+
+    def _keep(self, key: Hashable, blob: bytes) -> None:
         with self._lock:
             old = self._data.pop(key, None)
             self.nbytes += len(blob) - (len(old) if old is not None else 0)
@@ -59,13 +78,11 @@ class ResultCache:
             while len(self._data) > self.entries or self.nbytes > self.max_bytes:
                 self.nbytes -= len(self._data.popitem(last=False)[1])
 
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.nbytes = 0
+    def _failed(self, exc: Exception) -> None:
+        log.warning("search result cache: %s", exc)
 
 
-class SharedResultCache:
+class SharedResultCache(ResultCache):
     """The same cache in a folder that the worker processes of one server share
     (`diskcache`: SQLite and files), so a query is searched once, not once per worker
     that sees it.
@@ -76,8 +93,8 @@ class SharedResultCache:
     """
 
     def __init__(self, folder: Path, entries: int = 0, max_bytes: int = 0) -> None:
-        self.folder, self.entries, self.max_bytes = folder, entries, max_bytes
-        self.hits = self.misses = 0
+        super().__init__(entries, max_bytes)
+        self.folder = folder
         self._cache = None
         if entries and max_bytes:
             try:
@@ -93,25 +110,19 @@ class SharedResultCache:
     def __len__(self) -> int:
         return len(self._cache) if self._cache is not None else 0
 
-    def get(self, key: Hashable) -> Any | None:
-        found = None
-        if self._cache is not None:
-            try:
-                blob = self._cache.get(repr(key))
-                found = pickle.loads(blob) if blob is not None else None
-            except Exception as exc:  # noqa: BLE001 - a cache: whatever fails is a miss
-                self._failed(exc)
-        if found is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return found
-
-    def put(self, key: Hashable, value: Any) -> None:
+    def clear(self) -> None:
         if self._cache is None:
             return
-        blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        if len(blob) > self.max_bytes:
+        try:
+            self._cache.clear()
+        except (sqlite3.Error, OSError) as exc:
+            self._failed(exc)
+
+    def _blob(self, key: Hashable) -> bytes | None:
+        return self._cache.get(repr(key)) if self._cache is not None else None
+
+    def _keep(self, key: Hashable, blob: bytes) -> None:
+        if self._cache is None:
             return
         try:
             self._cache.set(repr(key), blob)  # bytes: kept as they are, not pickled again
@@ -120,14 +131,6 @@ class SharedResultCache:
                 self._cache.delete(oldest)
         except KeyError:
             pass  # another process emptied it meanwhile
-        except (sqlite3.Error, OSError) as exc:
-            self._failed(exc)
-
-    def clear(self) -> None:
-        if self._cache is None:
-            return
-        try:
-            self._cache.clear()
         except (sqlite3.Error, OSError) as exc:
             self._failed(exc)
 
