@@ -447,10 +447,12 @@ def _print_results(result: dict[str, Any]) -> None:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
         echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
              f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+    shown = settings.value("facet_values")
     for name, counts in result["facets"].items():
         if counts:
-            top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:6])
-            echo(f"  {name}: {top}")
+            top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:shown])
+            more = f", … {len(counts) - shown} more" if len(counts) > shown else ""
+            echo(f"  {name}: {top}{more}")
 
 
 @main.command()

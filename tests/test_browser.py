@@ -181,6 +181,10 @@ def test_a_phone_shows_the_results_before_the_facets_and_a_wide_screen_beside(
             else:  # the first result on the first screen, the facets below the results
                 assert first["y"] + first["height"] <= 844
                 assert facets["y"] > first["y"]
+                page.click("a[href='#facets']")  # and a way to them from the top
+                wait_until(page, "(() => { const box = document.getElementById('facets')"
+                           ".getBoundingClientRect(); return box.top >= 0 && box.top < 844; })()")
+            assert page.locator(".jump").is_visible() == (width == 390)
             screenshot(page, f"search-{width}")
         finally:
             context.close()

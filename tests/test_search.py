@@ -419,3 +419,34 @@ def test_a_field_that_only_selects_marks_no_words(index: SearchIndex) -> None:
             assert hit["at"] is None and not hit["transcript"], (text, hit["id"])
     said = index.search("florence kind:video")["results"][0]
     assert said["at"] == 0.5 and "Florence" in said["transcript"][0]["text"]
+
+
+def test_the_command_line_shows_as_many_facet_values_as_the_site(tmp_path: Path) -> None:
+    from archive import settings
+
+    from helpers.cli import Cli
+    from helpers.media import make_jpeg
+
+    shown = settings.value("facet_values")
+    event = tmp_path / "event"
+    ids = [f"p{n:02d}" for n in range(shown + 3)]
+    people = "".join(f'[[people]]\nid = "{i}"\nname = "Person {i}"\n' for i in ids)
+    event.mkdir()
+    (event / "event.toml").write_text(
+        '[event]\nid = "many"\ntitle = "Many"\ndate = 2024-05-02\ntimezone = "UTC"\n' + people
+        + f'[[media]]\npath = "a.jpg"\npeople = {ids!r}\n'.replace("'", '"'),
+        encoding="utf-8")
+    make_jpeg(event / "a.jpg")
+    cli = Cli(tmp_path / "archive")
+    cli("ingest", "-j", "1", str(event))
+    facets = cli.json("search", "", "--json")["facets"]
+    assert len(facets["person"]) == shown + 3
+    lines = {line.split(":")[0].strip(): line for line in cli("search", "").splitlines()
+             if line.startswith("  ")}
+    for name, counts in facets.items():
+        if counts:
+            listed = list(counts.items())[:shown]
+            expected = ", ".join(f"{k} ({v})" for k, v in listed)
+            if len(counts) > shown:
+                expected += f", … {len(counts) - shown} more"
+            assert lines[name] == f"  {name}: {expected}"
