@@ -10,7 +10,17 @@ from archive.errors import MediaError
 from archive.ingest.examine import Task, examine
 from archive.media.extract.sidecar import parse_subtitles
 from archive.media.extract.video import parse_iso6709
-from archive.media.posters import Cut, Moment, cut, pick_poster
+from archive.media.posters import (
+    Cut,
+    Moment,
+    cut,
+    grab_commands,
+    moments,
+    pick_poster,
+    plan,
+    share_out,
+)
+from archive.media.tools import run_all
 
 from helpers.media import key_frame_times, make_video
 
@@ -353,3 +363,43 @@ def test_subtitles_belong_to_every_encoding_of_a_recording(cli, event_dir: Path)
     assert transcripts() == {"talk.mp4": ["Grazie"], "talk.mkv": ["Grazie"],
                              "talk.webm": ["Grazie"]}
     assert "3 unchanged" in cli("ingest", "-j", "1", str(event_dir))
+
+
+def _group(seek: float, *ats: float) -> list[Cut]:
+    return [Cut(Moment(f"f{at:04.1f}", at, 1.0), seek, at, True) for at in ats]
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 8])
+def test_decoders_share_the_groups_once_each_and_evenly(parts: int) -> None:
+    groups = [_group(0.0, 1.5, 6.0), _group(10.0, 13.5), _group(20.0, 25.5),
+              _group(30.0, 31.5), _group(40.0, 43.5), _group(50.0, 56.5)]
+    shares = share_out(groups, parts)
+    assert len(shares) == min(parts, len(groups))
+    assert sorted(id(g) for share in shares for g in share) == sorted(map(id, groups))
+    loads = [sum(max(c.at for c in g) - g[0].seek for g in share) for share in shares]
+    longest = max(max(c.at for c in g) - g[0].seek for g in groups)
+    assert max(loads) - min(loads) <= longest  # dealt longest first to the least loaded
+
+
+def test_a_failed_or_hung_decoder_is_a_media_error_and_is_killed() -> None:
+    with pytest.raises(MediaError, match="false failed"):
+        run_all([["true"], ["false"]], "poster", 10)
+    with pytest.raises(MediaError, match="timed out"):
+        run_all([["sleep", "30"], ["true"]], "poster", 0.5)
+
+
+def test_a_strip_cut_by_several_decoders_is_the_strip_cut_by_one(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "clip.mp4", seconds=30.0, source=CLOCK.format(d=30.0),
+                       extra=LONG_GOP["h264"])
+    wanted = moments(30.0)
+    groups = plan(video, wanted, 0.0, 10)
+    pictures = {}
+    for parts in (1, 3):
+        out = tmp_path / f"parts{parts}"
+        out.mkdir()
+        commands = grab_commands(video, groups, out, parts)
+        assert len(commands) == min(parts, len(groups))
+        run_all(commands, "poster", 60)
+        pictures[parts] = {f.name: f.read_bytes() for f in out.iterdir()}
+    assert sorted(pictures[1]) == sorted(["p.ppm"] + [f"f{i:02d}.ppm" for i in range(10)])
+    assert pictures[3] == pictures[1]  # decoding is exact: the same pictures, bit for bit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from archive.errors import MediaError
 
@@ -34,3 +35,16 @@ def run(args: Sequence[str], stage: str, timeout: float) -> bytes:
         reason = lines[-1] if lines else f"exit code {done.returncode}"
         raise MediaError(stage, f"{args[0]} failed: {reason[:300]}")
     return done.stdout
+
+
+def run_all(commands: Sequence[Sequence[str]], stage: str, timeout: float) -> list[bytes]:
+    """Run programs side by side and return their stdouts, in order.
+
+    Raises the first MediaError any of them raises (as `run` does); each child is
+    killed at the time-out, never left behind.
+    """
+    if len(commands) == 1:
+        return [run(commands[0], stage, timeout)]
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        futures = [pool.submit(run, command, stage, timeout) for command in commands]
+        return [future.result() for future in futures]
