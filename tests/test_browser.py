@@ -153,12 +153,13 @@ def test_download_credits_csv(page: Page) -> None:
     screenshot(page, "credits")
 
 
-@pytest.mark.parametrize("path", ["/events/florence-2019", "/sessions/s2", "/credits"])
+@pytest.mark.parametrize("path", ["/events/florence-2019",
+                                  "/events/florence-2019/sessions/s2", "/credits"])
 def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path: str) -> None:
     context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        page.goto(path)
+        assert page.goto(path).status == 200  # the page itself, not a narrow 404
         screenshot(page, "phone" + path.replace("/", "-"))
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
@@ -188,3 +189,22 @@ def test_a_phone_shows_the_results_before_the_facets_and_a_wide_screen_beside(
             screenshot(page, f"search-{width}")
         finally:
             context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/events", "/events/florence-2019",
+                                  "/events/florence-2019/sessions/s2",
+                                  "/events/florence-2019/people/peter-keller", "/credits",
+                                  "item"])
+def test_a_page_loads_with_no_failed_request_or_console_error(page: Page, path: str) -> None:
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    if path == "item":  # a photo's page, reached as a visitor reaches it
+        page.goto("/?q=keller")
+        page.locator(".card a").first.click()
+        page.wait_for_url("**/items/**")
+    else:
+        page.goto(path)
+    page.wait_for_load_state("networkidle")
+    assert failed == []  # the icon too: a 404 for /favicon.ico was logged on every page
