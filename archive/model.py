@@ -45,6 +45,7 @@ class Person:
     project: str | None = None
     aliases: tuple[str, ...] = ()
     url: str | None = None
+    consent: bool = True  # false: no item showing this person is published
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -90,6 +91,16 @@ class MediaEntry:
     description: str | None = None
     keywords: tuple[str, ...] = ()
     credit: CreditSpec = field(default_factory=CreditSpec)
+    publish: bool | None = None  # None: not said here
+
+    @property
+    def is_glob(self) -> bool:
+        """A path with `*` or `?` is a glob naming many files (it may give only
+        `publish`); `[` alone is not, as file names hold brackets."""
+        return any(c in self.path for c in GLOB_MARKS)
+
+
+GLOB_MARKS = "*?"
 
 
 @dataclass(frozen=True)
@@ -356,6 +367,16 @@ class AmbiguousItem:
     path: str
     item: str
     sessions: list[str]
+
+
+@dataclass(frozen=True)
+class WithheldItem:
+    """An item kept in the archive but withheld from the site and every export."""
+
+    path: str
+    item: str
+    event: str
+    reason: str
 
 
 @dataclass(frozen=True)
