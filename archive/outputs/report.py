@@ -65,9 +65,9 @@ def unmatched_line(row: dict[str, Any]) -> str:
     if row["suggestion"]:
         hint = f"; did you mean {row['suggestion']!r}?"
     elif any(c in row["path"] for c in "*?["):
-        hint = (" (a glob matching no file)" if any(c in row["path"] for c in "*?") else
-                " ([[media]] paths are exact but for globs with * or ?, which give only "
-                "publish)")
+        hint = (" (a glob; '*' stays inside one folder, '**' spans folders)"
+                if any(c in row["path"] for c in "*?") else
+                " ([[media]] paths are exact; globs, with * or ?, give only publish)")
     else:
         hint = " (a path relative to the event folder, exactly as the file is named)"
     return f"{where}: matches no file{hint}"
