@@ -8,7 +8,9 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from archive.errors import ManifestError
 from archive.resolve.eventfile import parse_event
 from archive.resolve.publication import withheld_reason
 from archive.resolve.rules import ItemFacts, resolve
+from archive.store import Archive
 
 from helpers.cli import Cli
 from helpers.consent import PUBLISHED, WITHHELD, event_text, make_event
@@ -340,3 +343,44 @@ def test_consent_withdrawn_then_given_back_with_the_site_running(
     assert server.get(f"/items/{keller}")[0] == 200
     assert server.get(f"/media/{keller}/large")[0] == 200
     assert "keller" in visible(server, ids)
+
+
+@pytest.mark.slow
+def test_the_site_lists_no_item_the_catalog_withholds_before_the_index_knows(
+        tmp_path: Path, live_server: Callable[..., LiveServer]) -> None:
+    """An ingest killed between its catalog commit and its index sync leaves the index
+    behind; the site (which never syncs it) still lists no withheld item."""
+    folder = make_event(tmp_path / "event", consent="")
+    cli = Cli(tmp_path / "archive")
+    cli("ingest", str(folder))
+    keller = ids_by_name(cli)["keller"]
+    server = live_server(tmp_path / "archive")
+    assert keller in server.get("/api/search?q=keller")[2].decode()
+    with Archive.open(tmp_path / "archive") as archive, archive.catalog.transaction():
+        archive.catalog.execute("UPDATE items SET withheld = 'taken down' WHERE id = ?",
+                                (keller,))
+    for path in ("/api/search?q=keller", "/?q=keller", "/credits?q=keller",
+                 "/api/credits?format=csv&q=keller"):
+        assert keller not in server.get(path)[2].decode(), path
+    assert server.get(f"/items/{keller}")[0] == 404
+
+
+@pytest.mark.slow
+def test_a_catalog_from_before_consent_read_only_withholds_nothing(
+        tmp_path: Path, live_server: Callable[..., LiveServer]) -> None:
+    """Read before any command migrates it (the site, report, export): schema 2 has no
+    `withheld` column, and nothing was withheld then."""
+    folder = make_event(tmp_path / "event", consent="")
+    (folder / "event.toml").write_text(event_text(media=""), encoding="utf-8")
+    root = tmp_path / "archive"
+    Cli(root)("ingest", str(folder))
+    with closing(sqlite3.connect(root / "catalog.sqlite3")) as db:
+        db.execute("ALTER TABLE items DROP COLUMN withheld")
+        db.execute("PRAGMA user_version = 2")
+        db.commit()
+    cli = Cli(root)
+    assert cli.json("report")["withheld"] == []
+    assert len(list(csv.DictReader(io.StringIO(cli("export", "credits"))))) == 4
+    server = live_server(root)
+    assert json.loads(server.get("/api/search?q=")[2])["total"] == 4
+    assert all(server.get(f"/items/{i}")[0] == 200 for i in ids_by_name(cli).values())
