@@ -80,6 +80,9 @@ class Camera:
     room: str | None = None
 
 
+GLOB_MARKS = "*?"  # what makes a [[media]] path a glob
+
+
 @dataclass(frozen=True)
 class MediaEntry:
     """A `[[media]]` entry: facts about one file, by path relative to the event folder."""
@@ -98,9 +101,6 @@ class MediaEntry:
         """A path with `*` or `?` is a glob naming many files (it may give only
         `publish`); `[` alone is not, as file names hold brackets."""
         return any(c in self.path for c in GLOB_MARKS)
-
-
-GLOB_MARKS = "*?"
 
 
 @dataclass(frozen=True)
