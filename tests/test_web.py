@@ -383,6 +383,23 @@ def test_jsonld_urls_never_come_from_the_host_header(tricky: FlaskClient,
         f"https://archive.example.org/media/{photo}/original")
 
 
+@pytest.mark.parametrize("host", ["a" * 64, "a..b", ".."])
+def test_a_host_header_naming_no_host_is_a_400_on_every_route(tricky: FlaskClient,
+                                                             host: str) -> None:
+    photo = item_id(tricky, "file:closing")
+    for url in ("/", "/events", f"/items/{photo}", "/credits", f"/media/{photo}/small",
+                "/static/style.css", "/api/search?q=a", "/api/events"):
+        answer = tricky.get(url, headers={"Host": host})
+        assert answer.status_code == 400, (url, answer.status_code)  # was a 500
+
+
+def test_a_doubled_slash_is_no_redirect_to_the_host_header(tricky: FlaskClient) -> None:
+    for url in ("/static//etc/passwd", "/items//x"):
+        answer = tricky.get(url, headers={"Host": "evil.example"})
+        assert answer.status_code == 404, url
+        assert "Location" not in answer.headers
+
+
 def jsonld_of(html: str) -> dict:
     start = html.index('<script type="application/ld+json">') + len(
         '<script type="application/ld+json">')

@@ -17,6 +17,7 @@ from archive.store import Archive
 
 from . import api, browse, files, pages
 from .context import SiteArchive
+from .hosts import HostCheck
 
 # Scripts only from our own static files; no inline script may run (the JSON-LD
 # block is data, which browsers do not execute).
@@ -61,6 +62,9 @@ def create_app(archive_dir: str | Path | None = None,
         app.register_error_handler(damage, _catalog_unreadable)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
+    # No redirect for '//' in a path: werkzeug builds its Location from the Host header.
+    app.url_map.merge_slashes = False
+    app.wsgi_app = HostCheck(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
