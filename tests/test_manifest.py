@@ -247,6 +247,35 @@ def test_event_file_linked_to_a_device_is_refused(tmp_path: Path, event_dir: Pat
     one_line_error(done, event_dir / "event.toml", "not a regular file")
 
 
+@pytest.mark.parametrize("target", ["outside", "/proc/self/environ"])
+def test_an_event_file_linked_out_of_its_folder_is_refused_unread(tmp_path: Path,
+                                                                 target: str) -> None:
+    folder = tmp_path / "event"
+    folder.mkdir()
+    secret = tmp_path / "secret.conf"
+    secret.write_text("db_password = hunter2 and more\n", encoding="utf-8")
+    (folder / "event.toml").symlink_to(secret if target == "outside" else target)
+    with pytest.raises(ManifestError) as caught:
+        load_event(folder)
+    message = str(caught.value)
+    assert message.startswith(f"{folder / 'event.toml'}: ") and "link out" in message
+    assert "hunter2" not in message and "PATH" not in message  # nothing of it is quoted
+
+
+def test_an_event_file_linked_inside_its_folder_is_read(tmp_path: Path) -> None:
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "florence.toml").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "event.toml").symlink_to(Path("meta") / "florence.toml")
+    assert load_event(tmp_path).id == "x"
+
+
+def test_a_dangling_event_file_link_is_an_error_not_a_folder_without_one(
+        tmp_path: Path) -> None:
+    (tmp_path / "event.toml").symlink_to("nowhere.toml")
+    with pytest.raises(ManifestError, match="a link to nowhere.toml, which does not exist"):
+        load_event(tmp_path)
+
+
 def test_oversized_event_file_is_refused_naming_the_limit(tmp_path: Path) -> None:
     with open(tmp_path / "event.toml", "wb") as sparse:
         sparse.truncate(limits.value("event_file_bytes") + 1)

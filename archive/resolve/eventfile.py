@@ -21,7 +21,7 @@ import tomli
 
 from archive import settings
 from archive.errors import ManifestError
-from archive.fsnames import separators
+from archive.fsnames import separators, within
 from archive.model import (
     CREDIT_FIELDS,
     Camera,
@@ -463,6 +463,9 @@ def _read(path: Path) -> bytes | None:
         # Non-blocking: opening a FIFO to read would otherwise wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
+        if os.path.islink(path):  # not "no event file": a folder of the wrong event
+            raise ManifestError(path, "", f"a link to {os.readlink(path)}, which does not "
+                                "exist") from None
         return None
     except OSError as exc:
         raise ManifestError(path, "", f"cannot read: {exc.strerror}") from None
@@ -470,7 +473,12 @@ def _read(path: Path) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ManifestError(path, "", "not a regular file; the event file must be a "
-                                "text file (a link to one is fine)")
+                                "text file (a link to one in the event folder is fine)")
+        if not within(_opened(fd, path), path.parent):
+            # As for media: what a link out of the folder leads to is never read (its
+            # first line would be quoted by a syntax error: /proc/self/environ, say).
+            raise ManifestError(path, "", "a link out of the event folder; copy the event "
+                                "file into the folder (or link to one inside it)")
         largest = settings.value("event_file_bytes")
         # Read one byte past the limit: a file still growing cannot slip through.
         data = b"" if info.st_size > largest else file.read(largest + 1)
@@ -478,6 +486,14 @@ def _read(path: Path) -> bytes | None:
         raise ManifestError(path, "", f"{max(info.st_size, len(data)):,} bytes; an event "
                             f"file may be at most {largest // settings.MiB} MB")
     return data
+
+
+def _opened(fd: int, path: Path) -> str:
+    """The real path of the file opened as `fd` (where /proc says), else of `path`."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(path)
 
 
 def load_event(folder: Path) -> Event:
