@@ -121,6 +121,12 @@ MISTAKES = [
     ("bad license", _with('license = "CC-BY-4.0"', 'license = "CC BY 4.0"'), "credit.license",
      "did you mean 'CC-BY-4.0'"),
     ("bad timezone", _with('"Europe/Rome"', '"Europe/Florence"'), "event.timezone", "IANA"),
+    # Files ZoneInfo opens that name no IANA zone: the host's own, POSIX and leap-second
+    # variants.
+    ("host's zone", _with('"Europe/Rome"', '"localtime"'), "event.timezone", "IANA"),
+    ("posix zone", _with('"Europe/Rome"', '"posix/Europe/Rome"'), "event.timezone", "IANA"),
+    ("leap-second zone", _with('"Europe/Rome"', '"right/UTC"'), "event.timezone", "IANA"),
+    ("factory zone", _with('"Europe/Rome"', '"Factory"'), "event.timezone", "IANA"),
     ("wrong type", _with('organisers = ["ASEV", "Arezzo Innovazione"]', 'organisers = "ASEV"'),
      "event.organisers", "expected an array"),
     ("camera without model", _with('model = "Canon EOS 80D"\n', ""), "cameras[0]",

@@ -7,13 +7,14 @@ expected; unknown keys are errors so a typo never goes silently unused.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # TOML 1.1 (tomli 2.4; Python 3.15's tomllib) allows times without seconds, as
 # DESIGN.md writes them (`start = 11:15`); Python 3.11's tomllib reads TOML 1.0 only.
@@ -149,12 +150,22 @@ def time(value: Any) -> dt.time:
                      "e.g. 11:15")
 
 
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # ZoneInfo also opens files that name no zone of the IANA list: 'localtime' (the
+    # host's zone, so times would move with the machine), 'posix/…', 'right/…' (leap
+    # seconds), 'posixrules', 'Factory'.
+    return frozenset(available_timezones() - {"localtime", "Factory"})
+
+
 def timezone(value: Any) -> str:
     value = text(value)
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{value!r} is not an IANA time zone, e.g. 'Europe/Rome'") from None
+    if value not in _zone_names():
+        raise ValueError(f"{value!r} is not an IANA time zone name, e.g. 'Europe/Rome'")
     return value
 
 
