@@ -119,6 +119,22 @@ iso_stamps = st.one_of(st.text(max_size=40), st.builds(
     digits, two, two, two, two, two, offsets))
 
 
+@pytest.mark.parametrize(("written", "noted"), [
+    ("2019:02:30 12:00:00", True),   # a day that does not exist: said, not dropped silently
+    ("2019:13:01 12:00:00", True),
+    ("    :  :     :  :  ", False),  # what cameras without a clock write: nothing to say
+    ("0000:00:00 00:00:00", False),
+    ("", False),
+])
+def test_an_impossible_exif_date_is_a_warning(written: str, noted: bool) -> None:
+    fields, problems = exif.normalise({"DateTimeOriginal": written})
+    assert fields["taken"] is None
+    said = [p for p in problems if "DateTimeOriginal" in p]
+    assert bool(said) == noted, problems
+    if noted:
+        assert repr(written) in said[0] and "not a date" in said[0]
+
+
 @settings(deadline=None)  # timing on a shared machine is no property
 @given(exif_stamps, st.one_of(st.none(), st.text(max_size=12)), offsets)
 def test_exif_dates_are_plausible_or_none(text: str, subsec: str | None,

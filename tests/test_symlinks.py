@@ -92,7 +92,11 @@ def test_dangling_links_fifos_and_devices_are_warnings(cli, event_dir: Path,
     os.symlink("gone.jpg", event_dir / "inside.jpg")           # dangling, inside
     os.symlink(tmp_path / "nowhere" / "x.jpg", event_dir / "outside.jpg")  # dangling, out
     os.mkfifo(event_dir / "pipe.jpg")
+    os.symlink("loop2.jpg", event_dir / "loop1.jpg")  # each leads to the other
+    os.symlink("loop1.jpg", event_dir / "loop2.jpg")
     specials = {"inside.jpg": "symbolic link to gone.jpg, which does not exist (dangling)",
+                "loop1.jpg": "symbolic link to loop2.jpg, which leads back to itself",
+                "loop2.jpg": "symbolic link to loop1.jpg, which leads back to itself",
                 "outside.jpg": f"symbolic link to {tmp_path / 'nowhere' / 'x.jpg'}, which "
                                "does not exist (dangling)",
                 "pipe.jpg": "a FIFO (named pipe), not a media file; skipped"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -57,9 +58,13 @@ class _Links:
     def _leaves(self, path: str) -> bool:
         """Whether a link is not followed: it leads out of the event folder, or nowhere."""
         target = os.path.realpath(path)
-        if not os.path.exists(path):
-            self.skipped.append((path, f"symbolic link to {os.readlink(path)}, which does "
-                                       "not exist (dangling); not followed"))
+        try:
+            os.stat(path)
+        except OSError as exc:
+            why = ("which leads back to itself (a loop of links)" if exc.errno == errno.ELOOP
+                   else "which does not exist (dangling)")
+            self.skipped.append((path, f"symbolic link to {os.readlink(path)}, {why}; "
+                                       "not followed"))
             return True
         if within(target, self.root):
             return False

@@ -149,11 +149,21 @@ def _taken(raw: RawTags, notes: list[str]) -> str | None:
     """The first plausible of DateTimeOriginal and DateTimeDigitized; notes the absurd."""
     for name, sub, off in (("DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal"),
                            ("DateTimeDigitized", "SubSecTimeDigitized", "OffsetTimeDigitized")):
-        parsed = parse_exif_datetime(_text(raw.get(name)), raw.get(sub), raw.get(off))
+        written = _text(raw.get(name))
+        parsed = parse_exif_datetime(written, raw.get(sub), raw.get(off))
+        if parsed is None and _unreadable_date(written):
+            notes.append(f"EXIF {name} {written!r} is not a date and time; ignored as the "
+                         "capture time")
         taken = capture_time(parsed, f"EXIF {name}", notes)
         if taken:
             return taken
     return None
+
+
+def _unreadable_date(written: str | None) -> bool:
+    """Text that says a date but none that exists (2019:02:30): cameras that know no date
+    write blanks or zeros, which say nothing and are no mistake."""
+    return bool(written) and re.search(r"[1-9]", written or "") is not None
 
 
 _FIELDS: dict[str, Callable[[RawTags], Any]] = {
