@@ -33,7 +33,7 @@ BREAK = "qqbreakqq"
 RELATION_BOOST = {"shown": 3.0, "session": 2.0, "mentioned": 1.0}
 FACETS = ("event", "session", "person", "kind", "creator", "camera")
 # Written into each index generation; an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def build_schema() -> fields.Schema:
@@ -54,6 +54,8 @@ def build_schema() -> fields.Schema:
         person_session=fields.TEXT(analyzer=FOLD, phrase=True),
         person_mentioned=fields.TEXT(analyzer=FOLD, phrase=True),
         credit=fields.TEXT(analyzer=FOLD, phrase=True),
+        # The creator's credited name, and their person's name and aliases (by:, creator:).
+        creator_text=fields.TEXT(analyzer=FOLD, phrase=True),
         camera_text=fields.TEXT(analyzer=FOLD, phrase=True),
         room=fields.TEXT(analyzer=FOLD, phrase=True),
         taken=fields.DATETIME(sortable=True),
@@ -64,6 +66,7 @@ def build_schema() -> fields.Schema:
         person=fields.KEYWORD(lowercase=False, commas=True),
         kind=fields.KEYWORD(lowercase=False),
         creator=fields.KEYWORD(lowercase=False, commas=True),
+        creator_person=fields.KEYWORD(lowercase=False),  # the creator's person id
         camera=fields.KEYWORD(lowercase=False, commas=True),
         # Unstemmed words of every text field, for "did you mean".
         spell=fields.TEXT(analyzer=FOLD, phrase=False),

@@ -45,6 +45,8 @@ class Resolution:
     ambiguous: list[str] = field(default_factory=list)
     people: list[dict[str, str]] = field(default_factory=list)
     credit: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Third-party fields, a licence conflict, the creator's person id (CreditAnswer.rights)
+    rights: dict[str, Any] = field(default_factory=dict)
     camera_known: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,7 +58,7 @@ class Resolution:
                 "sessions": self.sessions, "ambiguous": self.ambiguous,
                 "people": self.people,
                 "credit": {k: list(v) for k, v in sorted(self.credit.items())},
-                "camera_known": self.camera_known}
+                "rights": self.rights, "camera_known": self.camera_known}
 
 
 # Camera firmware fills ImageDescription with its own name; such text is no description.
@@ -246,6 +248,7 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
     camera = find_camera(event, meta.get("camera"))
     when = corrected_time(when, source, camera) if when else None
     sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
+    credit = resolve_credit(facts.relpath, meta, event, entry)
     return Resolution(
         taken=when.isoformat() if when else None,
         taken_local=event_local(when, event) if when else None, taken_source=source,
@@ -255,5 +258,5 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
         keywords=[w for w, _ in _keywords(meta, entry)],
         sessions=sessions, ambiguous=ambiguous,
         people=resolve_people(facts, event, entry, sessions),
-        credit=resolve_credit(facts.relpath, meta, event, entry),
+        credit=credit.fields, rights=credit.rights(),
         camera_known=camera is not None)
