@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ from archive.resolve.eventfile import parse_event
 from archive.resolve.licenses import SPDX_IDS
 from archive.resolve.licensetext import license_name, license_url, spdx_license
 from archive.resolve.rules import ItemFacts, Resolution, resolve
+from web import create_app
 
 from helpers.cli import Cli
 from helpers.media import make_exif, make_jpeg, make_xmp
@@ -394,3 +397,95 @@ def test_by_and_creator_find_a_persons_work(acme: Cli, query: str) -> None:
 def test_by_finds_no_third_party_work_under_a_persons_name(acme: Cli) -> None:
     assert acme.json("search", "by:harvey")["total"] == 1
     assert acme.json("search", "by:acme")["total"] == 0
+
+
+# --- the sample event and the site ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site(sample_archive: Path) -> FlaskClient:
+    return create_app(sample_archive, {"TESTING": True}).test_client()
+
+
+def test_the_sample_declares_its_photographers(sample_archive: Path) -> None:
+    report = Cli(sample_archive).json("report")
+    assert report["third_party"] == [] and report["license_conflicts"] == []
+    # The three photos without a creator stay listed, on purpose.
+    assert len(report["without_creator"]) == 3
+
+
+def test_person_page_shows_photos_by_beside_shown_in(site: FlaskClient) -> None:
+    page = site.get("/events/florence-2019/people/chiara-neri").get_data(as_text=True)
+    assert "Shown in: 0 items" in page
+    assert "Photos by Chiara Neri: 30 items" in page
+    assert site.get("/api/people/chiara-neri").json["created"].__len__() == 30
+    keller = site.get("/events/florence-2019/people/peter-keller").get_data(as_text=True)
+    assert "Shown in: " in keller and "Photos by" not in keller
+
+
+@pytest.mark.parametrize(("query", "person", "total"), [
+    ("by:chiara-neri", "chiara-neri", 30), ('by:"chiara neri"', "chiara-neri", 30),
+    ("creator:luca-bianchi", "luca-bianchi", 25), ("by:bianchi", "luca-bianchi", 25)])
+def test_site_search_by_a_photographer(site: FlaskClient, query: str, person: str,
+                                       total: int) -> None:
+    result = site.get("/api/search", query_string={"q": query, "limit": 100}).json
+    assert result["total"] == total
+    assert {r["credit"]["creator_person"] for r in result["results"]} == {person}
+
+
+def test_item_page_links_the_licence_the_page_and_the_creator(site: FlaskClient) -> None:
+    found = site.get("/api/search", query_string={"q": "by:chiara-neri"}).json["results"][0]
+    page = site.get(f"/items/{found['id']}").get_data(as_text=True)
+    assert 'rel="license" href="https://creativecommons.org/licenses/by/4.0/"' in page
+    assert f'class="source" href="/items/{found["id"]}"' in page
+    assert 'href="/events/florence-2019/people/chiara-neri"' in page
+    assert "Photo: Chiara Neri / ASEV, CC BY 4.0" in page
+    start = page.index('<script type="application/ld+json">') + len(
+        '<script type="application/ld+json">')
+    obj = json.loads(page[start:page.index("</script>", start)])
+    check_media_object(obj)
+    assert obj["url"] == f"/items/{found['id']}"
+    assert obj["license"] == "https://creativecommons.org/licenses/by/4.0/"
+
+
+def test_site_jsonld_export_of_the_video(site: FlaskClient) -> None:
+    graph = site.get("/api/credits", query_string={"format": "jsonld", "q": "kind:video"}
+                     ).json["@graph"]
+    (video,) = graph
+    check_media_object(video)
+    assert video["@type"] == "VideoObject" and video["creator"]["@type"] == "Person"
+    assert video["creator"]["name"] == "Barry Guckian"
+    assert video["creditText"] == ("Video: Barry Guckian / Northern and Western Regional "
+                                   "Assembly (TRINNO), CC BY 4.0")
+
+
+# --- the real corpus: files whose own metadata names their rights holder ----------------------
+
+CORPUS_FILES = {"dn__FujiFilm FinePixS1Pro (1).jpg": "Ian Britton",
+                "et__XMP.jpg": "Phil Harvey", "et__ExifTool.jpg": "Phil Harvey"}
+
+
+@pytest.mark.slow
+def test_corpus_photos_of_third_parties_are_never_misattributed(
+        corpus: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "acme"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "event.toml").write_text(EVENT, encoding="utf-8")
+    for name in CORPUS_FILES:
+        shutil.copy(corpus / "photos" / name, folder / "photos" / name)
+    cli = Cli(tmp_path / "archive")
+    cli("ingest", str(folder))
+    items = _by_file(cli.json("list"))
+    for name, creator in CORPUS_FILES.items():
+        credit = items[name]["credit"]
+        assert credit["creator"] == creator
+        assert credit["license"] is None  # not the event's CC-BY-SA-4.0, nor a web site
+        assert "ACME" not in (credit["organisation"] or "") and "ACME" not in credit["line"]
+    assert items["et__XMP.jpg"]["credit"]["copyright"] == "Copyright 2004 Phil Harvey"
+    report = {Path(r["path"]).name: r for r in cli.json("report")["third_party"]}
+    assert set(report) == set(CORPUS_FILES)
+    assert {"field": "creator", "source": "xmp", "value": "Ian Britton"} in report[
+        "dn__FujiFilm FinePixS1Pro (1).jpg"]["names"]
+    graph = json.loads(cli("export", "credits", "--format", "jsonld"))["@graph"]
+    assert all("ACME" not in json.dumps(obj) and "license" not in obj for obj in graph)
+    out = cli("export", "credits", "--strict", code=1)
+    assert all(f"third-party: {folder / 'photos' / name}" in out for name in CORPUS_FILES)
