@@ -50,10 +50,15 @@ def _long_form(match: re.Match[str]) -> str | None:
     return _cc_id(kind, match[2], None)
 
 
+# Characters of a statement read: a licence is named near the start, and a file's text
+# can be megabytes (the negation check would be quadratic in it).
+STATEMENT_LENGTH = 2000
+
+
 def spdx_license(text: str) -> str | None:
     """The SPDX id a licence statement names ("CC BY 4.0", a Creative Commons URL,
     "public domain"), or None when it names none this archive knows. Never raises."""
-    plain = unicodedata.normalize("NFKC", text).strip()
+    plain = unicodedata.normalize("NFKC", text[:STATEMENT_LENGTH]).strip()
     if plain in SPDX_IDS or _REF.match(plain):
         return plain
     if plain.lower() in _LOWER:
