@@ -218,10 +218,10 @@ def test_the_licence_parser_never_raises_and_names_only_known_ids(text: str) -> 
 
 
 def test_a_megabyte_statement_is_read_at_once() -> None:
-    """Only its start is read: a "not" before "public domain" is looked for, and over
-    a whole megabyte of "not"s that search took minutes."""
+    """Only its start is read: after "public domain", each "not" starts a search for a
+    negated "public domain" to the end of the text (20,000 of them took 22 s)."""
     started = time.monotonic()
-    assert spdx_license("not " * 250_000 + "public domain") is None
+    assert spdx_license("public domain. " + "not " * 250_000) == "CC-PDM-1.0"
     assert spdx_license("CC BY 4.0 " + "not " * 250_000) == "CC-BY-4.0"
     assert time.monotonic() - started < 2
 
