@@ -279,8 +279,9 @@ def list_(obj: Context, event_id: str | None, as_json: bool) -> None:
         return
     for item in items:
         credit = (item["credit"] or {}).get("line") or "no credit"
+        withheld = f"  withheld: {item['withheld']}" if item["withheld"] else ""
         echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
-             f"{item['relpath']}  [{credit}]")
+             f"{item['relpath']}  [{credit}]{withheld}")
 
 
 @main.command()
@@ -389,7 +390,9 @@ def _check_base_url(base_url: str | None) -> None:
 
 def _select_for_export(archive: Archive, query: str | None, event_id: str | None,
                        session: str | None, person: str | None) -> list[dict[str, Any]]:
-    items = selected_items(archive.catalog, event=event_id, session=session, person=person)
+    # Withheld items are never exported (DESIGN.md, "Publication").
+    items = selected_items(archive.catalog, event=event_id, session=session, person=person,
+                           published=True)
     if query:
         wanted = set(_search_ids(archive, query))
         items = [item for item in items if item.id in wanted]
@@ -415,17 +418,19 @@ def _search_ids(archive: Archive, query: str) -> list[str]:
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--sort", type=click.Choice(settings.SORTS), default="relevance",
               show_default=True)
+@click.option("--all", "withheld", is_flag=True,
+              help="Include items withheld from publication (consent, publish = false).")
 @json_option
 @click.pass_obj
 def search_command(obj: Context, query: str, limit: int, page: int, sort: str,
-                   as_json: bool) -> None:
+                   withheld: bool, as_json: bool) -> None:
     """Search the archive: words, "phrases" and field:value filters."""
     from indexer.search import Page, QueryError, SearchIndex
 
     with obj.open(readonly=False) as archive:
         index = SearchIndex(archive, quiet=as_json)
         try:
-            result = index.search(query, Page(page, limit), sort)
+            result = index.search(query, Page(page, limit), sort, withheld=withheld)
         except QueryError as exc:
             raise ArchiveError(f"bad query: {exc}") from None
         finally:
@@ -446,8 +451,9 @@ def _print_results(result: dict[str, Any]) -> None:
         echo(f"did you mean: {result['suggestion']}")
     for item in result["results"]:
         at = f" @{item['at']:g}s" if item["at"] is not None else ""
+        withheld = "  (withheld)" if item.get("withheld") else ""
         echo(f"{item['id'][:12]}  {item['kind']:5}  {taken_text(item) or '-':19}  "
-             f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]")
+             f"{item['relpath']}{at}  [{(item['credit'] or {}).get('line') or ''}]{withheld}")
     shown = settings.value("facet_values")
     for name, counts in result["facets"].items():
         if counts:

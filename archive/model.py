@@ -45,6 +45,7 @@ class Person:
     project: str | None = None
     aliases: tuple[str, ...] = ()
     url: str | None = None
+    consent: bool = True  # false: no item showing this person is published
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -79,6 +80,9 @@ class Camera:
     room: str | None = None
 
 
+GLOB_MARKS = "*?"  # what makes a [[media]] path a glob
+
+
 @dataclass(frozen=True)
 class MediaEntry:
     """A `[[media]]` entry: facts about one file, by path relative to the event folder."""
@@ -90,6 +94,13 @@ class MediaEntry:
     description: str | None = None
     keywords: tuple[str, ...] = ()
     credit: CreditSpec = field(default_factory=CreditSpec)
+    publish: bool | None = None  # None: not said here
+
+    @property
+    def is_glob(self) -> bool:
+        """A path with `*` or `?` is a glob naming many files (it may give only
+        `publish`); `[` alone is not, as file names hold brackets."""
+        return any(c in self.path for c in GLOB_MARKS)
 
 
 @dataclass(frozen=True)
@@ -381,6 +392,16 @@ class AmbiguousItem:
     path: str
     item: str
     sessions: list[str]
+
+
+@dataclass(frozen=True)
+class WithheldItem:
+    """An item kept in the archive but withheld from the site and every export."""
+
+    path: str
+    item: str
+    event: str
+    reason: str
 
 
 @dataclass(frozen=True)

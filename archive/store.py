@@ -42,8 +42,10 @@ class Archive:
     catalog: Catalog
 
     @classmethod
-    def open(cls, root: Path, create: bool = True, readonly: bool = False) -> Archive:
-        """Open (and with `create`, make) the archive at `root`.
+    def open(cls, root: Path, create: bool = True, readonly: bool = False,
+             public: bool = False) -> Archive:
+        """Open (and with `create`, make) the archive at `root`; `public`: read-only,
+        seeing published items alone (the site).
 
         Raises CatalogError when the directory or the catalog cannot be used.
         """
@@ -58,7 +60,8 @@ class Archive:
             except OSError as exc:
                 raise CatalogError(f"{root}: cannot create the archive: "
                                    f"{exc.strerror}") from None
-        return cls(root=root, catalog=Catalog(root / CATALOG_FILE, readonly=readonly))
+        return cls(root=root, catalog=Catalog(root / CATALOG_FILE, readonly=readonly,
+                                               public=public))
 
     @property
     def thumbs_dir(self) -> Path:

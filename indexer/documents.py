@@ -18,7 +18,7 @@ from archive.model import ItemRecord
 from archive.outputs.itemjson import camera_label, items_json
 
 from .cues import joined, pack
-from .schema import BREAK
+from .schema import BREAK, WITHHELD
 
 
 def _local_time(item: dict[str, Any]) -> dt.datetime | None:
@@ -111,6 +111,7 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "doc": json.dumps({**item, "transcript": []}, ensure_ascii=False,
                           separators=(",", ":")),
         "cues": pack(cues),
+        **({"withheld": WITHHELD} if item.get("withheld") else {}),
     }
 
 

@@ -31,6 +31,7 @@ BREAK = "qqbreakqq"
 # Per-field query boosts: a person shown in a photo ranks above one who spoke in its
 # session, above one merely mentioned in a transcript.
 RELATION_BOOST = {"shown": 3.0, "session": 2.0, "mentioned": 1.0}
+WITHHELD = "1"  # the `withheld` field's one term
 FACETS = ("event", "session", "person", "kind", "creator", "camera")
 # Written into each index generation; an index of another version is rebuilt.
 SCHEMA_VERSION = 3
@@ -68,6 +69,8 @@ def build_schema() -> fields.Schema:
         creator=fields.KEYWORD(lowercase=False, commas=True),
         creator_person=fields.KEYWORD(lowercase=False),  # the creator's person id
         camera=fields.KEYWORD(lowercase=False, commas=True),
+        # "1" on items withheld from publication: public searches leave them out.
+        withheld=fields.ID(),
         # Unstemmed words of every text field, for "did you mean".
         spell=fields.TEXT(analyzer=FOLD, phrase=False),
         revision=fields.NUMERIC(int, stored=True),

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from .cache import ResultCache, SharedResultCache
 from .cues import Cues, matching
 from .facets import FacetTable, facet_table, matching_docs
 from .query import Parsed, QueryError, parse
-from .schema import FACETS, FOLD, PROSE
+from .schema import FACETS, FOLD, PROSE, WITHHELD
 from .sync import rebuild
 
 log = logging.getLogger(__name__)
@@ -216,31 +216,34 @@ class SearchIndex:
                 self._current = None
 
     def search(self, text: str, page: Page | None = None, sort: str = "relevance",
-               facets: bool = True) -> dict[str, Any]:
-        """The search JSON of DESIGN.md; raises QueryError for a malformed query."""
+               facets: bool = True, withheld: bool = False) -> dict[str, Any]:
+        """The search JSON of DESIGN.md; raises QueryError for a malformed query.
+        Items withheld from publication are left out unless `withheld` (the archivist's
+        `search --all`; never the site)."""
         page = page or Page()
         with self._generation() as generation:
             # The generation is in the key: a result found on the one just replaced is
-            # never served as the new one's.
-            key = (generation.key, text, page.page, page.limit, sort, facets)
+            # never served as the new one's. Its revision is the catalog's the index
+            # reflects, so a consent withdrawn reaches every worker's next search.
+            key = (generation.key, text, page.page, page.limit, sort, facets, withheld)
             result = self.cache.get(key)
             if result is None:
-                result = self._searched(generation, text, page, sort, facets)
+                result = self._searched(generation, text, page, sort, facets, withheld)
                 if result is not None:
                     self.cache.put(key, result)
         if result is None:  # the index was damaged, and has been rebuilt
-            return self.search(text, page, sort, facets)
+            return self.search(text, page, sort, facets, withheld)
         return result
 
     def _searched(self, generation: _Generation, text: str, page: Page, sort: str,
-                  facets: bool) -> dict[str, Any] | None:
+                  facets: bool, withheld: bool) -> dict[str, Any] | None:
         """The search run on the generation's searcher; None when the index proved
         damaged and was rebuilt (raises where it may not be)."""
         try:
             with generation.lock:
                 return run_search(generation.searcher, text, page, sort,
                                   generation.table if facets else None,
-                                  self.max_query_length)
+                                  self.max_query_length, withheld)
         except QueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
@@ -251,7 +254,8 @@ class SearchIndex:
             return None
 
     def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
-        """Every result of a query (at most `cap`), page after page, without facets.
+        """Every published result of a query (at most `cap`), page after page, without
+        facets.
 
         Raises QueryError for a malformed query.
         """
@@ -266,16 +270,20 @@ class SearchIndex:
 
 def run_search(searcher: Searcher, text: str, page: Page | None = None,
                sort: str = "relevance", facets: FacetTable | None = None,
-               max_query_length: int = settings.value("max_query_length")
-               ) -> dict[str, Any]:
+               max_query_length: int = settings.value("max_query_length"),
+               withheld: bool = False) -> dict[str, Any]:
     """Search with an open searcher (and facet counts when given the generation's
-    facet table); raises QueryError for a malformed query."""
+    facet table), leaving withheld items out unless `withheld`; raises QueryError for a
+    malformed query."""
     page = page or Page()
     if sort not in settings.SORTS:
         raise QueryError(f"sort must be one of {', '.join(settings.SORTS)}")
     parsed = parse(text, max_query_length) if text.strip() else Parsed(q.Every())
     if parsed.query is None:
         return _empty(text, parsed)
+    if not withheld:
+        # On the query itself, so the facet counts and the total leave them out too.
+        parsed = replace(parsed, query=q.AndNot(parsed.query, q.Term("withheld", WITHHELD)))
     return _run(searcher, text, parsed, page, sort, facets)
 
 

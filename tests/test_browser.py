@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from helpers.cli import Cli
+from helpers.consent import PUBLISHED, WITHHELD, make_event
 from helpers.processes import serving
 
 # Slow: a real chromium against the real server.
@@ -208,3 +210,46 @@ def test_a_page_loads_with_no_failed_request_or_console_error(page: Page, path: 
         page.goto(path)
     page.wait_for_load_state("networkidle")
     assert failed == []  # the icon too: a 404 for /favicon.ico was logged on every page
+
+
+# ---- consent and takedown --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def withheld_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
+    """A site whose archive holds two withheld items (a person who refused consent is
+    shown; a takedown glob) and two published ones: its URL and the items' ids by name."""
+    base = tmp_path_factory.mktemp("withheld")
+    cli = Cli(base / "archive")
+    cli("ingest", str(make_event(base / "event")))
+    ids = {Path(i["relpath"]).stem: i["id"] for i in cli.json("list")}
+    with serving(base / "archive", base / "serve.log") as server:
+        yield server.url, ids
+
+
+def test_a_withheld_item_is_404_and_no_page_lists_or_links_to_it(
+        browser: Browser, withheld_site: tuple[str, dict]) -> None:
+    url, ids = withheld_site
+    context = browser.new_context(base_url=url)
+    page = context.new_page()
+    try:
+        for name in WITHHELD:
+            for path in (f"/items/{ids[name]}", *(f"/media/{ids[name]}/{size}" for size in
+                                                  ("small", "large", "strip", "original"))):
+                assert page.goto(path).status == 404, path
+        for path in ("/", "/?q=keller", "/?q=kind%3Avideo", "/events/consent-2019",
+                     "/events/consent-2019/sessions/s2",
+                     "/events/consent-2019/people/peter-keller", "/credits"):
+            assert page.goto(path).status == 200, path
+            links = page.eval_on_selector_all(
+                "a[href], img[src]", "els => els.map(e => e.href || e.src)")
+            html = page.content()
+            for name in WITHHELD:
+                assert not [link for link in links if ids[name] in link], (path, name)
+                assert ids[name] not in html, (path, name)
+        page.goto("/")
+        expect(page.locator("p.total")).to_contain_text("2 items")
+        shown = page.eval_on_selector_all(".card img", "els => els.map(e => e.src)")
+        assert sorted(shown) == sorted(f"{url}/media/{ids[n]}/small" for n in PUBLISHED)
+        screenshot(page, "withheld-search")
+    finally:
+        context.close()

@@ -182,19 +182,19 @@ def test_media_entries_matching_no_file_are_warned_and_reported(cli, florence: P
     toml = florence / "event.toml"
     base = EVENT_TOML.replace("ROOM", "Sala A")
     toml.write_text(base + MEDIA_ENTRY + '[[media]]\npath = "photos/Keller.JPG"\ntitle = "K"\n'
-                    '[[media]]\npath = "photos/*.jpg"\ntitle = "All"\n', encoding="utf-8")
+                    '[[media]]\npath = "slides/*.jpg"\npublish = false\n', encoding="utf-8")
     out = cli("ingest", str(florence))
     where = f"warning: {toml.resolve()}: "
     assert f"{where}media[path='photos/Keller.JPG']: matches no file; did you mean " \
         "'photos/keller.jpg'?" in out
-    assert f"{where}media[path='photos/*.jpg']: matches no file ([[media]] paths are " \
-        "exact; globs work in [[credit.rules]] match)" in out
+    assert f"{where}media[path='slides/*.jpg']: matches no file (a glob; '*' stays inside " \
+        "one folder, '**' spans folders)" in out
     assert "photos/nocredit.jpg" not in out
     expected = [{"event": "florence-2019", "event_file": str(toml.resolve()),
                  "path": "photos/Keller.JPG", "suggestion": "photos/keller.jpg",
                  "duplicate_of": None},
                 {"event": "florence-2019", "event_file": str(toml.resolve()),
-                 "path": "photos/*.jpg", "suggestion": None, "duplicate_of": None}]
+                 "path": "slides/*.jpg", "suggestion": None, "duplicate_of": None}]
     assert cli.json("report")["unmatched_media"] == expected
     # -q says only what went wrong: the warnings, not the summary line.
     quiet = cli("-q", "ingest", str(florence))

@@ -604,3 +604,19 @@ def test_a_served_archive_reads_on_after_ingests_elsewhere(tmp_path: Path,
         subprocess.run(ingest, check=True, capture_output=True, timeout=300)
         assert request() == items + 1
         assert long_lived.catalog.query("SELECT COUNT(*) FROM items")[0][0] == items + 1
+
+
+def test_batch_ingest_follows_links_to_event_folders_and_counts_copies(cli,
+                                                                      tmp_path: Path) -> None:
+    make_events(tmp_path / "kept", good=1, bad=0)
+    event = tmp_path / "kept" / "2019" / "event0"
+    shutil.copy(event / "photos" / "a.jpg", event / "copy-of-a.jpg")
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    (roots / "florence").symlink_to(event, target_is_directory=True)
+    (roots / "loop").symlink_to(roots, target_is_directory=True)  # walked once, no loop
+    out = cli("batch-ingest", str(roots))
+    assert "1 event(s), 0 failed" in out
+    assert "copies" in out.splitlines()[0]
+    assert out.splitlines()[2].split()[1:7] == ["1", "0", "0", "1", "0", "ok"]
+    assert [i["event"] for i in cli.json("list")] == ["e0"]

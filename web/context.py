@@ -40,7 +40,9 @@ def site() -> SiteArchive:
 
 
 def archive() -> Archive:
-    """The request's read-only view of the archive (closed at teardown)."""
+    """The request's read-only view of the archive (closed at teardown): a public one,
+    whose catalog holds no item withheld from publication, so no page or file route can
+    show one (a withheld item is an unknown id: 404)."""
     if "archive" not in g:
-        g.archive = Archive.open(site().root, create=False, readonly=True)
+        g.archive = Archive.open(site().root, create=False, public=True)
     return g.archive

@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, request
 
 from archive import settings
+from archive.catalog import present_items
 from indexer.generations import NOT_BUILT
 from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
 
@@ -44,6 +45,11 @@ def _answering() -> Iterator[None]:
 
 
 def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results the public catalog holds, as the site shows them. The index leaves
+    withheld items out already; this also covers an index behind the catalog (an ingest
+    between its commit and its index sync, or killed there): never listed meanwhile."""
+    shown = present_items(archive().catalog, [item["id"] for item in items])
+    items = [item for item in items if item["id"] in shown]
     # Only the results' events: reading all (200 rows) took a tenth of a cached page.
     folders = event_folders(archive(), {item["event"] for item in items})
     return [public(item, folders) for item in items]

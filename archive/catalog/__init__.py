@@ -44,6 +44,7 @@ from archive.catalog.findings import (
     missing_files,
     third_party_items,
     unknown_cameras,
+    withheld_items,
 )
 from archive.catalog.items import (
     count_items,
@@ -58,6 +59,7 @@ from archive.catalog.items import (
     items_of_session,
     items_per_event,
     move_item,
+    present_items,
     put_item,
     relpaths_of_event,
     select_items,
@@ -109,8 +111,8 @@ __all__ = [
     # items
     "count_items", "delete_item", "get_item", "item_by_file", "item_details", "item_place",
     "items_by_creator", "items_by_prefix", "items_by_relpath", "items_of_person",
-    "items_of_session",
-    "items_per_event", "move_item", "put_item", "relpaths_of_event", "select_items",
+    "items_of_session", "items_per_event", "move_item", "present_items", "put_item",
+    "relpaths_of_event", "select_items",
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # files
@@ -132,5 +134,5 @@ __all__ = [
     "problems_of_kind", "record_problem", "replace_scan_problems", "scan_problems",
     "underived_items", "unread_files", "ambiguous_items", "copies", "dated_by_file",
     "items_without", "kind_counts", "license_conflicts", "missing_files",
-    "third_party_items", "unknown_cameras",
+    "third_party_items", "unknown_cameras", "withheld_items",
 ]

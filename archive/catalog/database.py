@@ -23,7 +23,7 @@ from archive.catalog.connection import (
     unopenable,
 )
 from archive.catalog.errors import RECOVER, CatalogError, DamagedValue
-from archive.catalog.schema import JSON_COLUMNS, migrate
+from archive.catalog.schema import JSON_COLUMNS, migrate, show_published_only
 
 __all__ = ["RECOVER", "Catalog", "CatalogError", "DamagedValue"]
 
@@ -31,8 +31,11 @@ __all__ = ["RECOVER", "Catalog", "CatalogError", "DamagedValue"]
 class Catalog:
     """A connection to one catalog file, its transactions and its revision."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
-        self.path = path
+    def __init__(self, path: Path, readonly: bool = False, public: bool = False) -> None:
+        """`public`: a reader for the public (the site), which sees published items
+        only; it is read-only."""
+        self.path, self.public = path, public
+        readonly = readonly or public
         found = check_catalog_file(path)
         try:
             self.db, readonly = open_catalog(path, readonly)
@@ -44,6 +47,8 @@ class Catalog:
             dialect.prepare(self.db, readonly)
             if not readonly:
                 migrate(self.db, path)
+            if public:
+                show_published_only(self.db)
         except (sqlite3.Error, CatalogError) as exc:
             self.db.close()
             if isinstance(exc, CatalogError):

@@ -70,6 +70,14 @@ def set_schema_version(db: sqlite3.Connection, version: int) -> None:
     db.execute(f"PRAGMA user_version = {int(version)}")
 
 
+def shadow_table(db: sqlite3.Connection, name: str, select: str) -> None:
+    """Make every query of this connection read `select` where it names table `name`:
+    SQLite looks a name up in the connection's own `temp` schema before `main` (a
+    PostgreSQL catalog would put a view first on the search_path). The temp schema is
+    the connection's alone, so this works on a read-only catalog too."""
+    db.execute(f"CREATE TEMP VIEW {name} AS {select}")
+
+
 def integrity_problems(db: sqlite3.Connection, most: int = 5) -> list[str]:
     """What SQLite's own check finds wrong with pages and indexes (not inside rows)."""
     return [r[0] for r in db.execute(f"PRAGMA integrity_check({int(most)})") if r[0] != "ok"]

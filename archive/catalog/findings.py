@@ -18,6 +18,7 @@ from archive.model import (
     MissingFile,
     ThirdPartyItem,
     UnknownCamera,
+    WithheldItem,
 )
 
 T = TypeVar("T")
@@ -114,3 +115,12 @@ def dated_by_file(catalog: Catalog, event_id: str | None = None) -> list[ItemPat
     return _read(catalog, ItemPath, "SELECT i.path, i.id FROM items i WHERE "
                  f"{json_value('i.resolved', 'taken_source')} = 'file' {scope} "
                  "ORDER BY i.path", params)
+
+
+def withheld_items(catalog: Catalog, event_id: str | None = None) -> list[WithheldItem]:
+    """Items kept in the archive but withheld from the site and exports, with why."""
+    if catalog.schema_version < 3:  # a read-only catalog from before consent existed
+        return []
+    scope, params = _scope("i.event_id", event_id)
+    return _read(catalog, WithheldItem, "SELECT i.path, i.id, i.event_id, i.withheld FROM "
+                 f"items i WHERE i.withheld IS NOT NULL {scope} ORDER BY i.path", params)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from archive.catalog.blobs import stored_json, to_json
 from archive.catalog.database import Catalog
-from archive.catalog.dialect import json_value, marks
+from archive.catalog.dialect import chunks, json_value, marks
 from archive.model import ItemPlace, ItemRecord, ThumbnailRecord
 
 
@@ -63,9 +63,12 @@ def items_by_prefix(catalog: Catalog, prefix: str, most: int = 2) -> list[ItemRe
 
 
 def select_items(catalog: Catalog, event: str | None = None, session: str | None = None,
-                 person: str | None = None) -> list[ItemRecord]:
-    """Items filtered by event, session and person ids (all optional), in time order."""
-    clauses, params = [], []
+                 person: str | None = None, published: bool = False) -> list[ItemRecord]:
+    """Items filtered by event, session and person ids (all optional), in time order;
+    with `published`, only those not withheld (exports)."""
+    # A read-only catalog from before consent (schema 3) withholds nothing.
+    withholds = published and catalog.schema_version >= 3
+    clauses, params = ["i.withheld IS NULL"] if withholds else [], []
     if event:
         clauses.append("i.event_id = ?")
         params.append(event)
@@ -103,6 +106,15 @@ def items_by_creator(catalog: Catalog, event_id: str, person_id: str) -> list[It
         (event_id, person_id)))
 
 
+def present_items(catalog: Catalog, ids: Collection[str]) -> set[str]:
+    """Which of the item ids the catalog holds (a public reader: holds published)."""
+    wanted, found = list(ids), set()
+    for chunk in chunks(wanted):
+        found.update(r[0] for r in catalog.db.execute(
+            f"SELECT id FROM items WHERE id IN ({marks(len(chunk))})", tuple(chunk)))
+    return found
+
+
 def count_items(catalog: Catalog, event_id: str | None = None) -> int:
     if event_id is None:
         return catalog.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -123,7 +135,9 @@ def items_per_event(catalog: Catalog) -> dict[str, int]:
 
 def thumbnail_path(catalog: Catalog, item_id: str, name: str) -> str | None:
     """Where the item's thumbnail `name` is, relative to the archive."""
-    row = catalog.db.execute("SELECT path FROM thumbnails WHERE item_id = ? AND name = ?",
+    # Joined with its item: a public reader names no thumbnail of a withheld item.
+    row = catalog.db.execute("SELECT t.path FROM thumbnails t JOIN items i ON i.id = "
+                             "t.item_id WHERE t.item_id = ? AND t.name = ?",
                              (item_id, name)).fetchone()
     return row[0] if row else None
 

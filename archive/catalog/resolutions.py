@@ -45,10 +45,12 @@ def items_to_resolve(catalog: Catalog, event_id: str, revision: int | None = Non
 
 def store_resolution(catalog: Catalog, item_id: str, answer: dict[str, Any]) -> None:
     """Keep an item's answer (Resolution.as_dict()): the JSON itself, its time in UTC
-    for sorting, its sessions and people as tags and its credit, field by field."""
-    catalog.db.execute("UPDATE items SET taken = ?, resolved = ?, revision = ? WHERE id = ?",
-                       (sortable_time(answer["taken"]), to_json(answer),
-                        catalog.tx_revision(), item_id))
+    for sorting, why it is withheld (for the site's queries), its sessions and people
+    as tags and its credit, field by field."""
+    catalog.db.execute("UPDATE items SET taken = ?, resolved = ?, withheld = ?, revision = ? "
+                       "WHERE id = ?", (sortable_time(answer["taken"]), to_json(answer),
+                                        answer.get("withheld"), catalog.tx_revision(),
+                                        item_id))
     tags = [("session", s["id"], "", s["source"]) for s in answer["sessions"]]
     tags += [("person", p["id"], p["relation"] or "", p["source"]) for p in answer["people"]]
     catalog.db.execute(f"DELETE FROM tags WHERE item_id = ? AND kind IN "

@@ -65,12 +65,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX people_id ON people(id);
     CREATE INDEX sessions_id ON sessions(id);
     """,
+    # 3: why an item is withheld from publication (NULL: published), from its
+    # resolution, as a column so the site's queries leave such items out cheaply.
+    """
+    ALTER TABLE items ADD COLUMN withheld TEXT;
+    """,
 )
+
+# What a public reader (the site) sees as `items`: the published ones only. Shadowing
+# the table itself means no query of the site can forget to leave withheld items out.
+PUBLISHED_ITEMS = "SELECT * FROM main.items WHERE withheld IS NULL"
 
 # Columns holding JSON, which verify parses: SQLite's integrity check sees pages and
 # indexes, not what a row says.
 JSON_COLUMNS = (("items", ("metadata", "resolved")), ("events", ("data",)),
                 ("sessions", ("data",)), ("people", ("data",)))
+
+
+def show_published_only(db: sqlite3.Connection) -> None:
+    """Make this connection read `items` as the published items alone. A catalog not yet
+    migrated to schema 3 withholds nothing (consent came with it)."""
+    if dialect.schema_version(db) >= 3:
+        dialect.shadow_table(db, "items", PUBLISHED_ITEMS)
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:

@@ -26,13 +26,23 @@ class BatchLine:
 
 
 def event_folders(roots: list[Path]) -> Iterator[Path]:
-    """Every folder holding an event.toml under the roots (a root may be one itself)."""
+    """Every folder holding an event.toml under the roots (a root may be one itself).
+
+    Links to folders are followed (archivists gather events with them), each real
+    folder walked once, so a link back up the tree cannot loop.
+    """
     seen: set[Path] = set()
+    walked: set[str] = set()
     for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+            real = os.path.realpath(dirpath)
+            if real in walked:
+                dirnames[:] = []
+                continue
+            walked.add(real)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             if EVENT_FILE in filenames:
-                folder = Path(dirpath).resolve()
+                folder = Path(real)
                 if folder not in seen:
                     seen.add(folder)
                     yield folder
@@ -58,15 +68,17 @@ def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
 
 def table(lines: list[BatchLine]) -> str:
     """The summary table printed at the end of a batch."""
-    head = f"{'event folder':40} {'added':>7} {'updated':>7} {'same':>7} {'failed':>7}  result"
+    head = (f"{'event folder':40} {'added':>7} {'updated':>7} {'same':>7} {'copies':>7} "
+            f"{'failed':>7}  result")
     rows = [head, "-" * len(head)]
     for line in lines:
         name = str(line.folder)[-40:]
         if line.summary:
             s = line.summary
-            rows.append(f"{name:40} {s.added:7} {s.updated:7} {s.unchanged:7} {s.failed:7}  ok")
+            rows.append(f"{name:40} {s.added:7} {s.updated:7} {s.unchanged:7} "
+                        f"{s.duplicate:7} {s.failed:7}  ok")
         else:
-            rows.append(f"{name:40} {'':7} {'':7} {'':7} {'':7}  FAILED: {line.error}")
+            rows.append(f"{name:40} {'':7} {'':7} {'':7} {'':7} {'':7}  FAILED: {line.error}")
     failed = sum(1 for line in lines if not line.ok)
     rows.append(f"{len(lines)} event(s), {failed} failed")
     return "\n".join(rows)

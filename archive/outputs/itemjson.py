@@ -94,6 +94,8 @@ def build(details: ItemDetails) -> dict[str, Any]:
         "thumbnails": details.thumbnails or None,
         "transcript": meta.get("transcript") or [],
         "duplicates": [readable(path) for path in details.files if path != item.path],
+        "published": resolved.get("withheld") is None,
+        "withheld": resolved.get("withheld"),
     }
 
 
@@ -171,10 +173,11 @@ _HINT = {"event": "'event-archive report' lists the events",
 
 
 def selected_items(catalog: Catalog, event: str | None = None, session: str | None = None,
-                person: str | None = None) -> list[ItemRecord]:
-    """Items filtered by event, session and person ids (all optional), in time order.
+                   person: str | None = None, published: bool = False) -> list[ItemRecord]:
+    """Items filtered by event, session and person ids (all optional), in time order;
+    with `published`, only those not withheld.
 
     Raises UnknownIdError for an id the archive does not hold.
     """
     require_ids(catalog, event, session, person)
-    return select_items(catalog, event, session, person)
+    return select_items(catalog, event, session, person, published)

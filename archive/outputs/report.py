@@ -19,6 +19,7 @@ from archive.catalog import (
     problems_of_kind,
     third_party_items,
     unknown_cameras,
+    withheld_items,
 )
 from archive.catalog import unmatched_media as catalog_unmatched
 from archive.fsnames import readable
@@ -66,7 +67,9 @@ def unmatched_line(row: dict[str, Any]) -> str:
     if row["suggestion"]:
         hint = f"; did you mean {row['suggestion']!r}?"
     elif any(c in row["path"] for c in "*?["):
-        hint = " ([[media]] paths are exact; globs work in [[credit.rules]] match)"
+        hint = (" (a glob; '*' stays inside one folder, '**' spans folders)"
+                if any(c in row["path"] for c in "*?") else
+                " ([[media]] paths are exact; globs, with * or ?, give only publish)")
     else:
         hint = " (a path relative to the event folder, exactly as the file is named)"
     return f"{where}: matches no file{hint}"
@@ -90,6 +93,7 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "unknown_cameras": _shown(unknown_cameras(catalog, event_id)),
         "dated_by_file": _shown(dated_by_file(catalog, event_id)),
         "unmatched_media": unmatched_media(catalog, event_id),
+        "withheld": _shown(withheld_items(catalog, event_id)),
         "third_party": _shown(third_party_items(catalog, event_id)),
         "license_conflicts": _shown(license_conflicts(catalog, event_id)),
     }
@@ -132,14 +136,15 @@ def report_lines(report: dict[str, Any]) -> list[str]:
               "duplicates": "Duplicates", "without_creator": "Items without a creator",
               "without_session": "Items without a session",
               "dated_by_file": "Items dated only by their file's modification time",
-              "ambiguous": "Items between parallel sessions (add the camera's room)"}
+              "ambiguous": "Items between parallel sessions (add the camera's room)",
+              "withheld": "Withheld from the site and exports (kept in the archive)"}
     for key, title in titles.items():
         rows = report[key]
         if not rows:
             continue
         lines.append(f"\n{title} ({len(rows)}):")
         for row in rows:
-            detail = row.get("message") or (f"copy of {row['original']}"
+            detail = row.get("message") or row.get("reason") or (f"copy of {row['original']}"
                                             if "original" in row else "")
             stage = f"[{row['stage']}] " if "stage" in row else ""
             if key == "ambiguous":

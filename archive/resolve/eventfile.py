@@ -258,11 +258,12 @@ def _credits(path: Path, data: dict[str, Any]) -> tuple[CreditSpec, tuple[Credit
 def _people(path: Path, data: dict[str, Any]) -> tuple[Person, ...]:
     people = []
     for r in _tables(path, data, "people"):
-        r.only(("id", "name", "affiliation", "project", "aliases", "url"))
+        r.only(("id", "name", "affiliation", "project", "aliases", "url", "consent"))
         people.append(Person(id=_name_by_id(r), name=r.get("name", text, True),
                              affiliation=r.get("affiliation", text),
                              project=r.get("project", text),
-                             aliases=r.get("aliases", texts) or (), url=r.get("url", text)))
+                             aliases=r.get("aliases", texts) or (), url=r.get("url", text),
+                             consent=r.get("consent", boolean) is not False))
     return tuple(people)
 
 
@@ -303,14 +304,30 @@ def _cameras(path: Path, data: dict[str, Any]) -> tuple[Camera, ...]:
 def _media(path: Path, data: dict[str, Any]) -> tuple[MediaEntry, ...]:
     entries = []
     for r in _tables(path, data, "media"):
-        r.only(("path", "session", "people", "title", "description", "keywords")
+        r.only(("path", "session", "people", "title", "description", "keywords", "publish")
                + CREDIT_FIELDS)
-        entries.append(MediaEntry(
+        entry = MediaEntry(
             path=r.get("path", relpath, True), session=r.get("session", ident),
             people=r.get("people", idents) or (), title=r.get("title", text),
             description=r.get("description", text), keywords=r.get("keywords", texts) or (),
-            credit=_credit(r)))
+            credit=_credit(r), publish=r.get("publish", boolean))
+        if entry.is_glob:
+            _check_glob_entry(r, entry)
+        entries.append(entry)
     return tuple(entries)
+
+
+def _check_glob_entry(r: _Reader, entry: MediaEntry) -> None:
+    """A glob names many files: it may only publish or withdraw them (a title or a
+    credit given to every file it matches would be a mistake no report shows)."""
+    r.get("path", glob)
+    others = [key for key in r.table if key not in ("path", "publish")]
+    if others:
+        r.fail(others[0], f"not allowed beside a glob path ({entry.path!r}); a glob "
+               "entry gives only publish; name one file to give it more")
+    if entry.publish is None:
+        r.fail("publish", "missing; a [[media]] entry whose path is a glob gives publish "
+               "= true or false")
 
 
 def _unique(path: Path, key: str, ids: list[str]) -> None:

@@ -17,7 +17,9 @@ from archive.fsnames import readable
 from archive.model import Camera, Event, MediaEntry, Session
 from archive.resolve.credits import resolve_credit
 from archive.resolve.embedded import embedded_blocks
+from archive.resolve.globs import glob_matches
 from archive.resolve.names import NameIndex, fold
+from archive.resolve.publication import withheld_reason
 
 RELATION_RANK = {"shown": 0, "session": 1, "mentioned": 2}
 
@@ -48,6 +50,7 @@ class Resolution:
     # Third-party fields, a licence conflict, the creator's person id (CreditAnswer.rights)
     rights: dict[str, Any] = field(default_factory=dict)
     camera_known: bool = False
+    withheld: str | None = None  # why the item is not published (publication.py)
 
     def as_dict(self) -> dict[str, Any]:
         """What is stored in the item's `resolved` column (sessions, people and credit
@@ -58,7 +61,8 @@ class Resolution:
                 "sessions": self.sessions, "ambiguous": self.ambiguous,
                 "people": self.people,
                 "credit": {k: list(v) for k, v in sorted(self.credit.items())},
-                "rights": self.rights, "camera_known": self.camera_known}
+                "rights": self.rights, "camera_known": self.camera_known,
+                "withheld": self.withheld}
 
 
 # Camera firmware fills ImageDescription with its own name; such text is no description.
@@ -128,7 +132,7 @@ def media_entry(event: Event, relpath: str) -> MediaEntry | None:
     """The entry naming the file, by its name as shown (`caf\\xe9.jpg` for a name that
     is not UTF-8)."""
     shown = readable(relpath)
-    return next((m for m in event.media if m.path == shown), None)
+    return next((m for m in event.media if not m.is_glob and m.path == shown), None)
 
 
 def unmatched_entries(event: Event, relpaths: set[str], copies: dict[str, str] | None = None
@@ -141,9 +145,16 @@ def unmatched_entries(event: Event, relpaths: set[str], copies: dict[str, str] |
     shown = sorted(readable(p) for p in relpaths)
     folded = {p.casefold(): p for p in shown}
     copy_of = {readable(p): original for p, original in (copies or {}).items()}
+    present = set(shown)
     return [{"path": m.path, "suggestion": folded.get(m.path.casefold()),
              "duplicate_of": copy_of.get(m.path)}
-            for m in event.media if m.path not in set(shown)]
+            for m in event.media if not _names_a_file(m, present)]
+
+
+def _names_a_file(entry: MediaEntry, shown: set[str]) -> bool:
+    if entry.is_glob:
+        return any(glob_matches(entry.path, path) for path in shown)
+    return entry.path in shown
 
 
 def find_camera(event: Event, camera: dict[str, Any] | None) -> Camera | None:
@@ -249,6 +260,7 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
     when = corrected_time(when, source, camera) if when else None
     sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
     credit = resolve_credit(facts.relpath, meta, event, entry)
+    people = resolve_people(facts, event, entry, sessions)
     return Resolution(
         taken=when.isoformat() if when else None,
         taken_local=event_local(when, event) if when else None, taken_source=source,
@@ -257,6 +269,6 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
         or _first_text(meta, "comment"),
         keywords=[w for w, _ in _keywords(meta, entry)],
         sessions=sessions, ambiguous=ambiguous,
-        people=resolve_people(facts, event, entry, sessions),
-        credit=credit.fields, rights=credit.rights(),
-        camera_known=camera is not None)
+        people=people, credit=credit.fields, rights=credit.rights(),
+        camera_known=camera is not None,
+        withheld=withheld_reason(event, facts.relpath, people))
