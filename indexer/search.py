@@ -282,13 +282,17 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
     if parsed.query is None:
         return _empty(text, parsed)
     if not withheld:
-        # On the query itself, so the facet counts and the total leave them out too.
-        parsed = replace(parsed, query=q.AndNot(parsed.query, q.Term("withheld", WITHHELD)))
-    return _run(searcher, text, parsed, page, sort, facets)
+        parsed = replace(parsed, query=_published(parsed.query))
+    return _run(searcher, text, parsed, page, sort, facets, withheld)
+
+
+def _published(query: q.Query) -> q.Query:
+    # On the query itself, so the facet counts and the total leave them out too.
+    return q.AndNot(query, q.Term("withheld", WITHHELD))
 
 
 def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
-         table: FacetTable | None) -> dict[str, Any]:
+         table: FacetTable | None, withheld: bool) -> dict[str, Any]:
     limit = max(1, min(page.limit, settings.value("max_limit")))
     sortedby = None if sort == "relevance" else sorting.FieldFacet(
         "taken", reverse=sort == "-date")
@@ -310,7 +314,7 @@ def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
         hits.append(item)
     return {"query": text, "total": total, "page": number, "pages": pages, "results": hits,
             "facets": facets,
-            "suggestion": _suggest(searcher, text, parsed) if not total else None,
+            "suggestion": _suggest(searcher, text, parsed, withheld) if not total else None,
             "notices": parsed.notices}
 
 
@@ -338,8 +342,10 @@ def _empty(text: str, parsed: Parsed) -> dict[str, Any]:
             "notices": notices}
 
 
-def _suggest(searcher: Searcher, text: str, parsed: Parsed) -> str | None:
-    """'Did you mean': each plain word the index lacks, replaced by its nearest term."""
+def _suggest(searcher: Searcher, text: str, parsed: Parsed, withheld: bool) -> str | None:
+    """'Did you mean': each plain word the index lacks, replaced by its nearest term;
+    offered only when it finds something the searcher may see (the spelling terms
+    come from every item: a withheld person's name must not be offered)."""
     corrector = searcher.corrector("spell")
     suggestion, changed = text, False
     for word in parsed.words:
@@ -350,7 +356,16 @@ def _suggest(searcher: Searcher, text: str, parsed: Parsed) -> str | None:
         if found:
             suggestion = suggestion.replace(word, found[0], 1)
             changed = True
-    return suggestion if changed else None
+    if not changed:
+        return None
+    try:
+        query = parse(suggestion).query
+    except QueryError:
+        return None
+    if query is None:
+        return None
+    query = query if withheld else _published(query)
+    return None if searcher.search(query, limit=1, terms=False).is_empty() else suggestion
 
 
 __all__ = ["IndexDamaged", "IndexMissing", "Page", "QueryError", "SearchIndex"]

@@ -16,6 +16,7 @@ from whoosh.writing import SegmentWriter
 from archive import settings
 from archive.catalog import changes_since
 from archive.errors import ArchiveWriteError
+from archive.processes import forked_children_end_with_this_process
 from archive.store import Archive
 from indexer.generations import (
     IndexMissing,
@@ -51,6 +52,9 @@ def bulk_writer(ix: FileIndex) -> SegmentWriter:
     speed of one), when forking is safe (no other threads) and there are two cores."""
     limitmb = settings.value("index_build_memory")
     if threading.active_count() == 1 and (os.cpu_count() or 1) > 1:
+        # Killed with us: an orphaned writer, stuck on its queue, kept the archive's
+        # write lock (inherited) and every later ingest waited for ever.
+        forked_children_end_with_this_process()
         return ix.writer(limitmb=limitmb, procs=2, multisegment=True)
     return ix.writer(limitmb=limitmb)
 

@@ -161,7 +161,8 @@ def _write_item(db: Any, item: dict, revision: int, thumbs: tuple[str, str]) -> 
                                  "gps", "duration", "video", "audio", "transcript")}
     resolved = {k: item[k] for k in ("taken", "taken_source", "title", "description",
                                      "keywords")}
-    db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+    db.execute("INSERT INTO items (id, event_id, kind, mime, size, path, relpath, taken, "
+               "metadata, resolved, revision, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
                (item["id"], item["event"], item["kind"], item["mime"], item["size"],
                 item["path"], item["relpath"], item["taken"], json.dumps(meta),
                 json.dumps(resolved), revision))

@@ -231,6 +231,16 @@ def test_search_leaves_withheld_items_out_unless_all(
 
 
 @pytest.mark.slow
+def test_did_you_mean_never_offers_words_of_withheld_items_only(
+        withheld_archive: tuple[Path, Path]) -> None:
+    cli = Cli(withheld_archive[0])
+    # "backstage.mp4" names only the withheld video: its spelling must not leak.
+    assert cli.json("search", "--all", "backstage.mp5")["suggestion"] == "backstage.mp4"
+    assert cli.json("search", "backstage.mp5")["suggestion"] is None
+    assert cli.json("search", "togethr")["suggestion"] == "together"  # a published one
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonld", "html"])
 def test_exports_leave_withheld_items_out(withheld_archive: tuple[Path, Path],
                                           fmt: str) -> None:

@@ -9,7 +9,6 @@ gunicorn, kept to the standard library).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import resource
@@ -25,14 +24,12 @@ from pathlib import Path
 import waitress
 
 from archive.errors import ArchiveError
+from archive.processes import end_with_parent
 from indexer.cache import SharedResultCache
 
 from .app import create_app
 
 log = logging.getLogger(__name__)
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
 
 def listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -143,7 +140,9 @@ class _Workers:
         pid = os.fork()
         if pid == 0:
             try:
-                _end_with(parent)
+                # A worker left behind would hold the port and answer from an archive
+                # nobody serves.
+                end_with_parent(parent)
                 self.work()
             finally:
                 os._exit(0)
@@ -187,10 +186,3 @@ def _how(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def _end_with(parent: int) -> None:
-    """Have the kernel end this worker when serve ends, even by SIGKILL: a worker left
-    behind would hold the port and answer from an archive nobody serves."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # serve ended before the request was made
-        os._exit(0)
