@@ -25,7 +25,7 @@ from archive.ingest.pipeline import IngestSummary, ingest_folder
 from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
-from archive.outputs.exports import FORMATS, export
+from archive.outputs.exports import FORMATS, export, refusal_summary, strict_refusals
 from archive.outputs.itemjson import camera_label, find_item, items_json, selected_items
 from archive.outputs.report import build_report, report_lines, unmatched_line
 from archive.resolve.eventfile import load_event
@@ -340,7 +340,8 @@ def export_group() -> None:
 @click.option("--event", "event_id", help="Only this event.")
 @click.option("--session", help="Only items of this session id.")
 @click.option("--person", help="Only items with this person id.")
-@click.option("--strict", is_flag=True, help="Refuse (exit 1) if an item has no creator.")
+@click.option("--strict", is_flag=True, help="Refuse (exit 1) if an item has no creator, is "
+              "third-party or has a licence conflict.")
 @click.option("--base-url", help="Site address, for contentUrl in JSON-LD.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output ('-': standard output).")
@@ -353,12 +354,12 @@ def export_credits(obj: Context, query: str | None, fmt: str, event_id: str | No
     with obj.open(readonly=True) as archive:
         items = _select_for_export(archive, query, event_id, session, person)
     if strict:
-        lacking = [i for i in items if not (i["credit"] or {}).get("creator")]
-        if lacking:
-            for item in lacking:
-                echo(f"no creator: {item['path']}", err=True)
-            raise ArchiveError(f"{len(lacking)} selected item(s) have no creator; add one "
-                               "in event.toml ([[media]] or [[credit.rules]]) and ingest")
+        refusals = strict_refusals(items)
+        if refusals:
+            for _kind, line in refusals:
+                echo(line, err=True)
+            raise ArchiveError(f"{refusal_summary(refusals)}; decide them in event.toml "
+                               "([[people]], [[media]] or [[credit.rules]]) and ingest")
     text = export(items, fmt, title=query, base_url=base_url)
     if output and str(output) != "-":  # '-' is standard output, as for most tools
         _write_output(output, text)

@@ -361,6 +361,31 @@ class ItemPath:
 
 
 @dataclass(frozen=True)
+class ThirdPartyItem:
+    """An item whose embedded fields (`names`: field, source, value) name someone the
+    event's rights may not be given to."""
+
+    path: str
+    item: str
+    event: str
+    names: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class LicenseConflict:
+    """An item whose embedded licence differs from its event's; `license` is the one it
+    carries."""
+
+    path: str
+    item: str
+    event: str
+    embedded: str
+    event_license: str
+    event_source: str
+    license: str
+
+
+@dataclass(frozen=True)
 class AmbiguousItem:
     """An item taken during parallel sessions that resolution could not tell apart."""
 

@@ -7,7 +7,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from archive.catalog import Catalog, event_titles, person_aliases, session_places
+from archive.catalog import (
+    Catalog,
+    event_titles,
+    person_aliases,
+    person_names,
+    session_places,
+)
 from archive.model import ItemRecord
 from archive.outputs.itemjson import camera_label, items_json
 
@@ -45,6 +51,17 @@ def _people_text(item: dict[str, Any], relation: str,
         if person["relation"] == relation:
             names += [person["name"] or "", *aliases.get((item["event"], person["id"]), [])]
     return "\n".join(names)
+
+
+def _creator_text(item: dict[str, Any], context: dict[str, Any]) -> str:
+    """The creator as credited and, when the creator is a person of the event file, that
+    person's name and aliases: what `by:` and `creator:` search."""
+    credit = item.get("credit") or {}
+    person = credit.get("creator_person")
+    key = (item["event"], person)
+    names = [context["names"].get(key, ""), *context["aliases"].get(key, [])] \
+        if person else []
+    return "\n".join(n for n in (credit.get("creator") or "", *names) if n)
 
 
 def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +105,8 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "event": item["event"], "session": ",".join(s["id"] for s in item["sessions"]),
         "person": ",".join(p["id"] for p in item["people"]), "kind": item["kind"],
         "creator": (credit.get("creator") or "").replace(",", " "),
+        "creator_person": credit.get("creator_person") or "",
+        "creator_text": _creator_text(item, context),
         "camera": (camera or "").replace(",", " "),
         "doc": json.dumps({**item, "transcript": []}, ensure_ascii=False,
                           separators=(",", ":")),
@@ -100,7 +119,7 @@ def load_context(catalog: Catalog) -> dict[str, Any]:
     """What documents name beside their items, for every event: event titles, session
     titles and rooms, and people's aliases."""
     return {"events": event_titles(catalog), "sessions": session_places(catalog),
-            "aliases": person_aliases(catalog)}
+            "aliases": person_aliases(catalog), "names": person_names(catalog)}
 
 
 def documents(catalog: Catalog, items: Sequence[ItemRecord],

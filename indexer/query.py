@@ -232,6 +232,12 @@ def _person(value: Value) -> q.Query | None:
     return _any(_exact("person", value), *by_relation)
 
 
+def _by(value: Value) -> list[q.Query | None]:
+    """The work of a creator: by person id, or by the name credited or the person's
+    name or alias."""
+    return [_exact("creator_person", value), _text("creator_text", value, FOLD)]
+
+
 def _session(value: Value) -> q.Query | None:
     ids = dict.fromkeys((value.text, value.text.lower()))
     return _any(*(_exact("session", Value(v, prefix=value.prefix)) for v in ids),
@@ -244,7 +250,9 @@ FIELDS: dict[str, Callable[[Value], q.Query | None]] = {
     "kind": lambda v: _exact("kind", v, str.lower),
     "event": lambda v: _any(_exact("event", v), _text("event_text", v, FOLD)),
     "credit": lambda v: _text("credit", v, FOLD),
-    "creator": lambda v: _any(_exact("creator", v), _text("credit", v, FOLD)),
+    "creator": lambda v: _any(_exact("creator", v), _text("credit", v, FOLD),
+                              *_by(v)),
+    "by": lambda v: _any(*_by(v)),
     "camera": lambda v: _text("camera_text", v, FOLD),
     "room": lambda v: _text("room", v, FOLD),
     "title": lambda v: _text("title", v, PROSE),

@@ -55,6 +55,8 @@ def build_schema() -> fields.Schema:
         person_session=fields.TEXT(analyzer=FOLD, phrase=True),
         person_mentioned=fields.TEXT(analyzer=FOLD, phrase=True),
         credit=fields.TEXT(analyzer=FOLD, phrase=True),
+        # The creator's credited name, and their person's name and aliases (by:, creator:).
+        creator_text=fields.TEXT(analyzer=FOLD, phrase=True),
         camera_text=fields.TEXT(analyzer=FOLD, phrase=True),
         room=fields.TEXT(analyzer=FOLD, phrase=True),
         taken=fields.DATETIME(sortable=True),
@@ -65,6 +67,7 @@ def build_schema() -> fields.Schema:
         person=fields.KEYWORD(lowercase=False, commas=True),
         kind=fields.KEYWORD(lowercase=False),
         creator=fields.KEYWORD(lowercase=False, commas=True),
+        creator_person=fields.KEYWORD(lowercase=False),  # the creator's person id
         camera=fields.KEYWORD(lowercase=False, commas=True),
         # "1" on items withheld from publication: public searches leave them out.
         withheld=fields.ID(),

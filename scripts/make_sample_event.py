@@ -5,6 +5,8 @@ Photos from two cameras (the Canon's clock ran 3 min 20 s slow, as the event
 file says), each camera in one of the parallel afternoon rooms, EXIF times,
 XMP people and creators on some; a short video summary with a WebVTT
 transcript naming speakers. Everything is generated: no real photo is shipped.
+The photographers (Chiara Neri, Luca Bianchi) are [[people]] of the event file,
+so their photos take its organisation and licence rather than being third-party.
 """
 
 from __future__ import annotations

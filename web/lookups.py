@@ -168,6 +168,13 @@ def person_items(archive: Archive, person_id: str, event_id: str) -> list[dict[s
     return [public(i, folders) for i in items_json(archive.catalog, items)]
 
 
+def creator_items(archive: Archive, person_id: str, event_id: str) -> list[dict[str, Any]]:
+    """The items whose creator is the person: their photos and videos."""
+    items = cat.items_by_creator(archive.catalog, event_id, person_id)
+    folders = event_folders(archive)
+    return [public(i, folders) for i in items_json(archive.catalog, items)]
+
+
 def session_items(archive: Archive, session_id: str, event_id: str) -> list[dict[str, Any]]:
     items = cat.items_of_session(archive.catalog, event_id, session_id)
     folders = event_folders(archive)

@@ -100,7 +100,8 @@ def _jsonld(item: dict) -> str:
     Its URL is under the configured base URL, else relative: never the request's Host."""
     url = url_for("files.media", item_id=item["id"], name="original")
     obj = {"@context": "https://schema.org",
-           **jsonld_object(credit_row(item), site_url(url))}
+           **jsonld_object(credit_row(item, current_app.config["BASE_URL"] or ""),
+                           site_url(url))}
     return json_for_html(obj)
 
 
@@ -111,4 +112,5 @@ def item(item_id: str) -> str:
     limit = current_app.config["TRANSCRIPT_PAGE"]
     cues = transcript_page(data.pop("transcript"), int_arg("cues", 0, 0, 10**9), limit)
     return render_template("item.html", item=data, transcript=cues, jsonld=_jsonld(data),
-                           camera=camera_label(data["camera"]))
+                           camera=camera_label(data["camera"]),
+                           item_url=site_url(url_for("pages.item", item_id=data["id"])))

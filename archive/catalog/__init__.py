@@ -40,7 +40,9 @@ from archive.catalog.findings import (
     dated_by_file,
     items_without,
     kind_counts,
+    license_conflicts,
     missing_files,
+    third_party_items,
     unknown_cameras,
     withheld_items,
 )
@@ -50,6 +52,7 @@ from archive.catalog.items import (
     get_item,
     item_by_file,
     item_place,
+    items_by_creator,
     items_by_prefix,
     items_by_relpath,
     items_of_person,
@@ -72,6 +75,7 @@ from archive.catalog.people import (
     names_in_events,
     people_names,
     person_aliases,
+    person_names,
 )
 from archive.catalog.problems import (
     clear_problems,
@@ -106,9 +110,9 @@ __all__ = [
     "RECOVER", "Catalog", "CatalogError", "DamagedValue",
     # items
     "count_items", "delete_item", "get_item", "item_by_file", "item_details", "item_place",
-    "items_by_prefix", "items_by_relpath", "items_of_person", "items_of_session",
-    "items_per_event", "move_item", "present_items", "put_item", "relpaths_of_event",
-    "select_items",
+    "items_by_creator", "items_by_prefix", "items_by_relpath", "items_of_person",
+    "items_of_session", "items_per_event", "move_item", "present_items", "put_item",
+    "relpaths_of_event", "select_items",
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # files
@@ -121,6 +125,7 @@ __all__ = [
     "get_session", "items_per_session", "roles_of_person", "session_places",
     "session_titles", "sessions_of_event", "events_of_person", "get_person",
     "names_by_id", "names_in_events", "people_names", "person_aliases",
+    "person_names",
     # resolution
     "items_to_resolve", "resolution_mark", "set_resolution_mark", "set_unmatched_media",
     "sortable_time", "store_resolution", "unmatched_media", "unresolved_per_event",
@@ -128,5 +133,6 @@ __all__ = [
     "clear_problems", "error_paths", "problems_of_event", "problems_of_file",
     "problems_of_kind", "record_problem", "replace_scan_problems", "scan_problems",
     "underived_items", "unread_files", "ambiguous_items", "copies", "dated_by_file",
-    "items_without", "kind_counts", "missing_files", "unknown_cameras", "withheld_items",
+    "items_without", "kind_counts", "license_conflicts", "missing_files",
+    "third_party_items", "unknown_cameras", "withheld_items",
 ]

@@ -14,7 +14,9 @@ from archive.model import (
     CopyRecord,
     ItemPath,
     KindCount,
+    LicenseConflict,
     MissingFile,
+    ThirdPartyItem,
     UnknownCamera,
     WithheldItem,
 )
@@ -71,6 +73,29 @@ def ambiguous_items(catalog: Catalog, event_id: str | None = None) -> list[Ambig
         f"SELECT i.path, i.id, {json_value('i.resolved', 'ambiguous')} FROM items i "
         f"WHERE {json_length('i.resolved', 'ambiguous')} > 0 {scope} ORDER BY i.path", params)
     return [AmbiguousItem(path, item, stored_json(sessions)) for path, item, sessions in rows]
+
+
+def third_party_items(catalog: Catalog, event_id: str | None = None
+                      ) -> list[ThirdPartyItem]:
+    """Items whose embedded fields name someone the event's rights may not go to."""
+    scope, params = _scope("i.event_id", event_id)
+    rows = catalog.db.execute(
+        f"SELECT i.path, i.id, i.event_id, {json_value('i.resolved', 'rights.third_party')} "
+        f"FROM items i WHERE {json_length('i.resolved', 'rights.third_party')} > 0 {scope} "
+        "ORDER BY i.path", params)
+    return [ThirdPartyItem(path, item, event, stored_json(named))
+            for path, item, event, named in rows]
+
+
+def license_conflicts(catalog: Catalog, event_id: str | None = None
+                      ) -> list[LicenseConflict]:
+    """Items whose embedded licence differs from the one the event gives."""
+    scope, params = _scope("i.event_id", event_id)
+    found = json_value("i.resolved", "rights.license_conflict")
+    rows = catalog.db.execute(f"SELECT i.path, i.id, i.event_id, {found} FROM items i "
+                              f"WHERE {found} IS NOT NULL {scope} ORDER BY i.path", params)
+    return [LicenseConflict(path, item, event, **stored_json(conflict))
+            for path, item, event, conflict in rows]
 
 
 def unknown_cameras(catalog: Catalog, event_id: str | None = None) -> list[UnknownCamera]:

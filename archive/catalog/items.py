@@ -10,7 +10,7 @@ from typing import Any
 
 from archive.catalog.blobs import stored_json, to_json
 from archive.catalog.database import Catalog
-from archive.catalog.dialect import chunks, marks
+from archive.catalog.dialect import chunks, json_value, marks
 from archive.model import ItemPlace, ItemRecord, ThumbnailRecord
 
 
@@ -96,6 +96,14 @@ def items_of_person(catalog: Catalog, event_id: str, person_id: str) -> list[Ite
         "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'person' "
         "AND t.value = ? AND i.event_id = ? ORDER BY CASE t.relation WHEN 'shown' THEN 0 "
         "WHEN 'session' THEN 1 ELSE 2 END, i.taken", (person_id, event_id)))
+
+
+def items_by_creator(catalog: Catalog, event_id: str, person_id: str) -> list[ItemRecord]:
+    """The items whose creator is the person (by name or alias), in time order."""
+    return _records(catalog.db.execute(
+        f"SELECT i.* FROM items i WHERE i.event_id = ? AND "
+        f"{json_value('i.resolved', 'rights.creator_person')} = ? ORDER BY i.taken, i.path",
+        (event_id, person_id)))
 
 
 def present_items(catalog: Catalog, ids: Collection[str]) -> set[str]:

@@ -73,3 +73,9 @@ def person_aliases(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
     """Every person's other names by (event, person id): what the index searches."""
     return {(r[0], r[1]): stored_json(r[2]).get("aliases") or [] for r in catalog.db.execute(
         "SELECT event_id, id, data FROM people")}
+
+
+def person_names(catalog: Catalog) -> dict[tuple[str, str], str]:
+    """Every person's name by (event, person id): what the index searches `by:` with."""
+    return {(r[0], r[1]): r[2] for r in catalog.db.execute(
+        "SELECT event_id, id, name FROM people")}

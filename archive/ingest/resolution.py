@@ -23,12 +23,17 @@ from archive.fsnames import readable
 from archive.model import Event, ItemToResolve, ResolutionMark
 from archive.resolve.rules import ItemFacts, resolve, unmatched_entries
 
+# Changed when the rules change, so that every archive is resolved again by its next
+# ingest (issue 11: the event's rights reach only its own creators' work).
+RULES = "rules-2"
+
 
 def event_digest(event: Event) -> str:
-    """Everything resolution reads of the event file, [[media]] entries included."""
+    """Everything resolution reads of the event file, [[media]] entries included, and
+    the version of the rules."""
     text = json.dumps(dataclasses.asdict(event), default=str, sort_keys=True,
                       ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256((RULES + text).encode()).hexdigest()
 
 
 def _resolve_items(catalog: Catalog, event: Event, items: Iterable[ItemToResolve],

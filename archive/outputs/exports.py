@@ -5,37 +5,45 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable
 from importlib import resources
 from itertools import groupby
 from typing import Any
 
+from archive.resolve.licensetext import license_url
+
+__all__ = ["license_url"]  # where the exports and the site have always found it
+
 FORMATS = ("csv", "json", "jsonld", "html")
 FIELDS = ("creator", "organisation", "project", "copyright", "license", "acquire_license_page")
+# Columns are only ever added, at the end.
 CSV_COLUMNS = ("id", "file", "kind", "title", "session", *FIELDS, "credit_line",
-               *(f"{f}_source" for f in FIELDS))
+               *(f"{f}_source" for f in FIELDS), "license_url", "item_url", "third_party",
+               "license_conflict")
 _SCHEMA_TYPE = {"photo": "ImageObject", "video": "VideoObject", "audio": "AudioObject"}
-_CC = re.compile(r"CC-(BY(?:-NC)?(?:-SA|-ND)?)-(\d\.\d)\Z")
 
 
-def license_url(license_: str | None) -> str | None:
-    """A URL for a license: itself if it is one, Creative Commons' page for CC ids,
-    else the SPDX page."""
-    if not license_:
+def item_url(item_id: str, base_url: str | None) -> str | None:
+    """The item's page on the site: under `base_url` ('' for site-relative), else None."""
+    return None if base_url is None else f"{base_url.rstrip('/')}/items/{item_id}"
+
+
+def _third_party(credit: dict[str, Any]) -> str | None:
+    """'creator (xmp): Ian Britton; copyright (iptc): …', or None."""
+    named = credit.get("third_party") or []
+    return "; ".join(f"{n['field']} ({n['source']}): {n['value']}" for n in named) or None
+
+
+def _conflict(credit: dict[str, Any]) -> str | None:
+    found = credit.get("license_conflict")
+    if not found:
         return None
-    if license_.startswith(("http://", "https://")):
-        return license_
-    match = _CC.match(license_)
-    if match:
-        return f"https://creativecommons.org/licenses/{match[1].lower()}/{match[2]}/"
-    if license_ == "CC0-1.0":
-        return "https://creativecommons.org/publicdomain/zero/1.0/"
-    return f"https://spdx.org/licenses/{license_}.html"
+    return f"file says {found['embedded']}, event says {found['event_license']}"
 
 
-def credit_row(item: dict[str, Any]) -> dict[str, Any]:
-    """One flat row per item: what every format is made from."""
+def credit_row(item: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
+    """One flat row per item: what every format is made from; the item page's URL is
+    under `base_url` ('' for site-relative URLs; None: no page known)."""
     credit = item.get("credit") or {}
     sources = credit.get("sources") or {}
     row = {"id": item["id"], "file": item["relpath"], "kind": item["kind"],
@@ -45,7 +53,9 @@ def credit_row(item: dict[str, Any]) -> dict[str, Any]:
     for name in FIELDS:
         row[name] = credit.get(name)
         row[f"{name}_source"] = sources.get(name)
-    row["license_url"] = license_url(row["license"])
+    row.update(license_url=license_url(row["license"]),
+               item_url=item_url(item["id"], base_url), third_party=_third_party(credit),
+               license_conflict=_conflict(credit))
     return row
 
 
@@ -81,7 +91,9 @@ def to_json(rows: list[dict[str, Any]]) -> str:
     items = [{"id": r["id"], "file": r["file"], "kind": r["kind"], "title": r["title"],
               "session": r["session"] or None, "credit_line": r["credit_line"],
               "credit": {f: r[f] for f in FIELDS},
-              "sources": {f: r[f"{f}_source"] for f in FIELDS if r[f"{f}_source"]}}
+              "sources": {f: r[f"{f}_source"] for f in FIELDS if r[f"{f}_source"]},
+              "license_url": r["license_url"], "item_url": r["item_url"],
+              "third_party": r["third_party"], "license_conflict": r["license_conflict"]}
              for r in rows]
     return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
@@ -105,7 +117,8 @@ def jsonld_object(row: dict[str, Any], content_url: str | None = None) -> dict[s
     for key, value in (("creator", _agent(row)), ("creditText", row["credit_line"]),
                        ("copyrightNotice", row["copyright"]),
                        ("license", row["license_url"]),
-                       ("acquireLicensePage", row["acquire_license_page"])):
+                       ("acquireLicensePage", row["acquire_license_page"]),
+                       ("url", row["item_url"])):
         if value:
             obj[key] = value
     if row["project"]:
@@ -140,9 +153,38 @@ def to_html(rows: list[dict[str, Any]], title: str | None = None) -> str:
     return env.from_string(template).render(rows=rows, groups=groups, title=title)
 
 
+REFUSALS = {"no creator": "have no creator", "third-party": "are third-party",
+            "licence conflict": "have a licence conflict"}
+
+
+def strict_refusals(items: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Why `export credits --strict` refuses items, as (kind, line): a REFUSALS kind for
+    each item without a creator, third-party (until a [[media]] entry or a forced rule
+    decides) or whose licence conflicts with its event's."""
+    found = []
+    for item in items:
+        credit = item.get("credit") or {}
+        if not credit.get("creator"):
+            found.append(("no creator", f"no creator: {item['path']}"))
+        if credit.get("third_party"):
+            found.append(("third-party", f"third-party: {item['path']} "
+                          f"({_third_party(credit)})"))
+        if credit.get("license_conflict"):
+            found.append(("licence conflict", f"licence conflict: {item['path']} "
+                          f"({_conflict(credit)})"))
+    return found
+
+
+def refusal_summary(refusals: list[tuple[str, str]]) -> str:
+    """'2 selected item(s) have no creator, 1 are third-party'."""
+    counts = {kind: sum(1 for k, _ in refusals if k == kind) for kind in REFUSALS}
+    return ", ".join(f"{n} selected item(s) {REFUSALS[kind]}"
+                     for kind, n in counts.items() if n)
+
+
 def export(items: Iterable[dict[str, Any]], fmt: str, title: str | None = None,
            base_url: str | None = None) -> str:
-    rows = [credit_row(item) for item in items]
+    rows = [credit_row(item, base_url) for item in items]
     if fmt == "csv":
         return to_csv(rows)
     if fmt == "json":

@@ -26,6 +26,7 @@ from archive.errors import UnknownIdError
 from archive.fsnames import exact, readable
 from archive.model import ItemDetails, ItemRecord
 from archive.resolve.credits import credit_line
+from archive.resolve.licensetext import license_url
 
 _CAMERA = ("make", "model", "serial", "lens")
 _EXPOSURE = ("iso", "fnumber", "exposure_time", "focal_length")
@@ -49,13 +50,20 @@ def _nulls(block: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any
     return values if any(v is not None for v in values.values()) else None
 
 
-def _credit(credit: dict[str, tuple[str, str]], kind: str) -> dict[str, Any]:
+def _credit(credit: dict[str, tuple[str, str]], kind: str, rights: dict[str, Any]
+            ) -> dict[str, Any]:
+    """The credit block; `rights` is what resolution found of third-party fields, a
+    licence conflict and the creator's person (absent for an item resolved before)."""
     values = {name: value for name, (value, _source) in credit.items()}
     fields = {k: values.get(k) for k in ("creator", "organisation", "project", "copyright",
                                          "license")}
     extra = {k: values[k] for k in ("acquire_license_page",) if k in values}
     return {**fields, **extra, "line": credit_line(kind, values) if values else None,
-            "sources": {name: source for name, (_value, source) in credit.items()}}
+            "sources": {name: source for name, (_value, source) in credit.items()},
+            "license_url": license_url(values.get("license")),
+            "creator_person": rights.get("creator_person"),
+            "third_party": rights.get("third_party") or [],
+            "license_conflict": rights.get("license_conflict")}
 
 
 def build(details: ItemDetails) -> dict[str, Any]:
@@ -82,7 +90,7 @@ def build(details: ItemDetails) -> dict[str, Any]:
                      for t in tags if t.kind == "session"],
         "people": [{"id": t.value, "name": t.name, "relation": t.relation or None,
                     "source": t.source} for t in tags if t.kind == "person"],
-        "credit": _credit(details.credit, item.kind),
+        "credit": _credit(details.credit, item.kind, resolved.get("rights") or {}),
         "thumbnails": details.thumbnails or None,
         "transcript": meta.get("transcript") or [],
         "duplicates": [readable(path) for path in details.files if path != item.path],

@@ -13,9 +13,11 @@ from archive.catalog import (
     dated_by_file,
     items_without,
     kind_counts,
+    license_conflicts,
     list_events,
     missing_files,
     problems_of_kind,
+    third_party_items,
     unknown_cameras,
     withheld_items,
 )
@@ -92,7 +94,37 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "dated_by_file": _shown(dated_by_file(catalog, event_id)),
         "unmatched_media": unmatched_media(catalog, event_id),
         "withheld": _shown(withheld_items(catalog, event_id)),
+        "third_party": _shown(third_party_items(catalog, event_id)),
+        "license_conflicts": _shown(license_conflicts(catalog, event_id)),
     }
+
+
+def third_party_line(row: dict[str, Any]) -> str:
+    """'path: creator (xmp) names Ian Britton; copyright (iptc) names …'."""
+    named = "; ".join(f"{n['field']} ({n['source']}) says {n['value']!r}"
+                      for n in row["names"])
+    return f"{row['path']}: {named}"
+
+
+def conflict_line(row: dict[str, Any]) -> str:
+    return (f"{row['path']}: the file says {row['embedded']}, the event "
+            f"({row['event_source']}) says {row['event_license']}; it carries "
+            f"{row['license']}")
+
+
+def _rights_lines(report: dict[str, Any]) -> list[str]:
+    """The third-party items and licence conflicts, with what to do about them."""
+    lines = []
+    if report["third_party"]:
+        lines.append(f"\nThird-party items ({len(report['third_party'])}): they keep their "
+                     "own rights; the event's organisation and licence are not given to "
+                     "them (declare their creator in [[people]], or decide in [[media]] or a "
+                     "rule with force = true):")
+        lines += [f"  {third_party_line(row)}" for row in report["third_party"]]
+    if report["license_conflicts"]:
+        lines.append(f"\nLicence conflicts ({len(report['license_conflicts'])}):")
+        lines += [f"  {conflict_line(row)}" for row in report["license_conflicts"]]
+    return lines
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
@@ -122,6 +154,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"\n[[media]] entries that apply to no item "
                      f"({len(report['unmatched_media'])}):")
         lines += [f"  {unmatched_line(row)}" for row in report["unmatched_media"]]
+    lines += _rights_lines(report)
     if report["unknown_cameras"]:
         lines.append(f"\nCameras not in the event file ({len(report['unknown_cameras'])}); "
                      "add them as [[cameras]] with clock_offset and room:")

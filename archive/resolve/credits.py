@@ -1,13 +1,23 @@
-"""Credit: who must be credited for an item, field by field, and the credit line."""
+"""Credit: who must be credited for an item, with what licence, and the credit line.
+
+Descriptive fields resolve each on its own; the event's rights fields (a default's or a
+rule's organisation, project, licence, copyright, licence page) reach only the work of
+the creator it names, of a person of the event file, items that name no one, or items
+under a forced rule. Anything else is third-party and keeps what it says itself.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from archive.model import CREDIT_FIELDS, CreditRule, Event, MediaEntry
+from archive.model import CREDIT_FIELDS, CreditRule, CreditSpec, Event, MediaEntry
 from archive.resolve.embedded import embedded_blocks
 from archive.resolve.globs import glob_matches
+from archive.resolve.licensetext import license_name, same_license, spdx_license
+from archive.resolve.names import NameIndex, fold
 
 _LABEL = {"photo": "Photo", "video": "Video", "audio": "Audio"}
 
@@ -15,14 +25,17 @@ Credit = dict[str, tuple[str, str]]  # field -> (value, source)
 
 
 def credit_line(kind: str, credit: Mapping[str, str | None]) -> str | None:
-    """'Photo: Creator / Organisation (Project)'; parts that are unknown are left out."""
+    """'Photo: Creator / Organisation (Project), CC BY 4.0': Creative Commons' TASL
+    (the title and the source are the item page's; author and licence are here). Parts
+    that are unknown are left out; None when no one is named."""
     creator, org, project = (credit.get(k) for k in ("creator", "organisation", "project"))
     who = " / ".join(p for p in (creator, org) if p)
     if project:
         who = f"{who} ({project})" if who else f"({project})"
     if not who:
         return None
-    return f"{_LABEL.get(kind, 'Media')}: {who}"
+    licence = license_name(credit.get("license"))
+    return f"{_LABEL.get(kind, 'Media')}: {who}" + (f", {licence}" if licence else "")
 
 
 def _joined(value: Any) -> str | None:
@@ -53,33 +66,129 @@ def embedded_credit(meta: dict[str, Any]) -> Credit:
     creator = found.get("creator", ("",))[0].casefold()
     if "organisation" in found and found["organisation"][0].casefold() == creator:
         del found["organisation"]
+    licence = embedded_license(meta)
+    if licence:
+        found["license"] = licence
     return found
+
+
+def _block_license(block: dict[str, Any]) -> str | None:
+    """The licence one XMP block states: cc:license and xmpRights:UsageTerms say one
+    (an SPDX id where one fits, else their text); dc:rights and xmpRights:WebStatement
+    count only when they name a known licence ("CC BY 4.0", "public domain", a Creative
+    Commons URL), since they mostly hold a copyright notice or the owner's web site."""
+    stated = [_joined(block.get(k)) for k in ("cc_license", "usage_terms")]
+    others = [_joined(block.get(k)) for k in ("rights", "license_url")]
+    for text in (*stated, *others):
+        found = spdx_license(text) if text else None
+        if found:
+            return found
+    return next((text for text in stated if text), None)
+
+
+def embedded_license(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(licence, "xmp") from the first XMP block (sidecar first) that states one."""
+    for source, block in embedded_blocks(meta):
+        if source == "xmp" and (found := _block_license(block)):
+            return found, source
+    return None
 
 
 def first_rule(event: Event, relpath: str) -> CreditRule | None:
     return next((r for r in event.credit_rules if glob_matches(r.match, relpath)), None)
 
 
-def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
-                   entry: MediaEntry | None) -> Credit:
-    """Each field on its own: [[media]] > embedded > first matching rule > [credit].
+@dataclass
+class CreditAnswer:
+    """An item's credit, field -> (value, source), and what the report needs of it."""
 
-    A rule with `force = true` beats what the file says.
-    """
+    fields: Credit = field(default_factory=dict)
+    # The embedded fields naming someone the event's rights may not be given to, while
+    # no [[media]] entry or forced rule decides: {field, source, value} each.
+    third_party: list[dict[str, str]] = field(default_factory=list)
+    # An embedded licence the event's (rule or default) disagrees with.
+    license_conflict: dict[str, str] | None = None
+    creator_person: str | None = None  # the person of the event file who is the creator
+
+    def rights(self) -> dict[str, Any]:
+        return {"third_party": self.third_party, "license_conflict": self.license_conflict,
+                "creator_person": self.creator_person}
+
+
+def _names(text: str) -> list[str]:
+    """The names of a creator field ("A, B" or "A; B")."""
+    return [part.strip() for part in re.split(r"[;,]", text) if part.strip()]
+
+
+def _creator_is_ours(creator: str, named: list[str | None], people: NameIndex) -> bool:
+    """Whether each name of `creator` is the one a default or rule names, or a person's."""
+    known = {fold(n) for n in named if n}
+    return all(fold(n) in known or people.exact(n) is not None for n in _names(creator))
+
+
+def _event_rights_apply(creator: str | None, embedded: Credit, specs: list[CreditSpec],
+                        force: bool, people: NameIndex) -> bool:
+    """The four cases in which a default's or rule's rights fields reach an item."""
+    if force:
+        return True
+    if creator:
+        return _creator_is_ours(creator, [s.creator for s in specs], people)
+    return not embedded
+
+
+def _layers(name: str, entry: dict[str, str | None], embedded: Credit,
+            rule: CreditRule | None, default: dict[str, str | None],
+            event_rights: bool) -> list[tuple[str | None, str]]:
+    """Where field `name` may come from, in precedence order."""
+    layers = [(entry.get(name), "media")]
+    mine = embedded.get(name, (None, ""))
+    if not event_rights:
+        return [*layers, mine]
+    ruled = (rule.credit.as_dict().get(name) if rule else None, "rule")
+    layers += [ruled, mine] if rule and rule.force else [mine, ruled]
+    return [*layers, (default.get(name), "default")]
+
+
+def _conflict(credit: Credit, embedded: Credit, rule: CreditRule | None,
+              default: dict[str, str | None]) -> dict[str, str] | None:
+    """The embedded licence against the event's, unless a [[media]] entry decided."""
+    mine = embedded.get("license")
+    ruled = rule.credit.license if rule else None
+    theirs, source = (ruled, "rule") if ruled else (default.get("license"), "default")
+    if not mine or not theirs or credit.get("license", ("", ""))[1] == "media" or \
+            same_license(mine[0], theirs):
+        return None
+    return {"embedded": mine[0], "event_license": theirs, "event_source": source,
+            "license": credit["license"][0]}
+
+
+def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
+                   entry: MediaEntry | None) -> CreditAnswer:
+    """[[media]] > embedded > first matching rule > [credit], field by field, the
+    event's layers only where its rights apply (a rule with `force = true` beats what
+    the file says)."""
     rule = first_rule(event, relpath)
-    rule_values = rule.credit.as_dict() if rule else {}
     embedded = embedded_credit(meta)
     entry_values = entry.credit.as_dict() if entry else {}
     default = event.credit.as_dict()
+    people = NameIndex(event.people)
+    creator = entry_values.get("creator") or embedded.get("creator", (None, ""))[0]
+    specs = [event.credit, *([rule.credit] if rule else [])]
+    event_rights = _event_rights_apply(creator, embedded, specs, bool(rule and rule.force),
+                                       people)
     credit: Credit = {}
     for name in CREDIT_FIELDS:
-        layers = [(entry_values.get(name), "media")]
-        ruled = (rule_values.get(name), "rule")
-        layers += [ruled, embedded.get(name, (None, ""))] if rule and rule.force else [
-            embedded.get(name, (None, "")), ruled]
-        layers.append((default.get(name), "default"))
-        for value, source in layers:
+        for value, source in _layers(name, entry_values, embedded, rule, default,
+                                     event_rights):
             if value:
                 credit[name] = (value, source)
                 break
-    return credit
+    decided = any(entry_values.values())
+    final_creator = credit.get("creator", ("", ""))[0]
+    return CreditAnswer(
+        fields=credit,
+        third_party=[] if event_rights or decided else [
+            {"field": k, "source": s, "value": v} for k, (v, s) in embedded.items()],
+        license_conflict=_conflict(credit, embedded, rule, default),
+        creator_person=next((p for n in _names(final_creator)
+                             if (p := people.exact(n)) is not None), None))

@@ -47,6 +47,8 @@ class Resolution:
     ambiguous: list[str] = field(default_factory=list)
     people: list[dict[str, str]] = field(default_factory=list)
     credit: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Third-party fields, a licence conflict, the creator's person id (CreditAnswer.rights)
+    rights: dict[str, Any] = field(default_factory=dict)
     camera_known: bool = False
     withheld: str | None = None  # why the item is not published (publication.py)
 
@@ -59,7 +61,8 @@ class Resolution:
                 "sessions": self.sessions, "ambiguous": self.ambiguous,
                 "people": self.people,
                 "credit": {k: list(v) for k, v in sorted(self.credit.items())},
-                "camera_known": self.camera_known, "withheld": self.withheld}
+                "rights": self.rights, "camera_known": self.camera_known,
+                "withheld": self.withheld}
 
 
 # Camera firmware fills ImageDescription with its own name; such text is no description.
@@ -256,6 +259,7 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
     camera = find_camera(event, meta.get("camera"))
     when = corrected_time(when, source, camera) if when else None
     sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
+    credit = resolve_credit(facts.relpath, meta, event, entry)
     people = resolve_people(facts, event, entry, sessions)
     return Resolution(
         taken=when.isoformat() if when else None,
@@ -265,6 +269,6 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
         or _first_text(meta, "comment"),
         keywords=[w for w, _ in _keywords(meta, entry)],
         sessions=sessions, ambiguous=ambiguous,
-        people=people, credit=resolve_credit(facts.relpath, meta, event, entry),
+        people=people, credit=credit.fields, rights=credit.rights(),
         camera_known=camera is not None,
         withheld=withheld_reason(event, facts.relpath, people))

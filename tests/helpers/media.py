@@ -74,7 +74,8 @@ def make_xmp(creator: list[str] | None = None, rights: str | None = None,
              title: str | None = None, description: str | None = None,
              subjects: list[str] | None = None, credit: str | None = None,
              persons: list[str] | None = None, event: str | None = None,
-             date_created: str | None = None) -> bytes:
+             date_created: str | None = None, usage_terms: str | None = None,
+             web_statement: str | None = None, cc_license: str | None = None) -> bytes:
     def bag(kind: str, values: list[str]) -> str:
         items = "".join(f"<rdf:li>{escape(v)}</rdf:li>" for v in values)
         return f"<rdf:{kind}>{items}</rdf:{kind}>"
@@ -91,14 +92,21 @@ def make_xmp(creator: list[str] | None = None, rights: str | None = None,
                        ("photoshop:Credit", credit and escape(credit)),
                        ("photoshop:DateCreated", date_created),
                        ("Iptc4xmpExt:PersonInImage", persons and bag("Bag", persons)),
-                       ("Iptc4xmpExt:Event", event and alt(event))):
+                       ("Iptc4xmpExt:Event", event and alt(event)),
+                       ("xmpRights:UsageTerms", usage_terms and alt(usage_terms)),
+                       ("xmpRights:WebStatement", web_statement and escape(web_statement))):
         if value:
             parts.append(f"<{tag}>{value}</{tag}>")
+    if cc_license:  # as Creative Commons' own tools write it: a resource, not text
+        resource = escape(cc_license, {'"': "&quot;"})
+        parts.append(f'<cc:license rdf:resource="{resource}"/>')
     return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
             'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
             'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
-            'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+            'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+            'xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/" '
+            'xmlns:cc="http://creativecommons.org/ns#">'
             + "".join(parts) + "</rdf:Description></rdf:RDF></x:xmpmeta>").encode()
 
 

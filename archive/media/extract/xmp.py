@@ -31,6 +31,7 @@ NS = {
     "lr": "http://ns.adobe.com/lightroom/1.0/",
     "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
     "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+    "cc": "http://creativecommons.org/ns#",
 }
 _RDF = "{" + NS["rdf"] + "}"
 _START = re.compile(rb"<x:xmpmeta|<x:xapmeta|<rdf:RDF")
@@ -165,6 +166,7 @@ def parse_packet(packet: bytes, notes: list[str] | None = None) -> dict[str, Any
                           or p.get(_q("Iptc4xmpCore", "Event"))),
         "license_url": _as_text(p.get(_q("xmpRights", "WebStatement"))),
         "usage_terms": _as_text(p.get(_q("xmpRights", "UsageTerms"))),
+        "cc_license": _as_text(p.get(_q("cc", "license"))),
         "taken": _taken(p, notes),
         "make": _as_text(p.get(_q("tiff", "Make"))),
         "model": _as_text(p.get(_q("tiff", "Model"))),
