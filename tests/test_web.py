@@ -427,6 +427,18 @@ def test_unsatisfiable_range_names_the_size(tricky: FlaskClient) -> None:
     assert headers["Content-Range"] == f"bytes */{size}"
 
 
+@pytest.mark.parametrize("name", ["original", "small"])
+def test_a_suffix_longer_than_the_file_gets_all_of_it(tricky: FlaskClient, name: str) -> None:
+    photo = item_id(tricky, "file:closing")
+    whole = fetch(tricky, f"/media/{photo}/{name}")[2]
+    status, headers, body = fetch(tricky, f"/media/{photo}/{name}",
+                                  Range=f"bytes=-{len(whole) + 1}")
+    assert (status, body) == (206, whole)  # RFC 9110 14.1.2; it was a 416
+    assert headers["Content-Range"] == f"bytes 0-{len(whole) - 1}/{len(whole)}"
+    status, _, body = fetch(tricky, f"/media/{photo}/{name}", Range="bytes=-5")
+    assert (status, body) == (206, whole[-5:])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -40,6 +40,7 @@ def media(item_id: str, name: str) -> Response:
     if found is None:
         abort(404)
     path = _inside(site().root, found)
+    _whole_for_a_long_suffix(path)
     response = send_file(path, mimetype="image/jpeg", conditional=True, etag=f"{item_id}-{name}",
                          max_age=YEAR)
     response.cache_control.immutable = True
@@ -50,6 +51,7 @@ def _original(place: ItemPlace) -> Response:
     path = Path(place.path)
     if not path.is_file() or not _in_event_folder(path, place.event_id):
         abort(404, description="The original file is missing from its folder.")
+    _whole_for_a_long_suffix(path)
     # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
     name = os.fsencode(path.name).decode("utf-8", "replace")
     # werkzeug writes the header from download_name but refuses control characters in
@@ -74,6 +76,20 @@ def _ignore_unusable_range() -> None:
     parsed = parse_range_header(header)
     if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
         request.environ.pop("HTTP_RANGE", None)
+
+
+def _whole_for_a_long_suffix(path: Path) -> None:
+    """A suffix range longer than the file (`bytes=-N`, N past its size) selects all of
+    it (RFC 9110, 14.1.2): werkzeug answers 416, so it is asked for as `bytes=0-`."""
+    parsed = parse_range_header(request.headers.get("Range"))
+    if parsed is None or len(parsed.ranges) != 1:
+        return
+    start, end = parsed.ranges[0]
+    try:
+        if start < 0 and end is None and -start > path.stat().st_size:
+            request.environ["HTTP_RANGE"] = "bytes=0-"
+    except OSError:
+        pass  # send_file says what is wrong with the file
 
 
 def ascii_name(name: str) -> str:
