@@ -450,7 +450,8 @@ def test_site_search_by_a_photographer(site: FlaskClient, query: str, person: st
 def test_item_page_links_the_licence_the_page_and_the_creator(site: FlaskClient) -> None:
     found = site.get("/api/search", query_string={"q": "by:chiara-neri"}).json["results"][0]
     page = site.get(f"/items/{found['id']}").get_data(as_text=True)
-    assert 'rel="license" href="https://creativecommons.org/licenses/by/4.0/"' in page
+    assert ('rel="license" href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
+            in page)  # its name as people write it, not the SPDX id
     assert f'class="source" href="/items/{found["id"]}"' in page
     assert 'href="/events/florence-2019/people/chiara-neri"' in page
     assert "Photo: Chiara Neri / ASEV, CC BY 4.0" in page

@@ -13,6 +13,7 @@ from archive import settings
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.model import taken_text
+from archive.resolve.licensetext import license_name
 from archive.store import Archive
 
 from . import api, browse, files, pages
@@ -58,6 +59,7 @@ def create_app(archive_dir: str | Path | None = None,
     for code in (400, 404, 405, 416, 500, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
+    app.jinja_env.filters["license_name"] = lambda v: license_name(v) or v
     for damage in (CatalogError, sqlite3.DatabaseError):  # the catalog went bad while serving
         app.register_error_handler(damage, _catalog_unreadable)
     app.json.sort_keys = False
