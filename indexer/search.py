@@ -287,8 +287,11 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
 
 
 def _published(query: q.Query) -> q.Query:
-    # On the query itself, so the facet counts and the total leave them out too.
-    return q.AndNot(query, q.Term("withheld", WITHHELD))
+    """The query without withheld items: on the query itself, so that the facet counts
+    and the total leave them out too. Not Whoosh's AndNot: its matcher keeps its first
+    match when the excluded term matched an earlier document (it only skips the
+    excluded list on an equal id), so a query finding one withheld item listed it."""
+    return q.And([query, q.Not(q.Term("withheld", WITHHELD))])
 
 
 def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
