@@ -121,6 +121,19 @@ def test_several_creators_are_ours_only_if_each_is() -> None:
     assert ours.rights["third_party"] == [] and ours.rights["creator_person"] == "peter-keller"
 
 
+def test_an_outsider_named_by_another_field_makes_it_third_party() -> None:
+    # XMP names the event's photographer, EXIF Artist and Copyright someone else: the
+    # event's licence must not be granted under another's copyright.
+    answer = resolved(xmp={"creator": ["Péter Keller"]},
+                      exif={"artist": "Phil Harvey", "copyright": "Copyright 2004 Phil Harvey"})
+    assert "license" not in answer.credit and "organisation" not in answer.credit
+    assert {"field": "creator", "source": "exif", "value": "Phil Harvey"} in \
+        answer.rights["third_party"]
+    agreeing = resolved(xmp={"creator": ["Péter Keller"]}, exif={"artist": "Peter Keller"})
+    assert agreeing.rights["third_party"] == []
+    assert agreeing.credit["license"] == ("CC-BY-SA-4.0", "default")
+
+
 def test_a_forced_rule_decides() -> None:
     answer = resolved("press/a.jpg", **HARVEY)
     assert answer.credit["organisation"] == ("Press Office", "rule")

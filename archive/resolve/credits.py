@@ -94,6 +94,18 @@ def embedded_license(meta: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def embedded_creators(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every creator the file or its sidecar names, (value, source), each once: XMP may
+    name the event's photographer while EXIF Artist names someone else."""
+    keys = {"xmp": "creator", "iptc": "creator", "exif": "artist", "video": "artist"}
+    found: dict[str, tuple[str, str]] = {}
+    for source, block in embedded_blocks(meta):
+        value = _joined(block.get(keys.get(source, "")))
+        if value:
+            found.setdefault(fold(value), (value, source))
+    return list(found.values())
+
+
 def first_rule(event: Event, relpath: str) -> CreditRule | None:
     return next((r for r in event.credit_rules if glob_matches(r.match, relpath)), None)
 
@@ -126,13 +138,15 @@ def _creator_is_ours(creator: str, named: list[str | None], people: NameIndex) -
     return all(fold(n) in known or people.exact(n) is not None for n in _names(creator))
 
 
-def _event_rights_apply(creator: str | None, embedded: Credit, specs: list[CreditSpec],
+def _event_rights_apply(creators: list[str], embedded: Credit, specs: list[CreditSpec],
                         force: bool, people: NameIndex) -> bool:
-    """The four cases in which a default's or rule's rights fields reach an item."""
+    """The four cases in which a default's or rule's rights fields reach an item: every
+    creator it names (a [[media]] entry's, else each embedded one) is ours."""
     if force:
         return True
-    if creator:
-        return _creator_is_ours(creator, [s.creator for s in specs], people)
+    if creators:
+        named = [s.creator for s in specs]
+        return all(_creator_is_ours(c, named, people) for c in creators)
     return not embedded
 
 
@@ -162,6 +176,14 @@ def _conflict(credit: Credit, embedded: Credit, rule: CreditRule | None,
             "license": credit["license"][0]}
 
 
+def _naming(embedded: Credit, creators: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """What a third-party item says of whom: its embedded fields, and each creator
+    another source names."""
+    said = [{"field": k, "source": s, "value": v} for k, (v, s) in embedded.items()]
+    return said + [{"field": "creator", "source": s, "value": v} for v, s in creators
+                   if {"field": "creator", "source": s, "value": v} not in said]
+
+
 def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
                    entry: MediaEntry | None) -> CreditAnswer:
     """[[media]] > embedded > first matching rule > [credit], field by field, the
@@ -172,9 +194,11 @@ def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
     entry_values = entry.credit.as_dict() if entry else {}
     default = event.credit.as_dict()
     people = NameIndex(event.people)
-    creator = entry_values.get("creator") or embedded.get("creator", (None, ""))[0]
+    others = embedded_creators(meta)
+    creators = [entry_values["creator"]] if entry_values.get("creator") else [
+        value for value, _ in others]
     specs = [event.credit, *([rule.credit] if rule else [])]
-    event_rights = _event_rights_apply(creator, embedded, specs, bool(rule and rule.force),
+    event_rights = _event_rights_apply(creators, embedded, specs, bool(rule and rule.force),
                                        people)
     credit: Credit = {}
     for name in CREDIT_FIELDS:
@@ -187,8 +211,7 @@ def resolve_credit(relpath: str, meta: dict[str, Any], event: Event,
     final_creator = credit.get("creator", ("", ""))[0]
     return CreditAnswer(
         fields=credit,
-        third_party=[] if event_rights or decided else [
-            {"field": k, "source": s, "value": v} for k, (v, s) in embedded.items()],
+        third_party=[] if event_rights or decided else _naming(embedded, others),
         license_conflict=_conflict(credit, embedded, rule, default),
         creator_person=next((p for n in _names(final_creator)
                              if (p := people.exact(n)) is not None), None))
