@@ -341,6 +341,16 @@ def test_strict_export_refuses_third_party_items_and_conflicts(acme: Cli) -> Non
     assert acme("export", "credits", "--strict", "file:own.jpg").startswith("id,file")
 
 
+def test_the_json_export_gives_rights_as_item_json_does(acme: Cli) -> None:
+    exported = {row["id"]: row for row in json.loads(acme("export", "credits", "--format",
+                                                          "json"))}
+    for item in acme.json("list"):
+        row = exported[item["id"]]
+        assert row["third_party"] == item["credit"]["third_party"]
+        assert row["license_conflict"] == item["credit"]["license_conflict"]
+    assert any(row["third_party"] for row in exported.values())
+
+
 # schema.org's expected types of the properties a credit uses (ImageObject/VideoObject
 # inherit them from CreativeWork and MediaObject).
 _TEXT = ("creditText", "copyrightNotice", "name", "identifier")

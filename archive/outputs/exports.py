@@ -55,7 +55,10 @@ def credit_row(item: dict[str, Any], base_url: str | None = None) -> dict[str, A
         row[f"{name}_source"] = sources.get(name)
     row.update(license_url=license_url(row["license"]),
                item_url=item_url(item["id"], base_url), third_party=_third_party(credit),
-               license_conflict=_conflict(credit))
+               license_conflict=_conflict(credit),
+               # As item JSON has them, for the JSON export; CSV takes the texts above.
+               third_party_named=credit.get("third_party") or [],
+               license_conflict_found=credit.get("license_conflict"))
     return row
 
 
@@ -93,7 +96,8 @@ def to_json(rows: list[dict[str, Any]]) -> str:
               "credit": {f: r[f] for f in FIELDS},
               "sources": {f: r[f"{f}_source"] for f in FIELDS if r[f"{f}_source"]},
               "license_url": r["license_url"], "item_url": r["item_url"],
-              "third_party": r["third_party"], "license_conflict": r["license_conflict"]}
+              "third_party": r["third_party_named"],
+              "license_conflict": r["license_conflict_found"]}
              for r in rows]
     return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
