@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -26,6 +27,7 @@ from archive.store import Archive
 
 from helpers.cli import Cli
 from helpers.consent import PUBLISHED, WITHHELD, event_text, make_event
+from helpers.media import make_jpeg, make_xmp
 from helpers.processes import LiveServer
 
 
@@ -161,6 +163,37 @@ def test_an_exact_entry_without_publish_leaves_the_decision_to_consent() -> None
     assert withheld_reason(event, "photos/keller.jpg", shown) is not None
     session = [{"id": "peter-keller", "relation": "session"}]
     assert withheld_reason(event, "photos/keller.jpg", session) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ['path = "private/**"', 'path = "private/s.jpg"'])
+def test_a_copy_never_undoes_a_takedown(tmp_path: Path, entry: str) -> None:
+    folder = tmp_path / "event"
+    (folder / "private").mkdir(parents=True)
+    (folder / "event.toml").write_text(
+        '[event]\nid = "e"\ntitle = "E"\n\n[[media]]\n' + entry + '\npublish = false\n',
+        encoding="utf-8")
+    make_jpeg(folder / "private" / "s.jpg", xmp=make_xmp(title="secret zebraword"))
+    cli = Cli(tmp_path / "archive")
+
+    def state() -> tuple[str, bool, int]:
+        (item,) = cli.json("list")
+        return item["relpath"], item["published"], cli.json("search", "zebraword")["total"]
+
+    cli("ingest", str(folder))
+    assert state() == ("private/s.jpg", False, 0)
+    # A copy whose path sorts first becomes the item's own file: the takedown of the
+    # other path must still hold (it made the item public, on every route).
+    (folder / "0").mkdir()
+    shutil.copy(folder / "private" / "s.jpg", folder / "0" / "s.jpg")
+    cli("ingest", str(folder))
+    assert state() == ("0/s.jpg", False, 0)
+    assert "the copy private/s.jpg" in cli.json("list")[0]["withheld"]
+    # The copy goes and is pruned: the item's own file is the one left, still withheld.
+    shutil.rmtree(folder / "0")
+    cli("ingest", "--prune", str(folder))
+    assert state() == ("private/s.jpg", False, 0)
+    assert cli.json("verify")["ok"] is True
 
 
 # ---- an archive holding withheld items ------------------------------------------------

@@ -23,6 +23,7 @@ from archive.catalog.events import (
     unmatched_media,
 )
 from archive.catalog.files import (
+    copies_by_item,
     copies_in_event,
     delete_file,
     files_of_event,
@@ -116,7 +117,7 @@ __all__ = [
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # files
-    "copies_in_event", "delete_file", "files_of_event", "files_without_item",
+    "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",
     "put_file", "set_file_state",
     # events, sessions, people

@@ -43,6 +43,18 @@ def copies_in_event(catalog: Catalog, event_id: str) -> dict[str, str]:
         (event_id,))}
 
 
+def copies_by_item(catalog: Catalog, event_id: str) -> dict[str, tuple[str, ...]]:
+    """The relative paths of the present copies of each of the event's items in the
+    event (the item's own file aside), by path."""
+    found: dict[str, list[str]] = {}
+    for item_id, relpath in catalog.db.execute(
+            "SELECT f.item_id, f.relpath FROM files f JOIN items i ON i.id = f.item_id "
+            "WHERE f.event_id = ? AND i.event_id = f.event_id AND f.role = 'media' AND "
+            "f.state = 'present' AND f.path != i.path ORDER BY f.path", (event_id,)):
+        found.setdefault(item_id, []).append(relpath)
+    return {item_id: tuple(paths) for item_id, paths in found.items()}
+
+
 def items_without_files(catalog: Catalog, event_id: str, missing_hold: bool) -> list[str]:
     """Ids of the event's items that no media file of the event holds: an item lives by
     its files in its own event, copies elsewhere do not keep it. With `missing_hold`,

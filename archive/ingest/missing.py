@@ -9,7 +9,10 @@ from archive.catalog import (
     delete_file,
     delete_item,
     files_of_event,
+    item_place,
     items_without_files,
+    media_files_of_item,
+    move_item,
     set_file_state,
 )
 
@@ -40,4 +43,22 @@ def record_missing(catalog: Catalog, event_id: str, seen: set[str], prune: bool
             for item_id in items_without_files(catalog, event_id, missing_hold=True):
                 delete_item(catalog, item_id)
                 pruned += 1
+        for item_id in {gone[p].item_id for p in work if gone[p].item_id}:
+            _present_primary(catalog, item_id, event_id)
     return missing, pruned
+
+
+def _present_primary(catalog: Catalog, item_id: str, event_id: str) -> None:
+    """An item whose own file went (missing or pruned) while a copy of it is still in
+    its event: the smallest present copy becomes its file, as at ingest. It kept the
+    path that went: its original was a 404, and what the event file says of the copy's
+    path (`publish = false`) no longer reached it."""
+    place = item_place(catalog, item_id)
+    if place is None or place.event_id != event_id:
+        return
+    files = media_files_of_item(catalog, item_id, event_id)
+    if any(f.path == place.path and f.state == "present" for f in files):
+        return
+    present = [f for f in files if f.state == "present"]
+    if present:
+        move_item(catalog, item_id, present[0].path, present[0].relpath)

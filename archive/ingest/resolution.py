@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from archive.catalog import (
     Catalog,
+    copies_by_item,
     copies_in_event,
     items_to_resolve,
     relpaths_of_event,
@@ -43,8 +44,10 @@ def _resolve_items(catalog: Catalog, event: Event, items: Iterable[ItemToResolve
     changed (all of them with `rewrite`); returns how many of those changed that were
     not written since revision `since` and whose file is not to be read again."""
     re_resolved = 0
+    copies = copies_by_item(catalog, event.id)  # a takedown of a copy withholds the item
     for item in items:
-        facts = ItemFacts(item.id, item.kind, item.relpath, item.metadata, item.mtime_ns)
+        facts = ItemFacts(item.id, item.kind, item.relpath, item.metadata, item.mtime_ns,
+                          copies.get(item.id, ()))
         answer = resolve(facts, event).as_dict()
         answer_changed = answer != item.resolved
         if answer_changed and (since is None or item.revision <= since) and \

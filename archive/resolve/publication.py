@@ -38,13 +38,33 @@ def refused(event: Event, people: Iterable[Mapping[str, str]]) -> list[str]:
     return [f"{p.name} ({p.id})" for p in event.people if not p.consent and p.id in shown]
 
 
-def withheld_reason(event: Event, relpath: str,
-                    people: Iterable[Mapping[str, str]]) -> str | None:
-    """Why the item is withheld from publication, or None when it is published."""
-    entry = publish_entry(event, relpath)
-    if entry is not None:
-        return None if entry.publish else f"publish = false in [[media]] path {entry.path!r}"
-    names = refused(event, people)
+def _shown_by_entries(event: Event, relpaths: Iterable[str]) -> list[dict[str, str]]:
+    """The people the [[media]] entries naming these files show."""
+    shown = {readable(p) for p in relpaths}
+    return [{"id": pid, "relation": "shown"} for m in event.media
+            if not m.is_glob and m.path in shown for pid in m.people]
+
+
+def withheld_reason(event: Event, relpath: str, people: Iterable[Mapping[str, str]],
+                    copies: Iterable[str] = ()) -> str | None:
+    """Why the item is withheld from publication, or None when it is published.
+
+    Every file of the item in its event counts, its own and its copies' (`copies`,
+    relative paths): the same picture under another name is the same picture, and
+    which of them is the item's own changes when a copy that sorts first appears. A
+    takedown of any of them withholds it; else a `publish = true` entry overrides a
+    refusal; else anyone shown without consent, by resolution or by an entry naming a
+    copy, withholds it.
+    """
+    copies = [p for p in copies if p != relpath]
+    decided = [(path, publish_entry(event, path)) for path in (relpath, *copies)]
+    for path, entry in decided:
+        if entry is not None and not entry.publish:
+            where = "" if path == relpath else f" (the copy {readable(path)})"
+            return f"publish = false in [[media]] path {entry.path!r}{where}"
+    if any(entry is not None for _path, entry in decided):
+        return None
+    names = refused(event, [*people, *_shown_by_entries(event, copies)])
     if names:
         return f"shows {', '.join(names)}, who gave no consent (consent = false)"
     return None

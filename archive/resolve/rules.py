@@ -33,6 +33,7 @@ class ItemFacts:
     relpath: str
     metadata: dict[str, Any]
     mtime_ns: int = 0
+    copies: tuple[str, ...] = ()  # relative paths of its copies in its event
 
 
 @dataclass
@@ -271,4 +272,4 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
         sessions=sessions, ambiguous=ambiguous,
         people=people, credit=credit.fields, rights=credit.rights(),
         camera_known=camera is not None,
-        withheld=withheld_reason(event, facts.relpath, people))
+        withheld=withheld_reason(event, facts.relpath, people, facts.copies))
