@@ -6,10 +6,11 @@ changed, so the site pays the open cost once; the CLI makes one per call.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -215,35 +216,44 @@ class SearchIndex:
                 self._current.searcher.close()
                 self._current = None
 
+    def revision(self) -> int:
+        """The catalog revision the index reflects (-1 before any build)."""
+        with self._generation() as generation:
+            return generation.key[1]
+
     def search(self, text: str, page: Page | None = None, sort: str = "relevance",
-               facets: bool = True, withheld: bool = False) -> dict[str, Any]:
+               facets: bool = True, withheld: bool = False,
+               hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The search JSON of DESIGN.md; raises QueryError for a malformed query.
         Items withheld from publication are left out unless `withheld` (the archivist's
-        `search --all`; never the site)."""
+        `search --all`; never the site), and so are the `hidden` ids (withheld by the
+        catalog while the index, behind it, does not know yet)."""
         page = page or Page()
         with self._generation() as generation:
             # The generation is in the key: a result found on the one just replaced is
             # never served as the new one's. Its revision is the catalog's the index
             # reflects, so a consent withdrawn reaches every worker's next search.
-            key = (generation.key, text, page.page, page.limit, sort, facets, withheld)
+            key = (generation.key, text, page.page, page.limit, sort, facets, withheld,
+                   tuple(sorted(hidden)))
             result = self.cache.get(key)
             if result is None:
-                result = self._searched(generation, text, page, sort, facets, withheld)
+                result = self._searched(generation, text, page, sort, facets,
+                                        (withheld, hidden))
                 if result is not None:
                     self.cache.put(key, result)
         if result is None:  # the index was damaged, and has been rebuilt
-            return self.search(text, page, sort, facets, withheld)
+            return self.search(text, page, sort, facets, withheld, hidden)
         return result
 
     def _searched(self, generation: _Generation, text: str, page: Page, sort: str,
-                  facets: bool, withheld: bool) -> dict[str, Any] | None:
+                  facets: bool, scope: tuple[bool, frozenset[str]]) -> dict[str, Any] | None:
         """The search run on the generation's searcher; None when the index proved
         damaged and was rebuilt (raises where it may not be)."""
         try:
             with generation.lock:
                 return run_search(generation.searcher, text, page, sort,
                                   generation.table if facets else None,
-                                  self.max_query_length, withheld)
+                                  self.max_query_length, *scope)
         except QueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
@@ -253,25 +263,28 @@ class SearchIndex:
             self._rebuild(damaged)  # raises where the index may not be rebuilt
             return None
 
-    def every_hit(self, text: str, cap: int | None = None) -> list[dict[str, Any]]:
+    def every_hit(self, text: str, cap: int | None = None,
+                  hidden: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         """Every published result of a query (at most `cap`), page after page, without
-        facets.
+        facets, the `hidden` ids left out as well.
 
         Raises QueryError for a malformed query.
         """
         most = settings.value("max_limit")
-        first = self.search(text, Page(1, most), facets=False)
+        first = self.search(text, Page(1, most), facets=False, hidden=hidden)
         hits = list(first["results"])
         last = first["pages"] if cap is None else min(first["pages"], -(-cap // most))
         for number in range(2, last + 1):
-            hits += self.search(text, Page(number, most), facets=False)["results"]
+            hits += self.search(text, Page(number, most), facets=False,
+                                hidden=hidden)["results"]
         return hits
 
 
 def run_search(searcher: Searcher, text: str, page: Page | None = None,
                sort: str = "relevance", facets: FacetTable | None = None,
                max_query_length: int = settings.value("max_query_length"),
-               withheld: bool = False) -> dict[str, Any]:
+               withheld: bool = False, hidden: frozenset[str] = frozenset()
+               ) -> dict[str, Any]:
     """Search with an open searcher (and facet counts when given the generation's
     facet table), leaving withheld items out unless `withheld`; raises QueryError for a
     malformed query."""
@@ -281,21 +294,26 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
     parsed = parse(text, max_query_length) if text.strip() else Parsed(q.Every())
     if parsed.query is None:
         return _empty(text, parsed)
-    if not withheld:
-        parsed = replace(parsed, query=_published(parsed.query))
-    return _run(searcher, text, parsed, page, sort, facets, withheld)
+    scope = None if withheld else functools.partial(_published, hidden=hidden)
+    if scope is not None:
+        parsed = replace(parsed, query=scope(parsed.query))
+    return _run(searcher, text, parsed, page, sort, facets, scope)
 
 
-def _published(query: q.Query) -> q.Query:
+def _published(query: q.Query, hidden: frozenset[str] = frozenset()) -> q.Query:
     """The query without withheld items: on the query itself, so that the facet counts
     and the total leave them out too. Not Whoosh's AndNot: its matcher keeps its first
     match when the excluded term matched an earlier document (it only skips the
     excluded list on an equal id), so a query finding one withheld item listed it."""
-    return q.And([query, q.Not(q.Term("withheld", WITHHELD))])
+    left_out = [q.Not(q.Term("withheld", WITHHELD))]
+    if hidden:
+        left_out.append(q.Not(q.Or([q.Term("id", i) for i in sorted(hidden)])))
+    return q.And([query, *left_out])
 
 
 def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
-         table: FacetTable | None, withheld: bool) -> dict[str, Any]:
+         table: FacetTable | None, scope: Callable[[q.Query], q.Query] | None
+         ) -> dict[str, Any]:
     limit = max(1, min(page.limit, settings.value("max_limit")))
     sortedby = None if sort == "relevance" else sorting.FieldFacet(
         "taken", reverse=sort == "-date")
@@ -317,7 +335,7 @@ def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
         hits.append(item)
     return {"query": text, "total": total, "page": number, "pages": pages, "results": hits,
             "facets": facets,
-            "suggestion": _suggest(searcher, text, parsed, withheld) if not total else None,
+            "suggestion": _suggest(searcher, text, parsed, scope) if not total else None,
             "notices": parsed.notices}
 
 
@@ -345,7 +363,8 @@ def _empty(text: str, parsed: Parsed) -> dict[str, Any]:
             "notices": notices}
 
 
-def _suggest(searcher: Searcher, text: str, parsed: Parsed, withheld: bool) -> str | None:
+def _suggest(searcher: Searcher, text: str, parsed: Parsed,
+             scope: Callable[[q.Query], q.Query] | None) -> str | None:
     """'Did you mean': each plain word the index lacks, replaced by its nearest term;
     offered only when it finds something the searcher may see (the spelling terms
     come from every item: a withheld person's name must not be offered)."""
@@ -367,7 +386,7 @@ def _suggest(searcher: Searcher, text: str, parsed: Parsed, withheld: bool) -> s
         return None
     if query is None:
         return None
-    query = query if withheld else _published(query)
+    query = query if scope is None else scope(query)
     return None if searcher.search(query, limit=1, terms=False).is_empty() else suggestion
 
 

@@ -420,6 +420,13 @@ def test_the_site_lists_no_item_the_catalog_withholds_before_the_index_knows(
                  "/api/credits?format=csv&q=keller"):
         assert keller not in server.get(path)[2].decode(), path
     assert server.get(f"/items/{keller}")[0] == 404
+    # Nor counted: totals, pages and facets came from the index, which still had it.
+    alone = json.loads(server.get("/api/search?q=file:keller")[2])
+    assert (alone["total"], alone["pages"], alone["results"]) == (0, 0, [])
+    assert all(counts == {} for counts in alone["facets"].values())
+    everything = json.loads(server.get("/api/search?q=")[2])
+    assert everything["total"] == 2 and sum(everything["facets"]["kind"].values()) == 2
+    assert "1 item" not in server.get("/?q=file:keller")[2].decode()
 
 
 @pytest.mark.slow
@@ -432,6 +439,7 @@ def test_a_catalog_from_before_consent_read_only_withholds_nothing(
     root = tmp_path / "archive"
     Cli(root)("ingest", str(folder))
     with closing(sqlite3.connect(root / "catalog.sqlite3")) as db:
+        db.execute("DROP INDEX items_withheld")
         db.execute("ALTER TABLE items DROP COLUMN withheld")
         db.execute("PRAGMA user_version = 2")
         db.commit()

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app, request
 
 from archive import settings
-from archive.catalog import present_items
+from archive.catalog import present_items, withheld_ids
 from indexer.generations import NOT_BUILT
 from indexer.search import IndexDamaged, IndexMissing, Page, QueryError
 
@@ -55,6 +55,16 @@ def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [public(item, folders) for item in items]
 
 
+def _hidden() -> frozenset[str]:
+    """What the catalog withholds that the index may not know yet: while the index is
+    behind the catalog (an ingest between its commit and its index sync, or killed
+    there), totals, facets and suggestions would count a newly withheld item."""
+    index, catalog = site().index(), archive().catalog
+    if index.revision() >= catalog.revision:
+        return frozenset()
+    return withheld_ids(catalog)
+
+
 def run(text: str, page: int = 1, limit: int = settings.value("per_page"),
         sort: str = "relevance") -> dict[str, Any]:
     """Search the site's index; 400 for a malformed query, 503 when the index has not
@@ -64,7 +74,7 @@ def run(text: str, page: int = 1, limit: int = settings.value("per_page"),
     if sort not in settings.SORTS:
         abort(400, description=f"sort must be one of {', '.join(settings.SORTS)}")
     with _answering():
-        result = site().index().search(text, Page(page, limit), sort)
+        result = site().index().search(text, Page(page, limit), sort, hidden=_hidden())
     result["results"] = _public(result["results"])
     return result
 
@@ -83,5 +93,5 @@ def every_result(text: str, cap: int = settings.value("export_items")) -> list[d
     if len(text) > current_app.config["MAX_QUERY_LENGTH"]:
         abort(400, description="The query is too long.")
     with _answering():
-        hits = site().index().every_hit(text, cap)
+        hits = site().index().every_hit(text, cap, _hidden())
     return _public(hits)

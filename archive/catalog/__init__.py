@@ -45,6 +45,7 @@ from archive.catalog.findings import (
     missing_files,
     third_party_items,
     unknown_cameras,
+    withheld_ids,
     withheld_items,
 )
 from archive.catalog.items import (
@@ -135,5 +136,5 @@ __all__ = [
     "problems_of_kind", "record_problem", "replace_scan_problems", "scan_problems",
     "underived_items", "unread_files", "ambiguous_items", "copies", "dated_by_file",
     "items_without", "kind_counts", "license_conflicts", "missing_files",
-    "third_party_items", "unknown_cameras", "withheld_items",
+    "third_party_items", "unknown_cameras", "withheld_ids", "withheld_items",
 ]

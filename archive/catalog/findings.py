@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from archive.catalog.blobs import stored_json
 from archive.catalog.database import Catalog
 from archive.catalog.dialect import json_length, json_true, json_value
+from archive.catalog.schema import WITHHELD_IDS
 from archive.model import (
     AmbiguousItem,
     CopyRecord,
@@ -124,3 +125,11 @@ def withheld_items(catalog: Catalog, event_id: str | None = None) -> list[Withhe
     scope, params = _scope("i.event_id", event_id)
     return _read(catalog, WithheldItem, "SELECT i.path, i.id, i.event_id, i.withheld FROM "
                  f"items i WHERE i.withheld IS NOT NULL {scope} ORDER BY i.path", params)
+
+
+def withheld_ids(catalog: Catalog) -> frozenset[str]:
+    """The ids of every withheld item, also on a public reader (which sees none of them):
+    what the site leaves out of searches while the index is behind the catalog."""
+    if catalog.schema_version < 3:
+        return frozenset()
+    return frozenset(r[0] for r in catalog.db.execute(WITHHELD_IDS))

@@ -69,12 +69,15 @@ MIGRATIONS: tuple[str, ...] = (
     # resolution, as a column so the site's queries leave such items out cheaply.
     """
     ALTER TABLE items ADD COLUMN withheld TEXT;
+    CREATE INDEX items_withheld ON items(withheld) WHERE withheld IS NOT NULL;
     """,
 )
 
 # What a public reader (the site) sees as `items`: the published ones only. Shadowing
 # the table itself means no query of the site can forget to leave withheld items out.
 PUBLISHED_ITEMS = "SELECT * FROM main.items WHERE withheld IS NULL"
+# The ids a public reader cannot see (the table itself, past the view).
+WITHHELD_IDS = "SELECT id FROM main.items WHERE withheld IS NOT NULL"
 
 # Columns holding JSON, which verify parses: SQLite's integrity check sees pages and
 # indexes, not what a row says.
