@@ -215,6 +215,15 @@ def test_a_public_domain_photo_never_takes_the_event_licence() -> None:
     ("https://creativecommons.org/publicdomain/mark/1.0/", "CC-PDM-1.0"),
     ("CC BY 9.9", None), ("Copyright 2004 Phil Harvey", None), ("", None),
     ("All rights reserved", None), ("LicenseRef-Acme-1", "LicenseRef-Acme-1"),
+    # Statements that deny a licence grant none.
+    ("not CC BY 4.0", None),
+    ("This photo is NOT licensed under CC BY-SA 4.0. All rights reserved.", None),
+    ("Not released to the public domain; CC0 does not apply", None),
+    ("All rights reserved, no public domain", None),
+    ("© 2019 ASEV. CC BY 4.0", "CC-BY-4.0"),  # a notice beside a licence: the licence
+    ("Some rights reserved. Licensed under CC BY-NC-ND 4.0.", "CC-BY-NC-ND-4.0"),
+    ("Creative Commons Attribution No Derivatives 4.0", "CC-BY-ND-4.0"),
+    ("Not for sale; CC BY-NC 4.0", "CC-BY-NC-4.0"),
 ])
 def test_licence_texts(text: str, spdx: str | None) -> None:
     assert spdx_license(text) == spdx
@@ -235,7 +244,7 @@ def test_a_megabyte_statement_is_read_at_once() -> None:
     negated "public domain" to the end of the text (20,000 of them took 22 s)."""
     started = time.monotonic()
     assert spdx_license("public domain. " + "not " * 250_000) == "CC-PDM-1.0"
-    assert spdx_license("CC BY 4.0 " + "not " * 250_000) == "CC-BY-4.0"
+    assert spdx_license("CC BY 4.0. " + "not " * 250_000) == "CC-BY-4.0"
     assert time.monotonic() - started < 2
 
 

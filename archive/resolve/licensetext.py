@@ -23,7 +23,14 @@ _CC_SHORT = re.compile(rf"\bcc[\s_-]*({_CC_KIND})[\s_-]*v?(\d\.\d)(?:[\s_-]*(igo
 _CC_URL = re.compile(rf"creativecommons\.org/licenses/({_CC_KIND})/(\d\.\d)(?:/(igo))?")
 _CC_ZERO = re.compile(r"creativecommons\.org/publicdomain/zero/1\.0|\bcc[\s_-]*(?:0|zero)\b")
 _PD_MARK = re.compile(r"creativecommons\.org/publicdomain/mark/1\.0|\bpublic[\s_-]*domain\b")
-_NEGATED = re.compile(r"\bnot\b[^.;]*\bpublic[\s_-]*domain\b")
+# A clause denying what it names grants nothing ("not CC BY 4.0", "CC0 does not
+# apply"); "no" before "derivatives" is part of a licence's name.
+_NEGATION = re.compile(r"\b(?:not|never|without|neither|nor|isn'?t|doesn'?t|don'?t|"
+                       r"no(?![\s_-]*deriv))\b")
+# Clauses: split at ; ! ? and line ends, and at a full stop before a space ("4.0" and
+# URLs keep theirs).
+_CLAUSE = re.compile(r"[;!?\n]|\.(?=\s|$)")
+_ALL_RESERVED = re.compile(r"\ball[\s_-]+rights[\s_-]+reserved\b")
 # "Creative Commons Attribution-ShareAlike 4.0 International"
 _CC_LONG = re.compile(r"creative[\s_-]*commons[\s_-]*attribution"
                       r"((?:[\s_-]*(?:non[\s_-]*commercial|share[\s_-]*alike|"
@@ -64,16 +71,26 @@ def spdx_license(text: str) -> str | None:
     if plain.lower() in _LOWER:
         return _LOWER[plain.lower()]
     lower = plain.lower()
+    if _ALL_RESERVED.search(lower):
+        return None  # whatever else it names, it grants nothing
+    for clause in _CLAUSE.split(lower):
+        if not _NEGATION.search(clause) and (found := _named(clause)):
+            return found
+    return None
+
+
+def _named(clause: str) -> str | None:
+    """The licence one clause names, if any."""
     for pattern in (_CC_URL, _CC_SHORT):
-        match = pattern.search(lower)
+        match = pattern.search(clause)
         if match:
             return _cc_id(match[1], match[2], match[3])
-    match = _CC_LONG.search(lower)
+    match = _CC_LONG.search(clause)
     if match:
         return _long_form(match)
-    if _CC_ZERO.search(lower):
+    if _CC_ZERO.search(clause):
         return "CC0-1.0"
-    if _PD_MARK.search(lower) and not _NEGATED.search(lower):
+    if _PD_MARK.search(clause):
         return "CC-PDM-1.0"
     return None
 
