@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from archive.ingest.examine import Task, examine
 from archive.media import types as mediatypes
-from archive.media.extract import exif, xmp
+from archive.media.extract import exif, photo, xmp
 
 from helpers.media import add_iptc, make_exif, make_jpeg, make_xmp, pattern
 
@@ -211,3 +212,36 @@ def test_decompression_bomb_is_an_error_not_a_hang(tmp_path: Path) -> None:
     out = run(path, tmp_path / "arch")
     assert out.item_id is None
     assert out.problems[0].stage == "decode"
+
+
+def _with_extended_xmp(tmp_path: Path, creator: str) -> Path:
+    """A JPEG whose dc:creator exiftool moved to Extended XMP (it is over 64 KB)."""
+    path = tmp_path / "long.jpg"
+    Image.new("RGB", (64, 48), (200, 50, 50)).save(path)
+    (tmp_path / "creator.txt").write_text(creator, encoding="utf-8")
+    subprocess.run(["exiftool", "-q", "-overwrite_original",
+                    f"-XMP-dc:Creator<={tmp_path / 'creator.txt'}", "-XMP-dc:Title=Long one",
+                    str(path)], check=True, timeout=60)
+    return path
+
+
+def test_a_creator_moved_to_extended_xmp_is_read(tmp_path: Path) -> None:
+    creator = "Phil Harvey " + "x" * 100_000
+    data = _with_extended_xmp(tmp_path, creator).read_bytes()
+    assert b"http://ns.adobe.com/xmp/extension/" in data  # as exiftool writes it
+    problems: list[str] = []
+    facts = photo.xmp_of(data, problems)
+    # It was dropped: the item named no creator and took the event's rights.
+    assert facts["creator"] == [creator] and facts["title"] == "Long one"
+    assert problems == []
+
+
+def test_extended_xmp_missing_a_chunk_is_said(tmp_path: Path) -> None:
+    data = _with_extended_xmp(tmp_path, "Phil Harvey " + "x" * 100_000).read_bytes()
+    start = data.index(b"http://ns.adobe.com/xmp/extension/") - 4  # the segment's marker
+    length = int.from_bytes(data[start + 2:start + 4], "big")
+    cut = data[:start] + data[start + 2 + length:]
+    problems: list[str] = []
+    facts = photo.xmp_of(cut, problems)
+    assert facts["title"] == "Long one" and facts["creator"] == []
+    assert any("Extended XMP" in p for p in problems), problems

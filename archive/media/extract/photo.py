@@ -102,14 +102,35 @@ def _raw_exif(data: bytes, image: Image.Image | None, problems: list[str]) -> ex
 
 
 def xmp_of(data: bytes, problems: list[str]) -> dict[str, Any]:
+    """The file's XMP facts: its packet's, with what its Extended XMP adds (a JPEG's
+    properties too large for the main packet)."""
     packet = xmp.find_packet(data)
     if not packet:
         return {}
     try:
-        return xmp.parse_packet(packet, problems)
+        facts = xmp.parse_packet(packet, problems)
     except xmp.XmpError as exc:
         problems.append(str(exc))
         return {}
+    guid = xmp.extended_guid(packet)
+    if guid:
+        facts = _with_extended(facts, data, guid, problems)
+    return facts
+
+
+def _with_extended(facts: dict[str, Any], data: bytes, guid: str,
+                   problems: list[str]) -> dict[str, Any]:
+    try:
+        extended = xmp.extended_packet(data, guid)
+        if extended is None:
+            problems.append("XMP names Extended XMP the file does not hold whole; the "
+                            "properties moved there are missing")
+            return facts
+        more = xmp.parse_packet(extended, problems)
+    except xmp.XmpError as exc:
+        problems.append(f"Extended XMP: {exc}")
+        return facts
+    return {key: value or more.get(key) for key, value in facts.items()}
 
 
 def _iptc(image: Image.Image | None, problems: list[str]) -> dict[str, Any]:

@@ -55,6 +55,61 @@ def find_packet(data: bytes) -> bytes | None:
     return None
 
 
+# Extended XMP (XMP specification part 3, 1.1.3.1): what does not fit in one JPEG
+# segment (64 KB) goes in APP1 segments of its own, each a chunk of one packet named by
+# the GUID the main packet gives in xmpNote:HasExtendedXMP. Editors move the largest
+# properties there: a long dc:creator left the main packet and the file looked unsigned.
+_EXTENSION = b"http://ns.adobe.com/xmp/extension/\x00"
+_HAS_EXTENDED = re.compile(rb"HasExtendedXMP\s*(?:=\s*[\"']|>)\s*([0-9A-Fa-f]{32})")
+
+
+def extended_guid(packet: bytes) -> str | None:
+    """The GUID of the Extended XMP the main packet says the file also holds."""
+    found = _HAS_EXTENDED.search(packet)
+    return found[1].decode("ascii").upper() if found else None
+
+
+def _jpeg_app1(data: bytes) -> list[bytes]:
+    """The payloads of a JPEG's APP1 segments, up to the image data."""
+    found, at = [], 2
+    if not data.startswith(b"\xff\xd8"):
+        return found
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA or length < 2:  # start of scan: no metadata after it
+            break
+        if marker == 0xE1:
+            found.append(data[at + 4:at + 2 + length])
+        at += 2 + length
+    return found
+
+
+def extended_packet(data: bytes, guid: str) -> bytes | None:
+    """The Extended XMP packet with this GUID, put together from a JPEG's chunks; None
+    when the file has none, or chunks that do not add up.
+
+    Raises XmpError when it would be larger than the xmp_packet_bytes setting.
+    """
+    chunks, total = [], None
+    for payload in _jpeg_app1(data):
+        if not payload.startswith(_EXTENSION) or len(payload) < len(_EXTENSION) + 40:
+            continue
+        head = payload[len(_EXTENSION):len(_EXTENSION) + 40]
+        if head[:32].decode("ascii", "replace").upper() != guid:
+            continue
+        total = int.from_bytes(head[32:36], "big")
+        chunks.append((int.from_bytes(head[36:40], "big"), payload[len(_EXTENSION) + 40:]))
+    if total is None:
+        return None
+    largest = settings.value("xmp_packet_bytes")
+    if total > largest:
+        raise XmpError(f"Extended XMP of {total} bytes is larger than {largest}")
+    packet = bytearray(total)
+    for offset, chunk in chunks:
+        packet[offset:offset + len(chunk)] = chunk[:max(0, total - offset)]
+    return bytes(packet) if sum(len(c) for _, c in chunks) >= total else None
+
+
 def _q(prefix: str, name: str) -> str:
     return "{" + NS[prefix] + "}" + name
 
