@@ -121,6 +121,11 @@ REFUSED = event_text("consent = false")
 @pytest.mark.parametrize(("facts", "withheld"), [
     (photo("photos/keller.jpg", ["Peter Keller"]),
      "shows Péter Keller (peter-keller), who gave no consent (consent = false)"),
+    # Last name first, as IPTC lists people, and several names written as one text.
+    (photo("photos/keller.jpg", ["Keller, Péter"]),
+     "shows Péter Keller (peter-keller), who gave no consent (consent = false)"),
+    (photo("photos/keller.jpg", ["Roberto Pini;Péter Keller"]),
+     "shows Péter Keller (peter-keller), who gave no consent (consent = false)"),
     # In the session he speaks in, but not in the picture.
     (photo("photos/pini.jpg", ["Roberto Pini"]), None),
     # Named in the transcript: mentioned, not shown.

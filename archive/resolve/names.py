@@ -30,8 +30,20 @@ class NameIndex:
             if names else None
 
     def exact(self, text: str) -> str | None:
-        """The person whose name or alias is exactly `text` (folded), else None."""
-        return self.by_name.get(fold(text))
+        """The person whose name or alias is exactly `text` (folded), also written last
+        name first ("Keller, Péter", as IPTC lists people), else None."""
+        found = self.by_name.get(fold(text))
+        if found is None and text.count(",") == 1:
+            last, first = text.split(",")
+            found = self.by_name.get(fold(f"{first} {last}"))
+        return found
+
+    def each(self, text: str) -> list[str]:
+        """The people a list written as one text names ("A; B"), or the text itself."""
+        whole = self.exact(text)
+        if whole is not None:
+            return [whole]
+        return [pid for part in text.split(";") if (pid := self.exact(part)) is not None]
 
     def mentioned(self, text: str) -> list[str]:
         """Ids of the people named anywhere in `text`, in order of first mention."""

@@ -231,8 +231,8 @@ def resolve_people(facts: ItemFacts, event: Event, entry: MediaEntry | None,
         found += [{"id": p, "relation": "shown", "source": "media"} for p in entry.people]
     for source, block in embedded_blocks(facts.metadata):
         for name in block.get("persons") or []:
-            if (pid := names.exact(name)) is not None:
-                found.append({"id": pid, "relation": "shown", "source": source})
+            found += [{"id": pid, "relation": "shown", "source": source}
+                      for pid in names.each(name)]
     for word, source in _keywords(facts.metadata, None):
         if (pid := names.exact(word)) is not None:
             found.append({"id": pid, "relation": "shown", "source": source})
