@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from archive import settings as limits
 from archive.errors import ManifestError
+from archive.ingest.scan import scan
 from archive.resolve.eventfile import load_event, parse_event
 from archive.resolve.globs import GlobError, compile_glob
 
@@ -273,6 +274,9 @@ def test_an_event_file_linked_inside_its_folder_is_read(tmp_path: Path) -> None:
     (tmp_path / "meta" / "florence.toml").write_text(MINIMAL, encoding="utf-8")
     (tmp_path / "event.toml").symlink_to(Path("meta") / "florence.toml")
     assert load_event(tmp_path).id == "x"
+    # ... and what it links to is the event file, not a media file that failed.
+    found = scan(tmp_path)
+    assert found.entries == [] and found.unreadable == [] and found.skipped == []
 
 
 def test_a_dangling_event_file_link_is_an_error_not_a_folder_without_one(

@@ -91,13 +91,16 @@ def _walk(folder: Path, unreadable: list[tuple[str, str]], links: _Links) -> Ite
     def onerror(exc: OSError) -> None:
         unreadable.append((str(exc.filename), f"cannot list folder: {exc.strerror}"))
 
+    # The event file, and the file it links to inside the folder: no media either.
+    event_file = os.path.realpath(folder / EVENT_FILE)
     for dirpath, dirnames, filenames in os.walk(folder, onerror=onerror, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and links.keep_folder(dirpath, os.path.join(dirpath, d)))
         for name in sorted(filenames):
-            if name.startswith(".") or (dirpath == str(folder) and name == EVENT_FILE):
-                continue
             path = os.path.join(dirpath, name)
+            if name.startswith(".") or (dirpath == str(folder) and name == EVENT_FILE) or \
+                    os.path.realpath(path) == event_file:
+                continue
             if not links.keep_file(path):
                 continue
             try:
