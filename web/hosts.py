@@ -18,7 +18,10 @@ MAX_HOST = 253 + 6  # a name's most, and ":65535"
 
 def valid_host(host: str) -> bool:
     """A host name, IPv4 or bracketed IPv6 address, with an optional port."""
-    return len(host) <= MAX_HOST and _HOST.fullmatch(host) is not None
+    if len(host) > MAX_HOST or _HOST.fullmatch(host) is None:
+        return False
+    _, colon, port = host.rpartition(":")
+    return not colon or "]" in port or int(port) <= 65535
 
 
 class HostCheck:
