@@ -21,7 +21,7 @@ from archive import logs, settings
 from archive.catalog import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
-from archive.ingest.pipeline import IngestSummary, ingest_folder
+from archive.ingest.pipeline import IngestSummary, faces_stage, ingest_folder
 from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
@@ -200,10 +200,12 @@ def _print_summary(summary: IngestSummary, verbose: int) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of cores).")
 @click.option("--prune", is_flag=True, help="Forget items whose files have disappeared.")
+@click.option("--faces/--no-faces", default=True, show_default=True,
+              help="Find faces in the files read (needs event-archive[faces]).")
 @json_option
 @click.pass_obj
 def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: bool,
-           as_json: bool) -> None:
+           faces: bool, as_json: bool) -> None:
     """Ingest event folders (media plus event.toml) into the archive."""
     absent = tools.missing("ffprobe", "ffmpeg")
     if absent and not as_json:
@@ -214,7 +216,8 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     events = _load_events(obj, event_dirs, failures)
     if events:
         with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
-            summaries = _ingest_events(obj, archive, events, failures, jobs, prune, as_json)
+            options = {"jobs": jobs, "prune": prune, "faces": faces_stage(faces)}
+            summaries = _ingest_events(obj, archive, events, failures, options, as_json)
             if summaries:
                 from indexer.sync import sync
 
@@ -248,13 +251,14 @@ def _load_events(obj: Context, event_dirs: tuple[Path, ...],
 
 
 def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Event]],
-                   failures: list[dict[str, str]], jobs: int | None, prune: bool,
+                   failures: list[dict[str, str]], options: dict[str, Any],
                    as_json: bool) -> list[IngestSummary]:
+    """Each folder in turn; `options` go to ingest_folder (jobs, prune, faces)."""
     summaries = []
     for folder, event in events:
         try:
-            summary = ingest_folder(archive, folder, jobs=jobs, prune=prune, debug=obj.debug,
-                                    event=event, progress=not as_json and obj.verbose >= 0)
+            summary = ingest_folder(archive, folder, debug=obj.debug, event=event,
+                                    progress=not as_json and obj.verbose >= 0, **options)
         except CatalogError:
             raise  # the archive itself: no other folder can go in either
         except ArchiveError as exc:

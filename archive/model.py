@@ -206,6 +206,29 @@ class ItemTag:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class Face:
+    """A face found in an item's picture. `box` is (x, y, width, height) in the pixels of
+    the image as displayed (the original, its EXIF orientation applied; a video's frame
+    size); `descriptor` is dlib's 128-d descriptor as 128 little-endian float32 (None for
+    a face too small to identify); `time` is the video frame's, in seconds."""
+
+    box: tuple[int, int, int, int]
+    score: float
+    descriptor: bytes | None = None
+    time: float | None = None
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """A catalogued face: `number` counts from 1 in reading order (by frame time, then
+    left to right), as `path#n` names it in an event file."""
+
+    item_id: str
+    number: int
+    face: Face
+
+
 @dataclass
 class ItemDetails:
     """An item with what the catalog holds beside it: the item JSON is made of these."""
@@ -215,6 +238,7 @@ class ItemDetails:
     credit: dict[str, tuple[str, str]] = field(default_factory=dict)  # field: value, source
     thumbnails: dict[str, str] = field(default_factory=dict)  # name: path in the archive
     files: list[str] = field(default_factory=list)  # its present media files, by path
+    faces: list[FaceRecord] = field(default_factory=list)  # in number order
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(at most a quarter of poster_timeout)"),
     Setting("bright_frame_timeout", 20.0, "seconds looking for the first bright frame of a "
             "dark video may take"),
+    Setting("face_detect_scale", 1.5, "how much a frame (at most thumbnail_large pixels) is "
+            "enlarged for face detection: 1.5 finds faces from about 40 px high"),
+    Setting("face_descriptor_min", 60, "pixels: a face at least this high in that frame "
+            "gets a descriptor (to identify it); smaller ones are only boxed"),
     Setting("event_file_bytes", 4 * MiB, "bytes: a larger event.toml is refused"),
     Setting("event_text_length", 10_000, "characters of one text in event.toml"),
     Setting("sidecar_bytes", 8 * MiB, "bytes: a larger subtitle or XMP sidecar is recorded "

@@ -86,7 +86,18 @@ class Catalog:
                     break
             if len(found) >= 5:
                 break
-        return found[:5]
+        return (found + self._damaged_faces())[:5]
+
+    def _damaged_faces(self) -> list[str]:
+        """Faces whose stored values cannot be right: a descriptor of another size than
+        128 float32, a box outside the picture (before schema 4, there are none)."""
+        if dialect.schema_version(self.db) < 4:
+            return []
+        rows = self.db.execute(
+            "SELECT item_id, number FROM faces WHERE (descriptor IS NOT NULL AND "
+            "length(descriptor) != 512) OR x < 0 OR y < 0 OR w < 0 OR h < 0 LIMIT 5")
+        return [f"faces row of item {r[0][:12]} #{r[1]}: a stored value is not a face"
+                for r in rows]
 
     def ensure_sound(self) -> None:
         """Raises CatalogError when SQLite's integrity check finds the catalog damaged:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from archive.catalog import dialect
 from archive.catalog.database import Catalog
+from archive.catalog.faces import face_record
 from archive.catalog.people import names_in_events
 from archive.model import ItemDetails, ItemRecord, ItemTag
 
@@ -26,14 +27,17 @@ def _related(catalog: Catalog, table: str, ids: list[str], where: str = "",
 
 
 def item_details(catalog: Catalog, items: Sequence[ItemRecord]) -> list[ItemDetails]:
-    """The items with their tags (people named as in their event), credit, thumbnails
-    and present media files, in the order given."""
+    """The items with their tags (people named as in their event), credit, thumbnails,
+    present media files and faces, in the order given."""
     ids = [item.id for item in items]
     tags = _related(catalog, "tags", ids, order=f"ORDER BY {dialect.ROW_ID}")
     credits = _related(catalog, "credits", ids)
     thumbs = _related(catalog, "thumbnails", ids)
     files = _related(catalog, "files", ids, "AND role = 'media' AND state = 'present'",
                      "ORDER BY path")
+    # A catalog from before faces (schema 4, read-only) has none.
+    faces = _related(catalog, "faces", ids, order="ORDER BY item_id, number") \
+        if catalog.schema_version >= 4 else {}
     names = names_in_events(catalog, {t["value"] for rows in tags.values() for t in rows
                                       if t["kind"] == "person"})
     return [ItemDetails(
@@ -43,4 +47,5 @@ def item_details(catalog: Catalog, items: Sequence[ItemRecord]) -> list[ItemDeta
          for t in tags.get(item.id, [])],
         {c["field"]: (c["value"], c["source"]) for c in credits.get(item.id, [])},
         {t["name"]: t["path"] for t in thumbs.get(item.id, [])},
-        [f["path"] for f in files.get(item.id, [])]) for item in items]
+        [f["path"] for f in files.get(item.id, [])],
+        [face_record(f) for f in faces.get(item.id, [])]) for item in items]

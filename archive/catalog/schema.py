@@ -71,6 +71,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE items ADD COLUMN withheld TEXT;
     CREATE INDEX items_withheld ON items(withheld) WHERE withheld IS NOT NULL;
     """,
+    # 4: faces the ingest found (the `faces` extra): the box in the pixels of the image
+    # as displayed, dlib's detector score, the 128-d descriptor as float32 bytes (NULL
+    # for a face too small to identify), a video frame's time.
+    """
+    CREATE TABLE faces (
+        item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL CHECK (number >= 1),
+        x INTEGER NOT NULL, y INTEGER NOT NULL,
+        w INTEGER NOT NULL CHECK (w >= 0), h INTEGER NOT NULL CHECK (h >= 0),
+        score REAL NOT NULL,
+        descriptor BLOB CHECK (descriptor IS NULL OR length(descriptor) = 512),
+        frame_time REAL,
+        PRIMARY KEY (item_id, number));
+    """,
 )
 
 # What a public reader (the site) sees as `items`: the published ones only. Shadowing

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
-from archive.ingest.pipeline import IngestSummary, ingest_folder
+from archive.ingest.pipeline import IngestSummary, faces_stage, ingest_folder
 from archive.resolve.eventfile import EVENT_FILE
 from archive.store import Archive
 
@@ -52,11 +52,13 @@ def event_folders(roots: list[Path]) -> Iterator[Path]:
 def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
                  debug: bool = False) -> list[BatchLine]:
     """Ingest each event folder in turn; a failing event is recorded and the rest go on."""
+    faces = faces_stage()  # said once for the batch
     lines = []
     for folder in event_folders(roots):
         try:
             lines.append(BatchLine(folder, ingest_folder(archive, folder, jobs=jobs,
-                                                         debug=debug, progress=False)))
+                                                         debug=debug, progress=False,
+                                                         faces=faces)))
         except CatalogError:
             raise  # the archive itself: no other event can go in either
         except ArchiveError as exc:

@@ -23,6 +23,7 @@ from archive.catalog import (
     put_file,
     put_item,
     record_problem,
+    set_faces,
     set_thumbnails,
 )
 from archive.errors import ArchiveWriteError
@@ -122,6 +123,9 @@ def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
         result = placed
     if outcome.thumbnails:
         set_thumbnails(catalog, outcome.item_id, outcome.thumbnails)
+    # A copy's faces are its item's: only the item's own file gives them.
+    if outcome.faces is not None and placed != "duplicate":  # else the catalog's stay
+        set_faces(catalog, outcome.item_id, outcome.faces)
     _put_files(catalog, event_id, outcome)
     _record_problems(catalog, event_id, outcome)
     return result

@@ -17,13 +17,15 @@ import stat
 import traceback
 import warnings
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from PIL import Image
 
 from archive import dates, settings
 from archive.errors import ArchiveWriteError, MediaError
 from archive.fsnames import within
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
-from archive.media import posters, thumbs
+from archive.media import faces, posters, thumbs
 from archive.media import types as mediatypes
 from archive.media.extract import photo, sidecar, video
 from archive.media.types import MediaType
@@ -31,8 +33,9 @@ from archive.media.types import MediaType
 READ_CHUNK = 1 << 20
 
 
-def prepare_worker() -> None:
-    """Bound a worker's memory and tune it for a stream of large files.
+def prepare_worker(with_faces: bool = False) -> None:
+    """Bound a worker's memory, tune it for a stream of large files and load the face
+    models (`with_faces`): once per worker, not per file.
 
     glibc returns every freed multi-megabyte buffer to the kernel, so each 24 MP
     photo paid ~5,000 page faults (12 ms of 90) for memory it had just freed.
@@ -53,6 +56,8 @@ def prepare_worker() -> None:
             libc.mallopt(m_trim_threshold, 256 * 1024 * 1024)
     except OSError:
         pass  # not glibc: the defaults are merely slower
+    if with_faces:
+        faces.load_models()
 
 
 def _hash_file(fh: BinaryIO) -> tuple[str, bytes]:
@@ -121,6 +126,48 @@ def _check_extension(task: Task, media_type: MediaType, out: Outcome) -> None:
                     f"{media_type.mime}; catalogued by its content", "warning")
 
 
+def _shown_size(image: Image.Image, meta: dict[str, Any]) -> tuple[int, int]:
+    """The original's size as displayed: its pixels, EXIF orientation applied."""
+    w, h = (meta.get("width"), meta.get("height"))
+    if not (isinstance(w, int) and isinstance(h, int)):
+        w, h = image.size  # a raw's embedded preview
+    return (h, w) if meta.get("orientation") in (5, 6, 7, 8) else (w, h)
+
+
+def _find_faces(task: Task, frames: list[tuple[float | None, Image.Image]],
+                shown: tuple[int, int], out: Outcome) -> None:
+    """The face stage: faces of frames already decoded, boxed in `shown` pixels."""
+    models = faces.load_models() if task.faces else None
+    if models is None:
+        return
+    try:
+        out.faces = [face for at, frame in frames
+                     for face in faces.find_faces(models, frame, shown, at)]
+    except (RuntimeError, ValueError) as exc:  # dlib raises RuntimeError
+        out.problem("faces", f"faces not read: {exc}", "warning")
+
+
+def _photo_frame(task: Task, image: Image.Image | None, data: bytes,
+                 meta: dict[str, Any], out: Outcome) -> Image.Image | None:
+    """Make the thumbnails from the photo decoded once; returns that frame. With the
+    thumbnails already made (the same content), the large one is the frame."""
+    root = Path(task.root)
+    if thumbs.thumbs_exist(root, out.item_id or ""):
+        out.thumbnails = thumbs.existing(root, out.item_id or "")
+        if not task.faces:
+            return None
+        with Image.open(root / str(out.thumbnails["large"]["path"])) as large:
+            return large.convert("RGB")
+    if image is None:
+        out.problem("thumbnail", "camera raw without a readable embedded preview; "
+                    "no thumbnail", "warning")
+        return None
+    # The file's bytes stay in memory while it decodes (it is decoded from them).
+    frame = thumbs.thumbnail_frame(image, meta["orientation"], held=len(data))
+    out.thumbnails = thumbs.write_thumbnails(frame, root, out.item_id or "")
+    return frame
+
+
 def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None:
     image = None
     if not media_type.is_raw:
@@ -131,25 +178,20 @@ def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None
     _check_extension(task, media_type, out)
     for note in notes:
         out.problem("extract", note, "warning")
-    if thumbs.thumbs_exist(Path(task.root), out.item_id or ""):
-        out.thumbnails = thumbs.existing(Path(task.root), out.item_id or "")
-        return
-    if image is None:
+    if image is None and not thumbs.thumbs_exist(Path(task.root), out.item_id or ""):
         image = photo.embedded_preview(data)
-        if image is None:
-            out.problem("thumbnail", "camera raw without a readable embedded preview; "
-                        "no thumbnail", "warning")
-            return
     try:
-        # The file's bytes stay in memory while it decodes (it is decoded from them).
-        out.thumbnails = thumbs.make_thumbnails(image, meta["orientation"], Path(task.root),
-                                                out.item_id or "", held=len(data))
+        frame = _photo_frame(task, image, data, meta, out)
     except MediaError as exc:  # too large to decode: the item stays, without thumbnails
         out.problem(exc.stage, str(exc), "warning")
+        return
     except photo.PIL_ERRORS as exc:
         if not media_type.is_raw:
             raise MediaError("decode", f"image data unreadable: {exc}") from None
         out.problem("thumbnail", f"embedded preview unreadable: {exc}", "warning")
+        return
+    if frame is not None:
+        _find_faces(task, [(None, frame)], _shown_size(image or frame, meta), out)
 
 
 def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
@@ -167,10 +209,15 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
         out.problem("extract", note, "warning")
     if kind == "video":
         try:
-            out.thumbnails = posters.make_posters(path, meta["duration"], Path(task.root),
-                                                  out.item_id or "", meta.get("start"))
+            out.thumbnails, frames = posters.make_posters(
+                path, meta["duration"], Path(task.root), out.item_id or "", meta.get("start"))
         except MediaError as exc:
             out.problem(exc.stage, str(exc))  # the item stays, without a poster
+            return
+        if frames:
+            w, h = meta.get("width"), meta.get("height")
+            shown = (w, h) if isinstance(w, int) and isinstance(h, int) else frames[0][1].size
+            _find_faces(task, list(frames), shown, out)
 
 
 def _sidecars(task: Task, out: Outcome) -> None:

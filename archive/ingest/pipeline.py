@@ -9,10 +9,12 @@ time, sessions or credit, and a re-run finishes the job.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -34,7 +36,9 @@ from archive.outputs.report import unmatched_media
 from archive.resolve.eventfile import load_event
 from archive.store import Archive
 
-__all__ = ["IngestSummary", "ingest_folder"]
+__all__ = ["IngestSummary", "faces_stage", "ingest_folder"]
+
+log = logging.getLogger(__name__)
 
 
 class _Bar(tqdm):
@@ -57,15 +61,31 @@ def _bar_size(stream: TextIO) -> dict[str, object]:
     return {"ncols": 80, "nrows": 24}
 
 
+def faces_stage(wanted: bool = True) -> bool:
+    """Whether ingest finds faces: wanted, and the `faces` extra installed. When it is
+    not, says so (a notice): callers ask once per command, not per file or folder."""
+    if not wanted:
+        return False
+    from archive.media.faces import INSTALL_HINT, unavailable
+
+    reason = unavailable()
+    if reason:
+        log.info("faces are off: %s; %s", reason, INSTALL_HINT)
+    return reason is None
+
+
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
               timeout: float = settings.value("file_timeout")) -> Iterable[Outcome]:
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
+    # Each worker loads the face models once, when it starts (not per file).
+    init = partial(prepare_worker, any(task.faces for task in tasks))
+
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, **_bar_size(sys.stderr))
     with bar:
-        for task, result in run_tasks(examine, tasks, jobs, timeout, prepare_worker):
+        for task, result in run_tasks(examine, tasks, jobs, timeout, init):
             bar.update()
             if isinstance(result, TaskFailed):
                 result = Outcome(task, problems=[Problem(
@@ -83,9 +103,9 @@ def _problems(catalog: Catalog, event_id: str) -> list[dict[str, str]]:
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
                   timeout: float = settings.value("file_timeout"),
-                  event: Event | None = None) -> IngestSummary:
+                  event: Event | None = None, faces: bool | None = None) -> IngestSummary:
     """Ingest one event folder into the archive (`event`: its event file, if already
-    read).
+    read; `faces`: run the face stage, as `faces_stage` decided, None: decide here).
 
     Raises ManifestError for a wrong event file (nothing is written then) and
     CatalogError when the archive cannot be written or its catalog is damaged (then
@@ -102,7 +122,8 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     before = catalog.revision
     found = scan(event.folder)
     record_scan_problems(catalog, event.id, found)
-    work = plan(catalog, event, found, archive.root, debug)
+    faces = faces_stage() if faces is None else faces
+    work = plan(catalog, event, found, archive.root, debug, faces)
     summary.unchanged = work.unchanged
     summary.resolved = follow_event_file(catalog, event, event_changed, before, work.rereads)
     if work.tasks:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.model import Problem
+from archive.model import Face, Problem
 
 # Stages that make what is derived from a file (thumbnails, the poster and strip):
 # an error there keeps the item, and the file is examined again by the next ingest.
@@ -29,6 +29,7 @@ class Task:
     sidecars: tuple[tuple[str, int, int], ...]  # path, size, mtime_ns
     root: str  # the archive directory, for thumbnails
     debug: bool = False
+    faces: bool = False  # run the face stage
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
     thumbnails: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    faces: list[Face] | None = None  # None: the face stage did not run (keep the catalog's)
     fatal: str | None = None  # the archive itself could not be written
 
     def problem(self, stage: str, message: str, kind: str = "error") -> None:

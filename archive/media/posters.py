@@ -225,10 +225,21 @@ def _load(outdir: Path) -> dict[str, Image.Image]:
     return loaded
 
 
+TimedFrame = tuple[float, Image.Image]  # seconds from the start of the video, frame
+
+
+def _timed(loaded: dict[str, Image.Image], duration: float | None) -> list[TimedFrame]:
+    """Every frame grabbed, with its moment's time, in time order."""
+    times = {m.name: m.time for m in moments(duration)}
+    return sorted(((times[name], frame) for name, frame in loaded.items() if name in times),
+                  key=lambda pair: pair[0])
+
+
 def grab_frames(path: Path, duration: float | None, start: float = 0.0,
                 timeout: float = settings.value("poster_timeout")
-                ) -> tuple[Image.Image | None, list[Image.Image]]:
-    """The poster frame (None if ffmpeg gave none) and the strip frames, upright.
+                ) -> tuple[Image.Image | None, list[Image.Image], list[TimedFrame]]:
+    """The poster frame (None if ffmpeg gave none) and the strip frames, upright; then
+    all of them with their times.
 
     Raises MediaError when ffmpeg fails, times out or gives no frame at all.
     """
@@ -240,11 +251,12 @@ def grab_frames(path: Path, duration: float | None, start: float = 0.0,
         tools.run_all(grab_commands(path, groups, outdir), "poster",
                       max(1.0, deadline - time.monotonic()))
         loaded = _load(outdir)
+    timed = _timed(loaded, duration)
     poster = loaded.pop("p", None)
     frames = [loaded[name] for name in sorted(loaded)]
     if poster is None and not frames:
         raise MediaError("poster", "ffmpeg produced no frame")
-    return poster, frames
+    return poster, frames, timed
 
 
 def first_bright_frame(path: Path, timeout: float) -> Image.Image | None:
@@ -307,14 +319,16 @@ def _strip(frames: list[Image.Image]) -> Image.Image:
 
 
 def make_posters(path: Path, duration: float | None, root: Path, item_id: str,
-                 start: float | None = None) -> dict[str, dict[str, object]]:
-    """Poster thumbnails (small, large) and the frame strip of a video; name -> facts.
+                 start: float | None = None
+                 ) -> tuple[dict[str, dict[str, object]], list[TimedFrame]]:
+    """Poster thumbnails (small, large) and the frame strip of a video (name -> facts),
+    and the poster's and strip's frames with their times (for the face stage).
 
     `start` is the container's start time (ffprobe's format start_time), which
     seeks count from. Raises MediaError when ffmpeg fails or times out.
     """
     deadline = time.monotonic() + settings.value("poster_timeout")
-    poster, frames = grab_frames(path, duration, start or 0.0)
+    poster, frames, timed = grab_frames(path, duration, start or 0.0)
     frames = frames or [poster]
     poster = choose_poster(path, poster, frames, deadline - time.monotonic())
     thumbs = make_thumbnails(poster, 1, root, item_id)
@@ -323,4 +337,4 @@ def make_posters(path: Path, duration: float | None, root: Path, item_id: str,
     _write_atomic(strip, root / rel)
     thumbs["strip"] = {"path": rel, "width": strip.width, "height": strip.height,
                        "frames": len(frames)}
-    return thumbs
+    return thumbs, timed

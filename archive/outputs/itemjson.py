@@ -24,7 +24,7 @@ from archive.catalog import (
 )
 from archive.errors import UnknownIdError
 from archive.fsnames import exact, readable
-from archive.model import ItemDetails, ItemRecord
+from archive.model import FaceRecord, ItemDetails, ItemRecord
 from archive.resolve.credits import credit_line
 from archive.resolve.licensetext import license_url
 
@@ -66,6 +66,14 @@ def _credit(credit: dict[str, tuple[str, str]], kind: str, rights: dict[str, Any
             "license_conflict": rights.get("license_conflict")}
 
 
+def _face(record: FaceRecord) -> dict[str, Any]:
+    """A face as the item JSON gives it: its box in the displayed image, a video frame's
+    time; who it is and its cluster come with naming (null until then)."""
+    face = record.face
+    return {"box": list(face.box), "time": face.time, "person": None, "source": "detected",
+            "cluster": None}
+
+
 def build(details: ItemDetails) -> dict[str, Any]:
     """The item JSON of one item."""
     item, meta, resolved = details.item, details.item.metadata, details.item.resolved
@@ -96,6 +104,7 @@ def build(details: ItemDetails) -> dict[str, Any]:
         "duplicates": [readable(path) for path in details.files if path != item.path],
         "published": resolved.get("withheld") is None,
         "withheld": resolved.get("withheld"),
+        "faces": [_face(face) for face in details.faces],
     }
 
 

@@ -1,0 +1,39 @@
+"""Faces: what the face stage found in each item, replaced whole when the item's file is
+read again (a changed file is another item; its old one goes, its faces with it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from archive.catalog.database import Catalog
+from archive.model import Face, FaceRecord
+
+DESCRIPTOR_BYTES = 128 * 4  # 128 float32
+
+
+def face_record(row: sqlite3.Row) -> FaceRecord:
+    face = Face((row["x"], row["y"], row["w"], row["h"]), row["score"], row["descriptor"],
+                row["frame_time"])
+    return FaceRecord(row["item_id"], row["number"], face)
+
+
+def set_faces(catalog: Catalog, item_id: str, faces: Sequence[Face]) -> None:
+    """Replace the item's faces, numbered from 1 in the order given."""
+    catalog.db.execute("DELETE FROM faces WHERE item_id = ?", (item_id,))
+    catalog.db.executemany(
+        "INSERT INTO faces (item_id, number, x, y, w, h, score, descriptor, frame_time) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(item_id, number, *face.box, face.score, face.descriptor, face.time)
+         for number, face in enumerate(faces, 1)])
+
+
+def faces_of_item(catalog: Catalog, item_id: str) -> list[FaceRecord]:
+    """The item's faces in number order."""
+    return [face_record(row) for row in catalog.db.execute(
+        "SELECT * FROM faces WHERE item_id = ? ORDER BY number", (item_id,))]
+
+
+def count_faces(catalog: Catalog) -> int:
+    return catalog.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+
