@@ -147,6 +147,17 @@ def _find_faces(task: Task, frames: list[tuple[float | None, Image.Image]],
         out.problem("faces", f"faces not read: {exc}", "warning")
 
 
+def _large_thumbnail(path: Path, out: Outcome) -> Image.Image | None:
+    """The large thumbnail already made of this content, for the face stage; a damaged
+    one costs the faces (a warning), never the item."""
+    try:
+        with Image.open(path) as large:
+            return large.convert("RGB")
+    except photo.PIL_ERRORS as exc:
+        out.problem("faces", f"faces not read: thumbnail unreadable: {exc}", "warning")
+        return None
+
+
 def _photo_frame(task: Task, image: Image.Image | None, data: bytes,
                  meta: dict[str, Any], out: Outcome) -> Image.Image | None:
     """Make the thumbnails from the photo decoded once; returns that frame. With the
@@ -154,10 +165,8 @@ def _photo_frame(task: Task, image: Image.Image | None, data: bytes,
     root = Path(task.root)
     if thumbs.thumbs_exist(root, out.item_id or ""):
         out.thumbnails = thumbs.existing(root, out.item_id or "")
-        if not task.faces:
-            return None
-        with Image.open(root / str(out.thumbnails["large"]["path"])) as large:
-            return large.convert("RGB")
+        return _large_thumbnail(root / str(out.thumbnails["large"]["path"]), out) \
+            if task.faces else None
     if image is None:
         out.problem("thumbnail", "camera raw without a readable embedded preview; "
                     "no thumbnail", "warning")
