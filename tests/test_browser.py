@@ -143,6 +143,20 @@ def test_copy_the_credit_line(page: Page) -> None:
                       "(TRINNO), CC BY 4.0")
 
 
+def test_without_javascript_no_copy_button_that_does_nothing(browser: Browser,
+                                                            server: str) -> None:
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/?q=kind%3Avideo")
+        page.locator(".card a").first.click()
+        page.wait_for_url("**/items/**")
+        expect(page.locator("#credit-line")).to_be_visible()  # the line itself, to copy
+        expect(page.locator("#copy-credit")).to_be_hidden()
+    finally:
+        context.close()
+
+
 def test_download_credits_csv(page: Page) -> None:
     page.goto("/credits?q=session%3As2")
     with page.expect_download() as download:

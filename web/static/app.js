@@ -34,6 +34,7 @@
 
   var copy = document.getElementById("copy-credit");
   if (copy) {
+    copy.hidden = false;  // without this script the button could do nothing: it stays hidden
     copy.addEventListener("click", function () {
       var text = copy.dataset.copy;
       function done() { copy.textContent = "Copied"; }
