@@ -122,6 +122,27 @@ def test_transcript_time_seeks_the_player(page: Page) -> None:
                ".getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight; })()")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_frame_strip_spans_the_player_no_wider(browser: Browser, server: str,
+                                                    width: int) -> None:
+    context = browser.new_context(base_url=server, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto("/?q=kind%3Avideo")
+        page.locator(".card a").first.click()
+        wait_until(page, "document.getElementById('player').readyState >= 1")
+        wait_until(page, "Math.abs(document.getElementById('strip').getBoundingClientRect()"
+                         ".width - document.getElementById('player').getBoundingClientRect()"
+                         ".width) < 1")
+        player = page.locator("#player").bounding_box()
+        strip = page.locator("#strip").bounding_box()
+        assert player["width"] < width  # the player does not fill the page at 1280
+        assert strip["x"] == pytest.approx(player["x"], abs=1)
+        screenshot(page, f"video-strip-{width}")
+    finally:
+        context.close()
+
+
 def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
     page.goto("/?q=materials+kind%3Avideo")
     page.locator(".card a").first.click()
