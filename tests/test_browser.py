@@ -206,6 +206,10 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path
         screenshot(page, "phone" + path.replace("/", "-"))
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+        # Nor is anything cut off inside a box that scrolls (the programme's columns were).
+        hidden = page.evaluate("() => [...document.querySelectorAll('.wide')]"
+                               ".filter(b => b.scrollWidth > b.clientWidth + 1).length")
+        assert hidden == 0, f"{path} has content cut off at the right"
     finally:
         context.close()
 
