@@ -91,14 +91,27 @@ def _highlights(item: dict[str, Any], terms: Terms) -> dict[str, str]:
     sources = {"title": (item.get("title"), PROSE),
                "description": (item.get("description"), PROSE),
                "transcript": (" ".join(c["text"] for c in item.get("transcript") or []), PROSE),
-               "credit": ((item.get("credit") or {}).get("line"), FOLD),
-               "people": (", ".join(p["name"] or "" for p in item.get("people") or []), FOLD)}
+               "credit": ((item.get("credit") or {}).get("line"), FOLD)}
     for name, (text, analyzer) in sources.items():
         if text and words:
             snippet = highlight.highlight(text, words, analyzer, fragmenter, formatter, top=2)
             if snippet:
                 out[name] = snippet
+    people = _people_snippet(item, words, formatter)
+    if people:
+        out["people"] = people
     return out
+
+
+def _people_snippet(item: dict[str, Any], words: frozenset[str],
+                    formatter: highlight.Formatter) -> str | None:
+    """The people whose names hold a query word, each name whole: a snippet cut from the
+    list of them began mid-name ("Ymbert, Ester Silva, ...")."""
+    whole = highlight.WholeFragmenter()
+    names = [highlight.highlight(p["name"], words, FOLD, whole, formatter)
+             for p in item.get("people") or [] if p.get("name")] if words else []
+    found = [n for n in names if n]
+    return ", ".join(found) or None
 
 
 def _matching_cues(searcher: Searcher, hit: Hit, terms: Terms) -> list[dict[str, Any]]:

@@ -122,6 +122,27 @@ def test_transcript_time_seeks_the_player(page: Page) -> None:
                ".getBoundingClientRect(); return box.bottom > 0 && box.top < innerHeight; })()")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_frame_strip_spans_the_player_no_wider(browser: Browser, server: str,
+                                                    width: int) -> None:
+    context = browser.new_context(base_url=server, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto("/?q=kind%3Avideo")
+        page.locator(".card a").first.click()
+        wait_until(page, "document.getElementById('player').readyState >= 1")
+        wait_until(page, "Math.abs(document.getElementById('strip').getBoundingClientRect()"
+                         ".width - document.getElementById('player').getBoundingClientRect()"
+                         ".width) < 1")
+        player = page.locator("#player").bounding_box()
+        strip = page.locator("#strip").bounding_box()
+        assert player["width"] < width  # the player does not fill the page at 1280
+        assert strip["x"] == pytest.approx(player["x"], abs=1)
+        screenshot(page, f"video-strip-{width}")
+    finally:
+        context.close()
+
+
 def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
     page.goto("/?q=materials+kind%3Avideo")
     page.locator(".card a").first.click()
@@ -141,6 +162,20 @@ def test_copy_the_credit_line(page: Page) -> None:
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == ("Video: Barry Guckian / Northern and Western Regional Assembly "
                       "(TRINNO), CC BY 4.0")
+
+
+def test_without_javascript_no_copy_button_that_does_nothing(browser: Browser,
+                                                            server: str) -> None:
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/?q=kind%3Avideo")
+        page.locator(".card a").first.click()
+        page.wait_for_url("**/items/**")
+        expect(page.locator("#credit-line")).to_be_visible()  # the line itself, to copy
+        expect(page.locator("#copy-credit")).to_be_hidden()
+    finally:
+        context.close()
 
 
 def test_download_credits_csv(page: Page) -> None:
@@ -171,6 +206,10 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path
         screenshot(page, "phone" + path.replace("/", "-"))
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+        # Nor is anything cut off inside a box that scrolls (the programme's columns were).
+        hidden = page.evaluate("() => [...document.querySelectorAll('.wide')]"
+                               ".filter(b => b.scrollWidth > b.clientWidth + 1).length")
+        assert hidden == 0, f"{path} has content cut off at the right"
     finally:
         context.close()
 

@@ -63,6 +63,7 @@ def test_a_forked_child_ends_with_its_killed_parent_and_frees_the_lock(tmp_path:
     assert _kill_parent_and_wait_for_child(tmp_path, "guarded") == (True, True)
 
 
+@pytest.mark.slow  # it waits out the time-out: the orphan never ends
 def test_without_it_the_orphan_keeps_the_lock(tmp_path: Path) -> None:
     # What the guard is for: the same child, unguarded, outlives its parent.
     assert _kill_parent_and_wait_for_child(tmp_path, "bare") == (False, False)

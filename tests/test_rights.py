@@ -463,6 +463,7 @@ def test_the_sample_declares_its_photographers(sample_archive: Path) -> None:
 def test_person_page_shows_photos_by_beside_shown_in(site: FlaskClient) -> None:
     page = site.get("/events/florence-2019/people/chiara-neri").get_data(as_text=True)
     assert "Shown in: 0 items" in page
+    assert "No item shows or mentions Chiara Neri" in page and "come first" not in page
     assert "Photos by Chiara Neri: 30 items" in page
     assert site.get("/api/people/chiara-neri").json["created"].__len__() == 30
     keller = site.get("/events/florence-2019/people/peter-keller").get_data(as_text=True)

@@ -115,6 +115,15 @@ def test_highlights_are_escaped_snippets(index: SearchIndex) -> None:
     assert spoken["at"] == 9.0
 
 
+def test_a_people_snippet_names_whole_people_who_match(index: SearchIndex) -> None:
+    snippets = [hit["highlights"].get("people") for hit in
+                index.search('"Peter Keller"', Page(1, 50))["results"]]
+    assert any(snippets)
+    for people in filter(None, snippets):
+        # Only the names that match, each whole: a cut list began "Ymbert, Ester ...".
+        assert re.sub(r"</?mark[^>]*>", "", people) == "Péter Keller", people
+
+
 def test_did_you_mean(index: SearchIndex) -> None:
     result = index.search("bramantti")
     assert result["total"] == 0

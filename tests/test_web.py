@@ -111,6 +111,20 @@ def test_item_page_shows_credit_player_transcript_and_jsonld(client: FlaskClient
     assert data["license"] == "https://creativecommons.org/licenses/by/4.0/"
 
 
+def test_an_item_page_names_its_sessions_by_title(client: FlaskClient) -> None:
+    photo = item_id(client, "session:s2 kind:photo")
+    html = client.get(f"/items/{photo}").get_data(as_text=True)
+    assert ">Interreg Europe and Industrial Modernisation</a>" in html  # not a bare "s2"
+    assert "(s2, time)" in html
+
+
+def test_a_video_makers_page_says_photos_and_videos(client: FlaskClient) -> None:
+    page = client.get("/events/florence-2019/people/barry-guckian").get_data(as_text=True)
+    assert "Photos and videos by Barry Guckian: 1 item" in page
+    assert "Photos by Chiara Neri: " in client.get(
+        "/events/florence-2019/people/chiara-neri").get_data(as_text=True)
+
+
 @pytest.mark.slow
 def test_event_session_person_and_credits_pages(client: FlaskClient) -> None:
     event = client.get("/events/florence-2019").get_data(as_text=True)

@@ -111,6 +111,7 @@ def item(item_id: str) -> str:
     # A transcript can hold many thousands of cues: the page shows one stretch of them.
     limit = current_app.config["TRANSCRIPT_PAGE"]
     cues = transcript_page(data.pop("transcript"), int_arg("cues", 0, 0, 10**9), limit)
+    titles = session_titles([s["id"] for s in data["sessions"]], data["event"])
     return render_template("item.html", item=data, transcript=cues, jsonld=_jsonld(data),
-                           camera=camera_label(data["camera"]),
+                           camera=camera_label(data["camera"]), session_titles=titles,
                            item_url=site_url(url_for("pages.item", item_id=data["id"])))

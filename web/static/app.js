@@ -25,6 +25,14 @@
 
   var strip = document.getElementById("strip");
   if (strip && player) {
+    // The strip spans the player, no wider: its frames line up with the picture's width.
+    var fit = function () {
+      var width = player.getBoundingClientRect().width;
+      if (width > 0) { strip.style.width = width + "px"; }
+    };
+    player.addEventListener("loadedmetadata", fit);
+    window.addEventListener("resize", fit);
+    fit();
     strip.addEventListener("click", function (event) {
       var duration = parseFloat(strip.dataset.duration) || player.duration || 0;
       var box = strip.getBoundingClientRect();
@@ -34,6 +42,7 @@
 
   var copy = document.getElementById("copy-credit");
   if (copy) {
+    copy.hidden = false;  // without this script the button could do nothing: it stays hidden
     copy.addEventListener("click", function () {
       var text = copy.dataset.copy;
       function done() { copy.textContent = "Copied"; }
