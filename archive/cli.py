@@ -21,7 +21,7 @@ from archive import logs, settings
 from archive.catalog import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
-from archive.ingest.pipeline import IngestSummary, faces_stage, ingest_folder
+from archive.ingest.pipeline import FaceStage, IngestSummary, ingest_folder
 from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
@@ -216,7 +216,7 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     events = _load_events(obj, event_dirs, failures)
     if events:
         with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
-            options = {"jobs": jobs, "prune": prune, "faces": faces_stage(faces)}
+            options = {"jobs": jobs, "prune": prune, "faces": FaceStage(faces, quiet=as_json)}
             summaries = _ingest_events(obj, archive, events, failures, options, as_json)
             if summaries:
                 from indexer.sync import sync
@@ -543,7 +543,7 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
 
     with obj.open(create=True) as archive, write_lock(archive.lock_path, wait=wait,
                                                      quiet=as_json):
-        lines = batch_ingest(archive, list(roots), jobs, obj.debug)
+        lines = batch_ingest(archive, list(roots), jobs, obj.debug, quiet=as_json)
         if any(line.ok for line in lines):
             sync(archive)
     if as_json:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
-from archive.ingest.pipeline import IngestSummary, faces_stage, ingest_folder
+from archive.ingest.pipeline import FaceStage, IngestSummary, ingest_folder
 from archive.resolve.eventfile import EVENT_FILE
 from archive.store import Archive
 
@@ -50,9 +50,10 @@ def event_folders(roots: list[Path]) -> Iterator[Path]:
 
 
 def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
-                 debug: bool = False) -> list[BatchLine]:
-    """Ingest each event folder in turn; a failing event is recorded and the rest go on."""
-    faces = faces_stage()  # said once for the batch
+                 debug: bool = False, quiet: bool = False) -> list[BatchLine]:
+    """Ingest each event folder in turn; a failing event is recorded and the rest go on
+    (`quiet`: not even a notice that faces are off)."""
+    faces = FaceStage(quiet=quiet)  # said once for the batch
     lines = []
     for folder in event_folders(roots):
         try:

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TextIO
@@ -36,7 +37,7 @@ from archive.outputs.report import unmatched_media
 from archive.resolve.eventfile import load_event
 from archive.store import Archive
 
-__all__ = ["IngestSummary", "faces_stage", "ingest_folder"]
+__all__ = ["FaceStage", "IngestSummary", "ingest_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,30 @@ def _bar_size(stream: TextIO) -> dict[str, object]:
     return {"ncols": 80, "nrows": 24}
 
 
-def faces_stage(wanted: bool = True) -> bool:
-    """Whether ingest finds faces: wanted, and the `faces` extra installed. When it is
-    not, says so (a notice): callers ask once per command, not per file or folder."""
-    if not wanted:
-        return False
+def _faces_available(quiet: bool) -> bool:
     from archive.media.faces import INSTALL_HINT, unavailable
 
     reason = unavailable()
-    if reason:
+    if reason and not quiet:
         log.info("faces are off: %s; %s", reason, INSTALL_HINT)
     return reason is None
+
+
+@dataclass
+class FaceStage:
+    """Whether one command's ingest finds faces: `wanted`, and the `faces` extra
+    installed. Decided at the first file to read, when it says (a notice, unless
+    `quiet`: --json output) that faces are off: once per command, however many folders
+    it ingests, and not at all when there is nothing to read."""
+
+    wanted: bool = True
+    quiet: bool = False
+    decided: bool | None = None
+
+    def on(self) -> bool:
+        if self.decided is None:
+            self.decided = self.wanted and _faces_available(self.quiet)
+        return self.decided
 
 
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
@@ -103,9 +117,10 @@ def _problems(catalog: Catalog, event_id: str) -> list[dict[str, str]]:
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
                   timeout: float = settings.value("file_timeout"),
-                  event: Event | None = None, faces: bool | None = None) -> IngestSummary:
+                  event: Event | None = None, faces: FaceStage | None = None
+                  ) -> IngestSummary:
     """Ingest one event folder into the archive (`event`: its event file, if already
-    read; `faces`: run the face stage, as `faces_stage` decided, None: decide here).
+    read; `faces`: the command's face stage, by default wanted if installed).
 
     Raises ManifestError for a wrong event file (nothing is written then) and
     CatalogError when the archive cannot be written or its catalog is damaged (then
@@ -122,8 +137,9 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     before = catalog.revision
     found = scan(event.folder)
     record_scan_problems(catalog, event.id, found)
-    faces = faces_stage() if faces is None else faces
-    work = plan(catalog, event, found, archive.root, debug, faces)
+    work = plan(catalog, event, found, archive.root, debug)
+    if work.tasks and (faces or FaceStage()).on():
+        work.tasks = [replace(task, faces=True) for task in work.tasks]
     summary.unchanged = work.unchanged
     summary.resolved = follow_event_file(catalog, event, event_changed, before, work.rereads)
     if work.tasks:

@@ -113,7 +113,7 @@ def _known_pairs(known: dict[str, FileRecord]) -> dict[str, list[str]]:
 
 
 def plan(catalog: Catalog, event: Event, found: ScanResult, root: Path,
-         debug: bool = False, faces: bool = False) -> Plan:
+         debug: bool = False) -> Plan:
     """The files to examine: new and changed ones, and unchanged ones whose thumbnails,
     poster or strip could not be made last time (a full temporary disk, a time-out) or
     whose worker failed (killed, out of time or memory). A file that failed for what it
@@ -133,5 +133,5 @@ def plan(catalog: Catalog, event: Event, found: ScanResult, root: Path,
         result.tasks.append(Task(entry.file.path, entry.file.relpath, entry.file.size,
                                  entry.file.mtime_ns,
                                  tuple((s.path, s.size, s.mtime_ns) for s in entry.sidecars),
-                                 str(root), debug, faces))
+                                 str(root), debug))
     return result

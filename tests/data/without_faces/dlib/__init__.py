@@ -1,4 +1,5 @@
 """Put first on PYTHONPATH, this stands for a machine without the `faces` extra: the
 import of dlib fails as it does there, whatever the environment has installed."""
 
-raise ImportError("No module named 'dlib' (tests/data/without_faces stands in for it)")
+raise ModuleNotFoundError("No module named 'dlib' (tests/data/without_faces stands in "
+                          "for it)", name="dlib")
