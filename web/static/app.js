@@ -30,8 +30,14 @@
       var width = player.getBoundingClientRect().width;
       if (width > 0) { strip.style.width = width + "px"; }
     };
-    player.addEventListener("loadedmetadata", fit);
-    window.addEventListener("resize", fit);
+    // Whatever changes the player's box (its metadata, its poster, the window) refits:
+    // an event missed under load left the strip at the player's first width.
+    if (window.ResizeObserver) {
+      new ResizeObserver(fit).observe(player);
+    } else {
+      player.addEventListener("loadedmetadata", fit);
+      window.addEventListener("resize", fit);
+    }
     fit();
     strip.addEventListener("click", function (event) {
       var duration = parseFloat(strip.dataset.duration) || player.duration || 0;
