@@ -127,7 +127,8 @@ def _check_extension(task: Task, media_type: MediaType, out: Outcome) -> None:
 
 
 def _shown_size(image: Image.Image, meta: dict[str, Any]) -> tuple[int, int]:
-    """The original's size as displayed: its pixels, EXIF orientation applied."""
+    """The original's size as displayed: its pixels, EXIF orientation applied (a video's
+    metadata has none); the decoded image's size when the metadata has no size."""
     w, h = (meta.get("width"), meta.get("height"))
     if not (isinstance(w, int) and isinstance(h, int)):
         w, h = image.size  # a raw's embedded preview
@@ -223,10 +224,8 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
         except MediaError as exc:
             out.problem(exc.stage, str(exc))  # the item stays, without a poster
             return
-        if frames:
-            w, h = meta.get("width"), meta.get("height")
-            shown = (w, h) if isinstance(w, int) and isinstance(h, int) else frames[0][1].size
-            _find_faces(task, list(frames), shown, out)
+        if frames:  # its width and height are upright already: no orientation
+            _find_faces(task, list(frames), _shown_size(frames[0][1], meta), out)
 
 
 def _sidecars(task: Task, out: Outcome) -> None:
