@@ -20,13 +20,20 @@ from archive.model import Event, MediaEntry
 from archive.resolve.globs import glob_matches
 
 
+def media_entry(event: Event, relpath: str) -> MediaEntry | None:
+    """The entry naming the file, by its name as shown (`caf\\xe9.jpg` for a name that
+    is not UTF-8)."""
+    shown = readable(relpath)
+    return next((m for m in event.media if not m.is_glob and m.path == shown), None)
+
+
 def publish_entry(event: Event, relpath: str) -> MediaEntry | None:
     """The `[[media]]` entry deciding the file's publication: the entry naming it
     exactly, when it says publish, else the first glob entry matching it."""
-    shown = readable(relpath)
-    exact = next((m for m in event.media if not m.is_glob and m.path == shown), None)
+    exact = media_entry(event, relpath)
     if exact is not None and exact.publish is not None:
         return exact
+    shown = readable(relpath)
     return next((m for m in event.media if m.is_glob and m.publish is not None
                  and glob_matches(m.path, shown)), None)
 

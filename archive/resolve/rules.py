@@ -19,7 +19,7 @@ from archive.resolve.credits import resolve_credit
 from archive.resolve.embedded import embedded_blocks
 from archive.resolve.globs import glob_matches
 from archive.resolve.names import NameIndex, fold
-from archive.resolve.publication import withheld_reason
+from archive.resolve.publication import media_entry, withheld_reason
 
 RELATION_RANK = {"shown": 0, "session": 1, "mentioned": 2}
 
@@ -127,13 +127,6 @@ def corrected_time(when: dt.datetime, source: str | None,
 def event_local(when: dt.datetime, event: Event) -> str:
     """The wall-clock time at the event, to the second, as ISO text without offset."""
     return when.astimezone(event.tz).replace(tzinfo=None, microsecond=0).isoformat()
-
-
-def media_entry(event: Event, relpath: str) -> MediaEntry | None:
-    """The entry naming the file, by its name as shown (`caf\\xe9.jpg` for a name that
-    is not UTF-8)."""
-    shown = readable(relpath)
-    return next((m for m in event.media if not m.is_glob and m.path == shown), None)
 
 
 def unmatched_entries(event: Event, relpaths: set[str], copies: dict[str, str] | None = None
