@@ -227,6 +227,9 @@ class FaceRecord:
     item_id: str
     number: int
     face: Face
+    cluster: int | None = None  # its group across the archive (NULL: not clustered)
+    person: str | None = None  # who resolution says it is, and why (`source`)
+    source: str | None = None
 
 
 @dataclass

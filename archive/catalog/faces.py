@@ -15,12 +15,16 @@ DESCRIPTOR_BYTES = 128 * 4  # 128 float32
 def face_record(row: sqlite3.Row) -> FaceRecord:
     face = Face((row["x"], row["y"], row["w"], row["h"]), row["score"], row["descriptor"],
                 row["frame_time"])
-    return FaceRecord(row["item_id"], row["number"], face)
+    return FaceRecord(row["item_id"], row["number"], face, row["cluster"], row["person"],
+                      row["source"])
 
 
 def set_faces(catalog: Catalog, item_id: str, faces: Sequence[Face]) -> None:
-    """Replace the item's faces, numbered from 1 in the order given."""
+    """Replace the item's faces, numbered from 1 in the order given, and mark it as read
+    by the face stage. New faces are nobody's and in no cluster until resolution and
+    clustering see them."""
     catalog.db.execute("DELETE FROM faces WHERE item_id = ?", (item_id,))
+    catalog.db.execute("INSERT OR IGNORE INTO face_scans (item_id) VALUES (?)", (item_id,))
     catalog.db.executemany(
         "INSERT INTO faces (item_id, number, x, y, w, h, score, descriptor, frame_time) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

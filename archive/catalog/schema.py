@@ -85,6 +85,21 @@ MIGRATIONS: tuple[str, ...] = (
         frame_time REAL,
         PRIMARY KEY (item_id, number));
     """,
+    # 5: naming faces. `cluster` is the face's group across the whole archive (NULL:
+    # no descriptor, or not clustered yet); `person` and `source` are who resolution
+    # says it is and why (NULL: nobody). `face_scans` marks the items the face stage has
+    # read, so that items ingested without it get their faces later (from the large
+    # thumbnail); an item with faces was read.
+    """
+    ALTER TABLE faces ADD COLUMN cluster INTEGER;
+    ALTER TABLE faces ADD COLUMN person TEXT;
+    ALTER TABLE faces ADD COLUMN source TEXT;
+    CREATE INDEX faces_cluster ON faces(cluster);
+    CREATE INDEX faces_person ON faces(person) WHERE person IS NOT NULL;
+    CREATE TABLE face_scans (
+        item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE);
+    INSERT INTO face_scans SELECT DISTINCT item_id FROM faces;
+    """,
 )
 
 # What a public reader (the site) sees as `items`: the published ones only. Shadowing

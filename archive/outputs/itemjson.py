@@ -68,10 +68,10 @@ def _credit(credit: dict[str, tuple[str, str]], kind: str, rights: dict[str, Any
 
 def _face(record: FaceRecord) -> dict[str, Any]:
     """A face as the item JSON gives it: its box in the displayed image, a video frame's
-    time; who it is and its cluster come with naming (null until then)."""
+    time; who resolution says it is and why ("detected": nobody yet), its cluster."""
     face = record.face
-    return {"box": list(face.box), "time": face.time, "person": None, "source": "detected",
-            "cluster": None}
+    return {"box": list(face.box), "time": face.time, "person": record.person,
+            "source": record.source or "detected", "cluster": record.cluster}
 
 
 def build(details: ItemDetails) -> dict[str, Any]:
