@@ -22,7 +22,18 @@ from archive.catalog.events import (
     set_unmatched_media,
     unmatched_media,
 )
-from archive.catalog.faces import count_faces, faces_of_item, set_faces
+from archive.catalog.faces import (
+    clustered_faces,
+    count_faces,
+    faces_named,
+    faces_of_item,
+    faces_to_cluster,
+    faces_to_resolve,
+    set_clusters,
+    set_face_names,
+    set_faces,
+    unclustered_faces,
+)
 from archive.catalog.files import (
     copies_by_item,
     copies_in_event,
@@ -79,6 +90,7 @@ from archive.catalog.people import (
     people_names,
     person_aliases,
     person_names,
+    rejected_faces,
 )
 from archive.catalog.problems import (
     clear_problems,
@@ -119,7 +131,9 @@ __all__ = [
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # faces
-    "count_faces", "faces_of_item", "set_faces",
+    "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
+    "set_faces", "clustered_faces", "rejected_faces", "faces_to_cluster", "set_clusters",
+    "unclustered_faces",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",
