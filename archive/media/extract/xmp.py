@@ -212,7 +212,9 @@ def face_regions(root: ET.Element) -> list[dict[str, Any]]:
     `applied_to` that image's [width, height] when the packet says it."""
     applied = _applied_to(root)
     regions = []
-    for desc in root.iter(_RDF + "Description"):
+    # A region is a struct: an rdf:Description, or an rdf:li of parseType Resource
+    # (as exiftool writes it), holding mwg-rs:Name as an attribute or an element.
+    for desc in (e for e in root.iter() if e.tag in (_RDF + "Description", _RDF + "li")):
         name = _field(desc, "mwg-rs", "Name")
         kind = _field(desc, "mwg-rs", "Type") or "Face"
         box = _area(desc) if name else None
