@@ -210,7 +210,10 @@ def relpath(value: Any) -> str:
     value = separators(text(value))
     if value.startswith("/") or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
-    return value.removeprefix("./")
+    path = value.removeprefix("./")
+    if not path.strip() or path.strip() == ".":
+        raise ValueError(f"{value!r} names the event folder itself; expected a file in it")
+    return path
 
 
 def face_ref(value: Any) -> FaceRef:
