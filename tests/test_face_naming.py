@@ -289,3 +289,14 @@ def test_a_face_ref_is_a_path_and_a_face_number() -> None:
     good = parse(HEAD.format(id="x", obama='faces = ["dir/a#b.jpg#12"]'),
                  Path("event.toml"), Path("."))
     assert good.people[0].faces == (FaceRef("dir/a#b.jpg", 12),)
+
+
+def test_the_report_lists_faces_the_event_file_names_that_no_item_has(
+        tmp_path: Path, cli: Cli) -> None:
+    refs = 'faces = ["lisa_01.jpg#1", "lisa_01.jpg#5", "gone.jpg#1"]'
+    event = _event(tmp_path / "event", ["lisa_01.jpg"], obama=refs)
+    cli("ingest", str(event))
+    rows = cli.json("report")["unmatched_faces"]
+    assert [(r["person"], r["key"], r["face"]) for r in rows] == [
+        ("obama", "faces", "lisa_01.jpg#5"), ("obama", "faces", "gone.jpg#1")]
+    assert "people[id='obama'].faces: 'gone.jpg#1' is no face" in cli("report")

@@ -84,13 +84,13 @@ from archive.catalog.items import (
 )
 from archive.catalog.people import (
     events_of_person,
+    face_refs,
     get_person,
     names_by_id,
     names_in_events,
     people_names,
     person_aliases,
     person_names,
-    rejected_faces,
 )
 from archive.catalog.problems import (
     clear_problems,
@@ -132,7 +132,7 @@ __all__ = [
     "changes_since",
     # faces
     "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
-    "set_faces", "clustered_faces", "rejected_faces", "faces_to_cluster", "set_clusters",
+    "set_faces", "clustered_faces", "face_refs", "faces_to_cluster", "set_clusters",
     "unclustered_faces",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",

@@ -81,12 +81,14 @@ def person_names(catalog: Catalog) -> dict[tuple[str, str], str]:
         "SELECT event_id, id, name FROM people")}
 
 
-def rejected_faces(catalog: Catalog, event_id: str) -> dict[str, list[tuple[str, int]]]:
-    """Each person's `not_faces` as the event file gives them: id -> [(path, number)]."""
+def face_refs(catalog: Catalog, event_id: str, key: str = "not_faces"
+              ) -> dict[str, list[tuple[str, int]]]:
+    """Each person's `faces` or `not_faces` (`key`) as the event file gives them:
+    id -> [(path, number)]."""
     found: dict[str, list[tuple[str, int]]] = {}
     for person_id, data in catalog.db.execute(
-            "SELECT id, data FROM people WHERE event_id = ?", (event_id,)):
-        refs = stored_json(data).get("not_faces") or []
+            "SELECT id, data FROM people WHERE event_id = ? ORDER BY id", (event_id,)):
+        refs = stored_json(data).get(key) or []
         if refs:
             found[person_id] = [(r["path"], r["number"]) for r in refs]
     return found

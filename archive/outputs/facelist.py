@@ -22,9 +22,9 @@ from typing import Any
 from archive.catalog import (
     Catalog,
     clustered_faces,
+    face_refs,
     faces_named,
     people_names,
-    rejected_faces,
     sessions_of_event,
 )
 from archive.model import ClusteredFace
@@ -84,7 +84,7 @@ def _rejections(catalog: Catalog, clusters: list[Cluster]) -> None:
     """Mark each cluster with the people one of its faces was rejected for."""
     by_key = {(f.item_id, f.number): c for c in clusters for f in c.faces}
     for event_id in sorted({e for c in clusters for e in c.events}):
-        refused = rejected_faces(catalog, event_id)
+        refused = face_refs(catalog, event_id)
         keys, _ = faces_named(catalog, event_id, [p for refs in refused.values()
                                                   for p, _n in refs])
         for person, refs in refused.items():
