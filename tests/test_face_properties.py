@@ -3,6 +3,8 @@ face regions from any editor) and of the clustering's promises."""
 
 from __future__ import annotations
 
+import posixpath
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,7 +22,7 @@ PATHS = st.text(st.sampled_from("ab#é/ ._-1"), min_size=1, max_size=12).filter(
 
 @given(st.sampled_from(["./", ".", "./ ", "./."]), st.integers(1, 9))
 def test_the_event_folder_itself_is_no_file(path: str, number: int) -> None:
-    with pytest.raises(ValueError, match="event folder"):
+    with pytest.raises(ValueError, match="names no file"):
         face_ref(f"{path}#{number}")
 
 
@@ -36,8 +38,8 @@ def test_any_text_is_a_face_or_a_value_error(value: str) -> None:
 
 @given(PATHS, st.integers(1, 99_999))
 def test_every_face_written_reads_back(path: str, number: int) -> None:
-    if path.removeprefix("./").strip() in ("", "."):  # the folder itself
-        with pytest.raises(ValueError, match="event folder"):
+    if posixpath.normpath(path).strip() in ("", "."):  # the folder itself, or ' /'
+        with pytest.raises(ValueError, match="names no file"):
             face_ref(f"{path}#{number}")
         return
     ref = face_ref(f"{path}#{number}")

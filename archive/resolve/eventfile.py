@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import posixpath
 import re
 import stat
 from collections.abc import Callable
@@ -210,9 +211,9 @@ def relpath(value: Any) -> str:
     value = separators(text(value))
     if value.startswith("/") or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
-    path = value.removeprefix("./")
-    if not path.strip() or path.strip() == ".":
-        raise ValueError(f"{value!r} names the event folder itself; expected a file in it")
+    path = posixpath.normpath(value)  # 'a//b', './a', 'a/./b': as scanning names files
+    if path.startswith("/") or not path.strip() or path == ".":
+        raise ValueError(f"{value!r} names no file: expected a path in the event folder")
     return path
 
 

@@ -165,14 +165,16 @@ def _single(people: Iterable[str], faces: Sequence[FaceRecord]) -> str | None:
 def name_faces(item_id: str, faces: Sequence[FaceRecord], metadata: dict[str, Any],
                entry: MediaEntry | None, event: Event, known: KnownFaces) -> list[FaceLabel]:
     """Each named face of an item, by the strongest reason (see the module)."""
-    names = NameIndex(event.people)
+    if not faces:
+        return []
     labels: dict[int, tuple[str, str, float]] = {}  # number -> (person, source, distance)
-    persons = [pid for block in ("sidecar_xmp", "xmp")
-               for name in (metadata.get(block) or {}).get("persons") or []
-               for pid in names.each(name)]
+    written = [name for block in ("sidecar_xmp", "xmp")
+               for name in (metadata.get(block) or {}).get("persons") or []]
+    names = NameIndex(event.people) if written else None  # most items name nobody
+    persons = [pid for name in written for pid in names.each(name)] if names else []
     seeds = [(_single(entry.people if entry else (), faces), "media"),
              (_single(persons, faces), "xmp")]
-    for number, person in _from_regions(faces, metadata, names).items():
+    for number, person in (_from_regions(faces, metadata, names) if names else {}).items():
         labels[number] = (person, "xmp-region", 0.0)
     for person, source in seeds:
         if person:
