@@ -192,8 +192,9 @@ def _area(region: ET.Element) -> list[float] | None:
     if area is None or (_field(area, "stArea", "unit") or "normalized") != "normalized":
         return None
     x, y, w, h = (_number(area, "stArea", k) for k in "xywh")
-    if None in (x, y, w, h) or not (0 < w <= 1 and 0 < h <= 1):  # type: ignore[operator]
-        return None
+    if None in (x, y, w, h) or not (0 < w <= 1 and 0 < h <= 1  # type: ignore[operator]
+                                     and 0 <= x <= 1 and 0 <= y <= 1):  # type: ignore[operator]
+        return None  # not a region of this picture
     return [round(x - w / 2, 6), round(y - h / 2, 6), w, h]  # type: ignore[operator]
 
 
