@@ -6,12 +6,15 @@ and then renamed over it, so a reader (or a crash) sees the old file or the new 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import tomlkit
+from tomlkit import TOMLDocument
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Array, Table
 
@@ -20,6 +23,7 @@ from archive.model import FaceRef
 from archive.resolve.eventfile import parse_event
 
 KEYS = ("faces", "not_faces")
+T = TypeVar("T")
 
 
 def _person_table(doc: tomlkit.TOMLDocument, path: Path, person: str) -> Table:
@@ -72,28 +76,57 @@ def edit_faces(doc: tomlkit.TOMLDocument, path: Path, person: str,
     return len(added)
 
 
-def write_faces(folder: Path, event_file: Path, person: str, refs: Sequence[FaceRef],
-                key: str) -> int:
-    """Write the faces into the event file atomically; returns how many were added.
+class StaleEventFile(ManifestError):
+    """The event file changed since the form that would edit it was made."""
 
-    Raises ManifestError when the file cannot be read, the person is not in it, or the
-    edited file would not be a valid event file (then nothing is written).
+
+def file_version(event_file: Path) -> str:
+    """A digest of the event file's bytes: what a form carries to tell a stale edit."""
+    try:
+        return hashlib.sha256(event_file.resolve().read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ManifestError(event_file, "", f"cannot read: {exc.strerror}") from None
+
+
+def edit_event_file(folder: Path, event_file: Path, edit: Callable[[TOMLDocument], T],
+                    expected: str | None = None) -> T:
+    """Apply `edit` to the event file (a tomlkit document: comments and layout stay)
+    and write it atomically when it changed; returns what `edit` returns. The caller
+    holds the archive's write lock, so edits never interleave.
+
+    Raises StaleEventFile when the file's version is not `expected` (a form made before
+    someone else's change), and ManifestError when it cannot be read, `edit` refuses,
+    or the edited file would not be a valid event file (then nothing is written).
     """
     target = event_file.resolve()  # a link to the file stays a link
     try:
-        text = target.read_text(encoding="utf-8-sig")
+        data = target.read_bytes()
     except OSError as exc:
         raise ManifestError(event_file, "", f"cannot read: {exc.strerror}") from None
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise StaleEventFile(event_file, "", "changed since this page was loaded; nothing "
+                             "was written: load the page again and redo the change")
+    text = data.decode("utf-8-sig", errors="replace")
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise ManifestError(event_file, "", f"not valid TOML: {exc}") from None
-    added = edit_faces(doc, event_file, person, refs, key)
+    result = edit(doc)
     new_text = tomlkit.dumps(doc)
-    parse_event(new_text, event_file, folder)  # never write a file ingest would refuse
-    if added:
+    if new_text != text:
+        parse_event(new_text, event_file, folder)  # never write a file ingest would refuse
         _replace(target, new_text)
-    return added
+    return result
+
+
+def write_faces(folder: Path, event_file: Path, person: str, refs: Sequence[FaceRef],
+                key: str) -> int:
+    """Write the faces into the person's `key` atomically; returns how many were added.
+
+    Raises ManifestError as edit_event_file does, or when the person is not in the file.
+    """
+    return edit_event_file(folder, event_file,
+                           lambda doc: edit_faces(doc, event_file, person, refs, key))
 
 
 def _replace(target: Path, text: str) -> None:
