@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tomlkit
 from tomlkit import TOMLDocument
@@ -143,3 +143,56 @@ def _replace(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _media_table(doc: TOMLDocument, relpath: str) -> Table:
+    """The [[media]] entry naming exactly this file, made (at the end) if there is none."""
+    entries = doc.get("media")
+    if entries is None:
+        entries = tomlkit.aot()
+        doc.append("media", entries)
+    for table in entries:
+        if isinstance(table, dict) and table.get("path") == relpath:
+            return table  # type: ignore[return-value]
+    table = tomlkit.table()
+    table["path"] = relpath
+    entries.append(table)
+    return entries[-1]  # type: ignore[no-any-return]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+def set_media_fields(doc: TOMLDocument, relpath: str, changes: dict[str, Any]
+                     ) -> dict[str, tuple[Any, Any]]:
+    """Set fields of the file's [[media]] entry (a blank value takes the key out);
+    returns {key: (old, new)} for each key that changed."""
+    table = _media_table(doc, relpath)
+    changed: dict[str, tuple[Any, Any]] = {}
+    for key, value in changes.items():
+        old = table.get(key)
+        old = old.unwrap() if hasattr(old, "unwrap") else old
+        new = None if _blank(value) else (list(value) if isinstance(value, tuple) else value)
+        if old == new:
+            continue
+        if new is None:
+            del table[key]
+        else:
+            table[key] = new
+        changed[key] = (old, new)
+    return changed
+
+
+def add_camera(doc: TOMLDocument, fields: dict[str, Any]) -> dict[str, Any]:
+    """Append a [[cameras]] entry with the given (non-blank) fields; returns them."""
+    cameras = doc.get("cameras")
+    if cameras is None:
+        cameras = tomlkit.aot()
+        doc.append("cameras", cameras)
+    table = tomlkit.table()
+    kept = {k: v for k, v in fields.items() if not _blank(v)}
+    for key, value in kept.items():
+        table[key] = value
+    cameras.append(table)
+    return kept
