@@ -22,7 +22,13 @@ from archive.catalog.events import (
     set_unmatched_media,
     unmatched_media,
 )
-from archive.catalog.faces import count_faces, faces_of_item, set_faces
+from archive.catalog.faces import (
+    count_faces,
+    face_of_item,
+    faces_of_item,
+    faces_of_person,
+    set_faces,
+)
 from archive.catalog.files import (
     copies_by_item,
     copies_in_event,
@@ -119,7 +125,7 @@ __all__ = [
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # faces
-    "count_faces", "faces_of_item", "set_faces",
+    "count_faces", "face_of_item", "faces_of_item", "faces_of_person", "set_faces",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",
