@@ -466,6 +466,86 @@ def _print_results(result: dict[str, Any]) -> None:
             echo(f"  {name}: {top}{more}")
 
 
+@main.group("faces", invoke_without_command=True)
+@click.option("--event", "event_id", help="Only clusters with faces in this event.")
+@json_option
+@click.pass_context
+def faces_group(ctx: click.Context, event_id: str | None, as_json: bool) -> None:
+    """List the clusters of faces: size, sample faces, a suggestion of who and why.
+
+    Confirm one with 'faces name CLUSTER PERSON' (or 'faces reject CLUSTER PERSON'):
+    the event file keeps what you confirm."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from archive.outputs.facelist import face_clusters
+
+    with ctx.obj.open(readonly=True) as archive:
+        clusters = face_clusters(archive.catalog, event_id)
+    if as_json:
+        emit({"clusters": clusters})
+        return
+    echo("\n".join(face_cluster_lines(clusters)) or
+         "no clusters of faces (ingest with the faces extra installed to find faces)")
+
+
+def face_cluster_lines(clusters: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for c in clusters:
+        who = f"{c['name'] or c['person']} (named)" if c["person"] else ""
+        hint = c["suggestion"]
+        if hint and not who:
+            who = (f"suggested: {hint['name'] or hint['person']} ({hint['person']}), "
+                   f"because {hint['why']}")
+        withheld = f", {c['withheld']} withheld" if c["withheld"] else ""
+        lines.append(f"cluster {c['cluster']}: {c['size']} faces in {c['items']} items"
+                     f"{withheld}  {who}".rstrip())
+        lines += [f"    {sample}" for sample in c["samples"]]
+    return lines
+
+
+def _confirm(obj: Context, cluster: int, person: str, event_id: str | None, reject: bool,
+             as_json: bool) -> None:
+    from archive.ingest.naming import confirm_cluster
+    from indexer.sync import sync
+
+    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
+        done = confirm_cluster(archive.catalog, cluster, person, reject, event_id)
+        sync(archive, quiet=as_json)
+    if as_json:
+        emit({"cluster": cluster, "person": person, "written": [d.as_dict() for d in done]})
+        return
+    for d in done:
+        verb = "rejected for" if reject else "named"
+        echo(f"cluster {cluster} {verb} {person}: {d.added} of its {d.faces} faces in "
+             f"{d.event} added to {d.key} in {d.event_file}; {d.resolved} items changed")
+
+
+@faces_group.command("name")
+@click.argument("cluster", type=int)
+@click.argument("person")
+@click.option("--event", "event_id", help="Only the faces in this event.")
+@json_option
+@click.pass_obj
+def faces_name(obj: Context, cluster: int, person: str, event_id: str | None,
+               as_json: bool) -> None:
+    """Confirm that CLUSTER is PERSON (a [[people]] id): its faces become their
+    reference faces in the event file, and the archive follows."""
+    _confirm(obj, cluster, person, event_id, False, as_json)
+
+
+@faces_group.command("reject")
+@click.argument("cluster", type=int)
+@click.argument("person")
+@click.option("--event", "event_id", help="Only the faces in this event.")
+@json_option
+@click.pass_obj
+def faces_reject(obj: Context, cluster: int, person: str, event_id: str | None,
+                 as_json: bool) -> None:
+    """Confirm that CLUSTER is not PERSON: its faces go into their not_faces, and the
+    cluster is no longer suggested for them."""
+    _confirm(obj, cluster, person, event_id, True, as_json)
+
+
 @main.command()
 @json_option
 @click.pass_obj

@@ -37,6 +37,18 @@ class CreditRule:
     force: bool = False
 
 
+@dataclass(frozen=True, order=True)
+class FaceRef:
+    """A face named in the event file: `photos/IMG_0042.jpg#1`, the first face (in
+    reading order) of the file at that path relative to the event folder."""
+
+    path: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.path}#{self.number}"
+
+
 @dataclass(frozen=True)
 class Person:
     id: str
@@ -46,6 +58,8 @@ class Person:
     aliases: tuple[str, ...] = ()
     url: str | None = None
     consent: bool = True  # false: no item showing this person is published
+    faces: tuple[FaceRef, ...] = ()  # reference faces, confirmed by a person
+    not_faces: tuple[FaceRef, ...] = ()  # faces confirmed not to be this person
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -438,3 +452,23 @@ class UnknownCamera:
     model: str | None
     serial: str | None
     items: int
+
+
+@dataclass(frozen=True)
+class ClusteredFace:
+    """A face in a cluster, with what listing clusters shows of its item."""
+
+    cluster: int
+    item_id: str
+    number: int
+    event_id: str
+    relpath: str
+    person: str | None
+    source: str | None
+    withheld: bool
+    sessions: tuple[str, ...]  # the item's sessions
+
+    @property
+    def ref(self) -> str:
+        """The face as the event file names it: `path#n`."""
+        return f"{self.relpath}#{self.number}"

@@ -54,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
             "enlarged for face detection: 1.5 finds faces from about 40 px high"),
     Setting("face_descriptor_min", 60, "pixels: a face at least this high in that frame "
             "gets a descriptor (to identify it); smaller ones are only boxed"),
+    Setting("face_regions", 100, "named XMP face regions read per packet"),
     Setting("face_distance", 0.55, "descriptor distance within which two faces are taken "
             "for one person (dlib's reference 0.6, tuned on ../shared/faces: see "
             "docs/architecture.md)"),

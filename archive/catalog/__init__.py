@@ -23,11 +23,18 @@ from archive.catalog.events import (
     unmatched_media,
 )
 from archive.catalog.faces import (
+    clustered_faces,
     count_faces,
     face_of_item,
+    faces_named,
     faces_of_item,
     faces_of_person,
+    faces_to_cluster,
+    faces_to_resolve,
+    set_clusters,
+    set_face_names,
     set_faces,
+    unclustered_faces,
 )
 from archive.catalog.files import (
     copies_by_item,
@@ -79,6 +86,7 @@ from archive.catalog.items import (
 )
 from archive.catalog.people import (
     events_of_person,
+    face_refs,
     get_person,
     names_by_id,
     names_in_events,
@@ -125,7 +133,9 @@ __all__ = [
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "changes_since",
     # faces
-    "count_faces", "face_of_item", "faces_of_item", "faces_of_person", "set_faces",
+    "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
+    "set_faces", "clustered_faces", "face_refs", "faces_to_cluster", "set_clusters",
+    "unclustered_faces", "face_of_item", "faces_of_person",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",

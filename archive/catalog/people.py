@@ -79,3 +79,16 @@ def person_names(catalog: Catalog) -> dict[tuple[str, str], str]:
     """Every person's name by (event, person id): what the index searches `by:` with."""
     return {(r[0], r[1]): r[2] for r in catalog.db.execute(
         "SELECT event_id, id, name FROM people")}
+
+
+def face_refs(catalog: Catalog, event_id: str, key: str = "not_faces"
+              ) -> dict[str, list[tuple[str, int]]]:
+    """Each person's `faces` or `not_faces` (`key`) as the event file gives them:
+    id -> [(path, number)]."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for person_id, data in catalog.db.execute(
+            "SELECT id, data FROM people WHERE event_id = ? ORDER BY id", (event_id,)):
+        refs = stored_json(data).get(key) or []
+        if refs:
+            found[person_id] = [(r["path"], r["number"]) for r in refs]
+    return found

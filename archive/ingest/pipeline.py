@@ -24,6 +24,7 @@ from tqdm import tqdm
 from archive import settings
 from archive.catalog import Catalog, event_differs, problems_of_event
 from archive.fsnames import readable
+from archive.ingest.clustering import cluster_new_faces
 from archive.ingest.commit import commit_all
 from archive.ingest.missing import record_missing
 from archive.ingest.plan import check_event_id, plan, record_scan_problems
@@ -147,6 +148,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
         commit_all(catalog, event, outcomes, work.present, summary, work.retry,
                    settings.value("batch_size"))
     summary.missing, summary.pruned = record_missing(catalog, event.id, work.seen, prune)
+    cluster_new_faces(catalog)
     summary.resolved += settle(catalog, event, before)
     summary.unmatched_media = unmatched_media(catalog, event.id)
     summary.errors = _problems(catalog, event.id)

@@ -12,21 +12,25 @@ from archive.catalog import (
     Catalog,
     copies_by_item,
     copies_in_event,
+    faces_named,
+    faces_to_resolve,
     items_to_resolve,
     relpaths_of_event,
     resolution_mark,
     save_event,
+    set_face_names,
     set_resolution_mark,
     set_unmatched_media,
     store_resolution,
 )
 from archive.fsnames import readable
 from archive.model import Event, ItemToResolve, ResolutionMark
+from archive.resolve.facenames import KnownFaces
 from archive.resolve.rules import ItemFacts, resolve, unmatched_entries
 
 # Changed when the rules change, so that every archive is resolved again by its next
-# ingest (issue 11: the event's rights reach only its own creators' work).
-RULES = "rules-2"
+# ingest (issue 13: faces are named).
+RULES = "rules-3"
 
 
 def event_digest(event: Event) -> str:
@@ -37,18 +41,30 @@ def event_digest(event: Event) -> str:
     return hashlib.sha256((RULES + text).encode()).hexdigest()
 
 
+def known_faces(catalog: Catalog, event: Event) -> KnownFaces:
+    """The faces the event file names (`[[people]] faces` and `not_faces`), found in the
+    catalog with their descriptors."""
+    paths = [ref.path for p in event.people for ref in (*p.faces, *p.not_faces)]
+    return KnownFaces.build(event, *faces_named(catalog, event.id, paths))
+
+
 def _resolve_items(catalog: Catalog, event: Event, items: Iterable[ItemToResolve],
                    rewrite: bool, since: int | None,
-                   reread: frozenset[str] = frozenset()) -> int:
-    """Resolve items inside the caller's transaction, writing those whose answer
-    changed (all of them with `rewrite`); returns how many of those changed that were
-    not written since revision `since` and whose file is not to be read again."""
+                   reread: frozenset[str] = frozenset(), revision: int | None = None) -> int:
+    """Resolve items inside the caller's transaction (the event's items written at
+    `revision`, if given), writing those whose answer changed (all of them with
+    `rewrite`) and their faces' names; returns how many of those changed that were not
+    written since revision `since` and whose file is not to be read again."""
     re_resolved = 0
     copies = copies_by_item(catalog, event.id)  # a takedown of a copy withholds the item
+    faces, known = faces_to_resolve(catalog, event.id, revision), known_faces(catalog, event)
     for item in items:
         facts = ItemFacts(item.id, item.kind, item.relpath, item.metadata, item.mtime_ns,
-                          copies.get(item.id, ()))
-        answer = resolve(facts, event).as_dict()
+                          copies.get(item.id, ()), tuple(faces.get(item.id, ())))
+        resolution = resolve(facts, event, known)
+        set_face_names(catalog, item.id, {f.number: (f.person, f.source)
+                                          for f in resolution.faces}, facts.faces)
+        answer = resolution.as_dict()
         answer_changed = answer != item.resolved
         if answer_changed and (since is None or item.revision <= since) and \
                 item.path not in reread:
@@ -62,7 +78,7 @@ def resolve_written(catalog: Catalog, event: Event, revision: int) -> None:
     """Resolve the event's items written in the open transaction (at `revision`), so
     that no item is ever committed without its time, sessions, people and credit."""
     _resolve_items(catalog, event, items_to_resolve(catalog, event.id, revision),
-                   rewrite=False, since=None)
+                   rewrite=False, since=None, revision=revision)
 
 
 def resolve_event(catalog: Catalog, event: Event, event_changed: bool = False,

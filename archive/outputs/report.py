@@ -11,6 +11,8 @@ from archive.catalog import (
     ambiguous_items,
     copies,
     dated_by_file,
+    face_refs,
+    faces_named,
     items_without,
     kind_counts,
     license_conflicts,
@@ -42,6 +44,21 @@ def unmatched_media(catalog: Catalog, event_id: str | None = None) -> list[dict[
     return [{"event": event.id, "event_file": event.manifest, **entry}
             for event in list_events(catalog, event_id)
             for entry in catalog_unmatched(catalog, event.id)]
+
+
+def unmatched_faces(catalog: Catalog, event_id: str | None = None) -> list[dict[str, Any]]:
+    """Faces the event files name (`faces`, `not_faces`) that the catalog has no face
+    for: a file not ingested, moved, changed, or a face number past its faces."""
+    rows = []
+    for event in list_events(catalog, event_id):
+        for key in ("faces", "not_faces"):
+            refs = face_refs(catalog, event.id, key)
+            known, _ = faces_named(catalog, event.id, [p for r in refs.values() for p, _ in r])
+            rows += [{"event": event.id, "event_file": event.manifest, "person": person,
+                      "key": key, "face": f"{path}#{number}"}
+                     for person, found in refs.items() for path, number in found
+                     if (path, number) not in known]
+    return rows
 
 
 def _problem_rows(catalog: Catalog, kind: str, event_id: str | None) -> list[dict[str, Any]]:
@@ -93,6 +110,7 @@ def build_report(catalog: Catalog, event_id: str | None = None) -> dict[str, Any
         "unknown_cameras": _shown(unknown_cameras(catalog, event_id)),
         "dated_by_file": _shown(dated_by_file(catalog, event_id)),
         "unmatched_media": unmatched_media(catalog, event_id),
+        "unmatched_faces": unmatched_faces(catalog, event_id),
         "withheld": _shown(withheld_items(catalog, event_id)),
         "third_party": _shown(third_party_items(catalog, event_id)),
         "license_conflicts": _shown(license_conflicts(catalog, event_id)),
@@ -154,6 +172,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"\n[[media]] entries that apply to no item "
                      f"({len(report['unmatched_media'])}):")
         lines += [f"  {unmatched_line(row)}" for row in report["unmatched_media"]]
+    if report["unmatched_faces"]:
+        lines.append(f"\nFaces the event file names that no item has "
+                     f"({len(report['unmatched_faces'])}); see 'event-archive faces':")
+        lines += [f"  {r['event_file']}: people[id={r['person']!r}].{r['key']}: "
+                  f"{r['face']!r} is no face of a file of the event" for r in
+                  report["unmatched_faces"]]
     lines += _rights_lines(report)
     if report["unknown_cameras"]:
         lines.append(f"\nCameras not in the event file ({len(report['unknown_cameras'])}); "

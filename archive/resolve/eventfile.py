@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import posixpath
 import re
 import stat
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from archive.model import (
     CreditRule,
     CreditSpec,
     Event,
+    FaceRef,
     MediaEntry,
     Person,
     Session,
@@ -209,7 +211,27 @@ def relpath(value: Any) -> str:
     value = separators(text(value))
     if value.startswith("/") or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be relative to the event folder, without '..'")
-    return value.removeprefix("./")
+    path = posixpath.normpath(value)  # 'a//b', './a', 'a/./b': as scanning names files
+    if path.startswith("/") or not path.strip() or path == ".":
+        raise ValueError(f"{value!r} names no file: expected a path in the event folder")
+    return path
+
+
+def face_ref(value: Any) -> FaceRef:
+    """`path#n`: the n-th face (from 1) of a file, its path relative to the event folder."""
+    value = text(value)
+    path, hash_, number = value.rpartition("#")
+    if not hash_ or not path or not number.isascii() or not number.isdigit() or \
+            not 1 <= int(number) <= 99_999:
+        raise ValueError(f"{value!r} is not a face; expected 'path#n', the n-th face "
+                         "(from 1) of a file, as `event-archive faces` names them")
+    return FaceRef(relpath(path), int(number))
+
+
+def face_refs(value: Any) -> tuple[FaceRef, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected an array of faces ('path#n'), got {_kind(value)}")
+    return tuple(dict.fromkeys(face_ref(v) for v in value))
 
 
 def _credit(r: _Reader) -> CreditSpec:
@@ -269,13 +291,31 @@ def _credits(path: Path, data: dict[str, Any]) -> tuple[CreditSpec, tuple[Credit
 def _people(path: Path, data: dict[str, Any]) -> tuple[Person, ...]:
     people = []
     for r in _tables(path, data, "people"):
-        r.only(("id", "name", "affiliation", "project", "aliases", "url", "consent"))
+        r.only(("id", "name", "affiliation", "project", "aliases", "url", "consent",
+                "faces", "not_faces"))
         people.append(Person(id=_name_by_id(r), name=r.get("name", text, True),
                              affiliation=r.get("affiliation", text),
                              project=r.get("project", text),
                              aliases=r.get("aliases", texts) or (), url=r.get("url", text),
-                             consent=r.get("consent", boolean) is not False))
+                             consent=r.get("consent", boolean) is not False,
+                             faces=r.get("faces", face_refs) or (),
+                             not_faces=r.get("not_faces", face_refs) or ()))
+    _check_faces(path, people)
     return tuple(people)
+
+
+def _check_faces(path: Path, people: list[Person]) -> None:
+    """A face is the reference of one person at most, and never both named and
+    rejected for the same person."""
+    owner: dict[FaceRef, str] = {}
+    for n, person in enumerate(people):
+        for ref in person.faces:
+            if ref in person.not_faces:
+                raise ManifestError(path, f"people[{n}].faces", f"{str(ref)!r} is also in "
+                                    "not_faces; a face is this person's or not")
+            if owner.setdefault(ref, person.id) != person.id:
+                raise ManifestError(path, f"people[{n}].faces", f"{str(ref)!r} is already "
+                                    f"a face of {owner[ref]!r}; a face is one person's")
 
 
 def _sessions(path: Path, data: dict[str, Any], day: dt.date | None) -> tuple[Session, ...]:

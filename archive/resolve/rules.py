@@ -14,9 +14,10 @@ from typing import Any
 
 from archive.dates import capture_time, file_time, iptc_datetime
 from archive.fsnames import readable
-from archive.model import Camera, Event, MediaEntry, Session
+from archive.model import Camera, Event, FaceRecord, MediaEntry, Session
 from archive.resolve.credits import resolve_credit
 from archive.resolve.embedded import embedded_blocks
+from archive.resolve.facenames import FaceLabel, KnownFaces, name_faces
 from archive.resolve.globs import glob_matches
 from archive.resolve.names import NameIndex, fold
 from archive.resolve.publication import media_entry, withheld_reason
@@ -34,6 +35,7 @@ class ItemFacts:
     metadata: dict[str, Any]
     mtime_ns: int = 0
     copies: tuple[str, ...] = ()  # relative paths of its copies in its event
+    faces: tuple[FaceRecord, ...] = ()  # the faces the face stage found, in number order
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Resolution:
     rights: dict[str, Any] = field(default_factory=dict)
     camera_known: bool = False
     withheld: str | None = None  # why the item is not published (publication.py)
+    faces: list[FaceLabel] = field(default_factory=list)  # named faces (the faces table)
 
     def as_dict(self) -> dict[str, Any]:
         """What is stored in the item's `resolved` column (sessions, people and credit
@@ -216,12 +219,16 @@ def resolve_sessions(facts: ItemFacts, event: Event, entry: MediaEntry | None,
 
 
 def resolve_people(facts: ItemFacts, event: Event, entry: MediaEntry | None,
-                   sessions: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Shown, session and mentioned people; each person once, by the strongest relation."""
+                   sessions: list[dict[str, str]], faces: list[FaceLabel] | None = None
+                   ) -> list[dict[str, str]]:
+    """Shown, session and mentioned people; each person once, by the strongest relation
+    (`faces`: the item's named faces, shown)."""
     names = NameIndex(event.people)
     found: list[dict[str, str]] = []
     if entry:
         found += [{"id": p, "relation": "shown", "source": "media"} for p in entry.people]
+    found += [{"id": f.person, "relation": "shown", "source": f.source} for f in faces or ()
+              if f.source == "face"]
     for source, block in embedded_blocks(facts.metadata):
         for name in block.get("persons") or []:
             found += [{"id": pid, "relation": "shown", "source": source}
@@ -246,7 +253,9 @@ def resolve_people(facts: ItemFacts, event: Event, entry: MediaEntry | None,
     return sorted(best.values(), key=lambda p: (RELATION_RANK[p["relation"]], p["id"]))
 
 
-def resolve(facts: ItemFacts, event: Event) -> Resolution:
+def resolve(facts: ItemFacts, event: Event, known: KnownFaces | None = None) -> Resolution:
+    """The item's answer (`known`: the faces the event file confirms, for naming the
+    item's faces)."""
     entry = media_entry(event, facts.relpath)
     when, source = resolve_taken(facts, event)
     meta = facts.metadata
@@ -254,7 +263,8 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
     when = corrected_time(when, source, camera) if when else None
     sessions, ambiguous = resolve_sessions(facts, event, entry, when, source, camera)
     credit = resolve_credit(facts.relpath, meta, event, entry)
-    people = resolve_people(facts, event, entry, sessions)
+    faces = name_faces(facts.id, facts.faces, meta, entry, event, known or KnownFaces())
+    people = resolve_people(facts, event, entry, sessions, faces)
     return Resolution(
         taken=when.isoformat() if when else None,
         taken_local=event_local(when, event) if when else None, taken_source=source,
@@ -265,4 +275,4 @@ def resolve(facts: ItemFacts, event: Event) -> Resolution:
         sessions=sessions, ambiguous=ambiguous,
         people=people, credit=credit.fields, rights=credit.rights(),
         camera_known=camera is not None,
-        withheld=withheld_reason(event, facts.relpath, people, facts.copies))
+        withheld=withheld_reason(event, facts.relpath, people, facts.copies), faces=faces)

@@ -6,6 +6,7 @@ hostile packet fails like a malformed one: a recorded problem, never a hang.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -31,6 +32,7 @@ NS = {
     "lr": "http://ns.adobe.com/lightroom/1.0/",
     "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
     "stArea": "http://ns.adobe.com/xmp/sType/Area#",
+    "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
     "cc": "http://creativecommons.org/ns#",
 }
 _RDF = "{" + NS["rdf"] + "}"
@@ -164,6 +166,64 @@ def _region_names(root: ET.Element) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _field(element: ET.Element, prefix: str, name: str) -> str | None:
+    """A struct field, written as an attribute or as a child element (both are XMP)."""
+    value = element.get(_q(prefix, name))
+    if value is None:
+        child = element.find(_q(prefix, name))
+        value = child.text if child is not None else None
+    return value.strip() if value and value.strip() else None
+
+
+def _number(element: ET.Element, prefix: str, name: str) -> float | None:
+    try:
+        value = float(_field(element, prefix, name) or "nan")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _area(region: ET.Element) -> list[float] | None:
+    """A region's normalised box [left, top, width, height]: MWG gives the centre."""
+    area = region.find(_q("mwg-rs", "Area"))
+    if area is None:
+        area = next((d for d in region.iter(_RDF + "Description")
+                     if _field(d, "stArea", "x") is not None), None)
+    if area is None or (_field(area, "stArea", "unit") or "normalized") != "normalized":
+        return None
+    x, y, w, h = (_number(area, "stArea", k) for k in "xywh")
+    if None in (x, y, w, h) or not (0 < w <= 1 and 0 < h <= 1  # type: ignore[operator]
+                                     and 0 <= x <= 1 and 0 <= y <= 1):  # type: ignore[operator]
+        return None  # not a region of this picture
+    return [round(x - w / 2, 6), round(y - h / 2, 6), w, h]  # type: ignore[operator]
+
+
+def _applied_to(root: ET.Element) -> list[int] | None:
+    """The image size the regions were drawn on (AppliedToDimensions), if given."""
+    dims = root.find(f".//{_q('mwg-rs', 'AppliedToDimensions')}")
+    if dims is None:
+        return None
+    w, h = _number(dims, "stDim", "w"), _number(dims, "stDim", "h")
+    return [int(w), int(h)] if w and h and w > 0 and h > 0 else None
+
+
+def face_regions(root: ET.Element) -> list[dict[str, Any]]:
+    """Named MWG face regions (Lightroom, digiKam, Picasa): [{name, box, applied_to}],
+    `box` normalised [left, top, width, height] of the image the regions were drawn on,
+    `applied_to` that image's [width, height] when the packet says it."""
+    applied = _applied_to(root)
+    regions = []
+    # A region is a struct: an rdf:Description, or an rdf:li of parseType Resource
+    # (as exiftool writes it), holding mwg-rs:Name as an attribute or an element.
+    for desc in (e for e in root.iter() if e.tag in (_RDF + "Description", _RDF + "li")):
+        name = _field(desc, "mwg-rs", "Name")
+        kind = _field(desc, "mwg-rs", "Type") or "Face"
+        box = _area(desc) if name else None
+        if name and box and kind == "Face":
+            regions.append({"name": name, "box": box, "applied_to": applied})
+    return regions[:settings.value("face_regions")]
+
+
 def _gps(lat: Any, lon: Any) -> dict[str, float | None] | None:
     """XMP GPS values look like '43,46.2N' or '43,46,12N'."""
     values = []
@@ -217,6 +277,7 @@ def parse_packet(packet: bytes, notes: list[str] | None = None) -> dict[str, Any
         "keywords": _as_list(p.get(_q("dc", "subject")))
         + _as_list(p.get(_q("lr", "hierarchicalSubject"))),
         "persons": list(dict.fromkeys(persons)),
+        "face_regions": face_regions(root),
         "event": _as_text(p.get(_q("Iptc4xmpExt", "Event"))
                           or p.get(_q("Iptc4xmpCore", "Event"))),
         "license_url": _as_text(p.get(_q("xmpRights", "WebStatement"))),
