@@ -7,23 +7,18 @@ import csv
 import io
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from archive.catalog import faces_of_item
 from archive.media.posters import poster_time
-from archive.store import Archive
 
 from helpers.cli import Cli
 from helpers.consent import PUBLISHED, WITHHELD, make_event
-from helpers.facelabels import label_face
-from helpers.faces import faces_or_skip, models_or_skip
+from helpers.faceevent import GROUP, PORTRAIT, make_faces_event
 from helpers.processes import serving
 
 # Slow: a real chromium against the real server.
@@ -310,67 +305,19 @@ def test_a_withheld_item_is_404_and_no_page_lists_or_links_to_it(
 
 # ---- faces -------------------------------------------------------------------------------
 
-FACES_EVENT = """
-[event]
-id = "faces-2010"
-title = "Faces"
-
-[[people]]
-id = "barack-obama"
-name = "Barack Obama"
-
-[[people]]
-id = "joe-biden"
-name = "Joe Biden"
-"""
-
-
-def _nearest(root: Path, item: str, to: str) -> int:
-    """The number of the face of `item` nearest (by descriptor) to the one face of `to`."""
-    with Archive.open(root, create=False) as archive:
-        ref = np.frombuffer(faces_of_item(archive.catalog, to)[0].face.descriptor, np.float32)
-        found = faces_of_item(archive.catalog, item)
-    return min(found, key=lambda f: float(np.linalg.norm(
-        np.frombuffer(f.face.descriptor, np.float32) - ref))).number
-
-
 @pytest.fixture(scope="module")
 def faces_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
-    """The real face stage on two of the shared photographs (copied into a temporary event
-    folder, never into the project): Obama alone, and Obama with Biden. The group's faces
-    are named by their descriptors' distance to the portrait's (as resolution will name
-    them from reference faces). Its URL and the items' JSON by name."""
-    source = faces_or_skip()
-    models_or_skip()
+    """The real face stage and resolution on two of the shared photographs (Obama alone,
+    Obama with Biden, named by the event file's reference faces), a photo of nobody and a
+    video of Obama's portrait: the site's URL and the items' JSON by name."""
     base = tmp_path_factory.mktemp("faces")
-    folder = base / "event"
-    (folder / "photos").mkdir(parents=True)
-    (folder / "event.toml").write_text(FACES_EVENT, encoding="utf-8")
-    for name in ("obama_2012_oval_office.jpg", "group_obama_biden_2010.jpg"):
-        shutil.copyfile(source / name, folder / "photos" / name)
-    _still_video(source / "obama_2012_oval_office.jpg", folder / "video" / "still.mp4")
     root = base / "archive"
     cli = Cli(root)
-    cli("ingest", str(folder))
-    ids = {Path(i["relpath"]).stem: i["id"] for i in cli.json("list")}
-    portrait, group = ids["obama_2012_oval_office"], ids["group_obama_biden_2010"]
-    obama = _nearest(root, group, portrait)
-    label_face(root, portrait, 1, "barack-obama")
-    label_face(root, group, obama, "barack-obama")
-    label_face(root, group, 3 - obama, "joe-biden")
-    items = {"portrait": cli.json("show", portrait), "group": cli.json("show", group),
-             "video": cli.json("show", ids["still"])}
+    cli("ingest", str(make_faces_event(base / "event", video=True)))
+    items = {Path(i["relpath"]).stem: i for i in cli.json("list")}
     with serving(root, base / "serve.log") as server:
-        yield server.url, items
-
-
-def _still_video(image: Path, path: Path) -> None:
-    """A three-second video of one photograph: every frame holds its face."""
-    path.parent.mkdir(parents=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-loop", "1", "-framerate", "25", "-t", "3",
-                    "-i", str(image), "-vf", "scale=640:-2", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(path)], check=True, capture_output=True,
-                   timeout=120)
+        yield server.url, {"portrait": items[Path(PORTRAIT).stem],
+                           "group": items[Path(GROUP).stem], "video": items["still"]}
 
 
 def _face_rects(page: Page, item: dict, picture_id: str = "picture",
@@ -399,7 +346,9 @@ def test_face_boxes_are_drawn_over_the_faces_at_the_rendered_size(
         browser: Browser, faces_site: tuple[str, dict], width: int, height: int) -> None:
     url, items = faces_site
     group = items["group"]
-    assert len(group["faces"]) == 2
+    # Named by resolution: Biden by his reference face, Obama recognised from his portrait.
+    assert [(f["person"], f["source"]) for f in group["faces"]] == [
+        ("barack-obama", "face"), ("joe-biden", "face")]
     context = browser.new_context(base_url=url, viewport={"width": width, "height": height})
     page = context.new_page()
     try:

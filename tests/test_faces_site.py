@@ -21,6 +21,7 @@ from web import create_app
 from web.facecrop import keep
 
 from helpers.cli import Cli
+from helpers.faceevent import GROUP, PORTRAIT, make_faces_event
 from helpers.facelabels import item_id, label_face, put_faces
 from helpers.media import make_exif, make_jpeg, make_video
 
@@ -377,3 +378,44 @@ def test_a_video_is_boxed_with_the_faces_of_its_poster_frame_only(tmp_path: Path
     assert client.get(f"/faces/{ident}/2.jpg").status_code == 404  # a strip frame's
     # Keller's only face is in a strip frame, which the site never shows: no face of his.
     assert client.get("/api/people/peter-keller").json["face"] is None
+
+
+# ---- faces found and named by the ingest itself (dlib and ../shared/faces) ---------------
+
+@pytest.fixture(scope="module")
+def named_by_resolution(tmp_path_factory: pytest.TempPathFactory
+                        ) -> tuple[FlaskClient, dict[str, dict]]:
+    """The real face stage and resolution: Obama's portrait and the group with Biden, named
+    by the event file's reference faces, and a photo of nobody, all in session s1."""
+    base = tmp_path_factory.mktemp("named")
+    root = base / "archive"
+    cli = Cli(root)
+    cli("ingest", str(make_faces_event(base / "event")))
+    items = {Path(i["relpath"]).name: i for i in cli.json("list")}
+    return create_app(root, {"TESTING": True}).test_client(), items
+
+
+@pytest.mark.parametrize(("person", "shown"), [("barack-obama", {PORTRAIT, GROUP}),
+                                               ("joe-biden", {GROUP})])
+def test_faces_named_by_resolution_rank_above_the_session_and_are_counted(
+        named_by_resolution: tuple[FlaskClient, dict[str, dict]], person: str,
+        shown: set[str]) -> None:
+    client, _ = named_by_resolution
+    result = client.get("/api/search", query_string={"q": f"person:{person}"}).json
+    names = [Path(r["relpath"]).name for r in result["results"]]
+    assert set(names[:len(shown)]) == shown and len(names) == 3
+    assert result["facets"]["person"][person] == 3
+
+
+def test_the_person_page_with_faces_named_by_resolution(
+        named_by_resolution: tuple[FlaskClient, dict[str, dict]]) -> None:
+    client, items = named_by_resolution
+    group = items[GROUP]
+    assert [(f["person"], f["source"]) for f in group["faces"]] == [
+        ("barack-obama", "face"), ("joe-biden", "face")]
+    body = client.get("/events/faces-2010/people/joe-biden").get_data(as_text=True)
+    assert f"/faces/{group['id']}/2.jpg" in parsed(body).images
+    assert "Shown in: 1 item with Joe Biden" in body
+    assert "In sessions: 2 items of Joe Biden's sessions" in body
+    face = client.get(f"/faces/{group['id']}/2.jpg")
+    assert face.status_code == 200 and face.mimetype == "image/jpeg"

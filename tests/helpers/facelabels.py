@@ -1,6 +1,7 @@
 """Faces written into a catalog directly, as the face stage and resolution write them: for
-tests of the site and of search that must run without dlib or ../shared/faces, and before
-resolution names faces itself."""
+tests of the site and of search that must run without dlib or ../shared/faces (without
+descriptors resolution has nothing to recognise), and for boxes placed exactly where a
+test wants them. helpers.faceevent has faces found and named by the ingest itself."""
 
 from __future__ import annotations
 
