@@ -53,6 +53,15 @@ def _people_text(item: dict[str, Any], relation: str,
     return "\n".join(names)
 
 
+def _relation_text(item: dict[str, Any], relation: str, names: str) -> str:
+    """What `person:` searches for one relation: the names and aliases, and the person
+    ids, so that `person:ID` finds its relation (and its boost) even when the id is no
+    word of the name (`p7` for Ester Silva). The ids stay out of `all`: they are no
+    words a visitor types."""
+    ids = [p["id"] for p in item["people"] if p["relation"] == relation]
+    return "\n".join(part for part in (names, *ids) if part)
+
+
 def _creator_text(item: dict[str, Any], context: dict[str, Any]) -> str:
     """The creator as credited and, when the creator is a person of the event file, that
     person's name and aliases: what `by:` and `creator:` search."""
@@ -97,8 +106,9 @@ def to_document(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]
         "transcript": transcript, "event_text": f"{item['event']} "
         + context["events"].get(item["event"], ""),
         "session_text": "\n".join(s.get("title", "") for s in sessions),
-        "person_shown": shown, "person_session": session_people,
-        "person_mentioned": mentioned,
+        "person_shown": _relation_text(item, "shown", shown),
+        "person_session": _relation_text(item, "session", session_people),
+        "person_mentioned": _relation_text(item, "mentioned", mentioned),
         "credit": credit_text, "camera_text": camera or "",
         "room": "\n".join(s.get("room") or "" for s in sessions),
         "taken": _local_time(item), "duration": item.get("duration"),

@@ -34,7 +34,7 @@ RELATION_BOOST = {"shown": 3.0, "session": 2.0, "mentioned": 1.0}
 WITHHELD = "1"  # the `withheld` field's one term
 FACETS = ("event", "session", "person", "kind", "creator", "camera")
 # Written into each index generation; an index of another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: person ids in the relation fields (person_shown...)
 
 
 def build_schema() -> fields.Schema:

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from archive.media.posters import poster_time
+
 from helpers.cli import Cli
 from helpers.consent import PUBLISHED, WITHHELD, make_event
+from helpers.faceevent import GROUP, PORTRAIT, make_faces_event
 from helpers.processes import serving
 
 # Slow: a real chromium against the real server.
@@ -298,3 +301,136 @@ def test_a_withheld_item_is_404_and_no_page_lists_or_links_to_it(
         screenshot(page, "withheld-search")
     finally:
         context.close()
+
+
+# ---- faces -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def faces_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
+    """The real face stage and resolution on two of the shared photographs (Obama alone,
+    Obama with Biden, named by the event file's reference faces), a photo of nobody and a
+    video of Obama's portrait: the site's URL and the items' JSON by name."""
+    base = tmp_path_factory.mktemp("faces")
+    root = base / "archive"
+    cli = Cli(root)
+    cli("ingest", str(make_faces_event(base / "event", video=True)))
+    items = {Path(i["relpath"]).stem: i for i in cli.json("list")}
+    with serving(root, base / "serve.log") as server:
+        yield server.url, {"portrait": items[Path(PORTRAIT).stem],
+                           "group": items[Path(GROUP).stem], "video": items["still"]}
+
+
+def _face_rects(page: Page, item: dict, picture_id: str = "picture",
+                faces: list[dict] | None = None) -> list[tuple[dict, dict]]:
+    """Each face's box as drawn, beside where it must be: the picture's rectangle times
+    the face's fraction of the displayed original."""
+    picture = page.locator(f"#{picture_id}").bounding_box()
+    width, height = ((item["height"], item["width"]) if item["orientation"] in (5, 6, 7, 8)
+                     else (item["width"], item["height"]))
+    pairs = []
+    for number, face in enumerate(item["faces"], 1):
+        if faces is not None and face not in faces:
+            continue
+        x, y, w, h = face["box"]
+        expected = {"x": picture["x"] + picture["width"] * x / width,
+                    "y": picture["y"] + picture["height"] * y / height,
+                    "width": picture["width"] * w / width,
+                    "height": picture["height"] * h / height}
+        pairs.append((page.locator(f"#face-{number}").bounding_box(), expected))
+    return pairs
+
+
+# A short desktop window (the picture limited by its height) and a phone (by its width).
+@pytest.mark.parametrize(("width", "height"), [(1280, 600), (390, 844)])
+def test_face_boxes_are_drawn_over_the_faces_at_the_rendered_size(
+        browser: Browser, faces_site: tuple[str, dict], width: int, height: int) -> None:
+    url, items = faces_site
+    group = items["group"]
+    # Named by resolution: Biden by his reference face, Obama recognised from his portrait.
+    assert [(f["person"], f["source"]) for f in group["faces"]] == [
+        ("barack-obama", "face"), ("joe-biden", "face")]
+    context = browser.new_context(base_url=url, viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(f"/items/{group['id']}")
+        wait_until(page, "document.getElementById('picture').complete && "
+                         "document.getElementById('picture').naturalWidth > 0")
+        picture = page.locator("#picture").bounding_box()
+        natural = page.evaluate("document.getElementById('picture').naturalWidth")
+        assert picture["width"] < natural - 100  # drawn smaller than the thumbnail
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for drawn, expected in _face_rects(page, group):
+            for key in ("x", "y", "width", "height"):
+                assert drawn[key] == pytest.approx(expected[key], abs=1.5), (key, width)
+        names = page.locator(".face .face-name")
+        expect(names).to_have_count(2)
+        assert sorted(names.all_inner_texts()) == ["Barack Obama", "Joe Biden"]
+        for index in range(2):
+            expect(names.nth(index)).to_be_visible()  # not only on hover
+        shot = f"faces-item-{width}"
+        screenshot(page, shot)
+        # The list itself has no size (its boxes are placed absolutely): look at a box.
+        page.click("label[for=show-faces]")
+        expect(page.locator("#face-1")).to_be_hidden()
+        page.click("label[for=show-faces]")
+        expect(page.locator("#face-1")).to_be_visible()
+        page.locator(".face-name", has_text="Joe Biden").click()
+        expect(page).to_have_url(re.compile(r"/events/faces-2010/people/joe-biden$"))
+    finally:
+        context.close()
+
+
+def test_face_boxes_show_and_hide_without_javascript(browser: Browser,
+                                                     faces_site: tuple[str, dict]) -> None:
+    url, items = faces_site
+    context = browser.new_context(base_url=url, java_script_enabled=False,
+                                  viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"/items/{items['group']['id']}")
+        page.locator("#picture").scroll_into_view_if_needed()
+        expect(page.locator("#face-1")).to_be_visible()
+        for drawn, expected in _face_rects(page, items["group"]):
+            assert drawn["x"] == pytest.approx(expected["x"], abs=1.5)
+            assert drawn["width"] == pytest.approx(expected["width"], abs=1.5)
+        page.click("label[for=show-faces]")
+        expect(page.locator("#face-1")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_the_person_page_shows_the_face_then_shown_in(page: Page,
+                                                      faces_site: tuple[str, dict]) -> None:
+    url, items = faces_site
+    page.goto(f"{url}/events/faces-2010/people/joe-biden")
+    portrait = page.locator(".portrait img")
+    expect(portrait).to_be_visible()
+    wait_until(page, "document.querySelector('.portrait img').naturalWidth > 0")
+    assert page.evaluate("document.querySelector('.portrait img').naturalWidth") > 40
+    expect(page.locator("#shown-in h2")).to_have_text("Shown in: 1 item with Joe Biden")
+    assert page.locator("#shown-in .card a").first.get_attribute("href") == (
+        f"/items/{items['group']['id']}")
+    screenshot(page, "faces-person")
+
+
+def test_a_video_shows_the_boxes_of_its_poster_until_it_plays(
+        page: Page, faces_site: tuple[str, dict]) -> None:
+    url, items = faces_site
+    video = items["video"]
+    # The face stage read the poster's frame and the strip's ten: one face in each.
+    assert len(video["faces"]) == 11
+    poster = [f for f in video["faces"] if abs(f["time"] - poster_time(video["duration"]))
+              < 0.001]
+    assert len(poster) == 1
+    page.goto(f"{url}/items/{video['id']}")
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    boxes = page.locator("li.face")
+    expect(boxes).to_have_count(1)  # the poster's face, not the strip frames'
+    for drawn, expected in _face_rects(page, video, "player", poster):
+        for key in ("x", "y", "width", "height"):
+            assert drawn[key] == pytest.approx(expected[key], abs=1.5), key
+    screenshot(page, "faces-video-poster")
+    page.evaluate("() => { const v = document.getElementById('player'); v.muted = true; "
+                  "return v.play(); }")
+    expect(boxes.first).to_be_hidden()  # another frame than the poster's: no boxes
+    expect(page.locator("label[for=show-faces]")).to_be_hidden()

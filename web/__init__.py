@@ -1,4 +1,5 @@
-"""The Flask site and its JSON API: reads the catalog and the index, never writes."""
+"""The Flask site and its JSON API: reads the catalog and the index, and writes nothing
+but the face pictures it cuts from thumbnails (a cache under thumbs/faces/)."""
 
 from .app import create_app
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, url_for
 
 from archive import settings
+from archive.model import FaceRecord
 
-from . import lookups
+from . import faces, lookups
 from .browse import credits_download
 from .context import archive
 from .searching import int_arg, search_request
@@ -51,11 +52,20 @@ def session(session_id: str) -> dict:
 @bp.route("/people/<person_id>")
 def person(person_id: str) -> dict:
     found = lookups.person(archive(), person_id, request.args.get("event"))
-    return {**found, "items": [{"id": i["id"], "relation": next(
-        p["relation"] for p in i["people"] if p["id"] == person_id)}
-        for i in lookups.person_items(archive(), person_id, found["event"])],
-        "created": [i["id"] for i in lookups.creator_items(archive(), person_id,
-                                                           found["event"])]}
+    return {**found, "items": [{"id": i["id"], "relation": lookups.relation_of(i, person_id)}
+                               for i in lookups.person_items(archive(), person_id,
+                                                             found["event"])],
+            "created": [i["id"] for i in lookups.creator_items(archive(), person_id,
+                                                               found["event"])],
+            "face": _face(faces.best_face(archive(), found["event"], person_id))}
+
+
+def _face(face: FaceRecord | None) -> dict | None:
+    """Where the person's face picture is: the item, the face's number and its URL."""
+    if face is None:
+        return None
+    return {"item": face.item_id, "number": face.number,
+            "url": url_for("faces.face_picture", item_id=face.item_id, number=face.number)}
 
 
 @bp.route("/credits")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from archive.outputs.exports import FORMATS, export
 
-from . import lookups
+from . import faces, lookups
 from .context import archive
 from .files import content_disposition
 from .searching import every_result
@@ -42,7 +42,9 @@ def person(event_id: str, person_id: str) -> str:
     found = lookups.person(archive(), person_id, lookups.valid_name(event_id))
     items = lookups.person_items(archive(), person_id, found["event"])
     made = lookups.creator_items(archive(), person_id, found["event"])
-    return render_template("person.html", person=found, items=items, made=made)
+    return render_template("person.html", person=found, made=made,
+                           groups=lookups.by_relation(items, person_id),
+                           face=faces.best_face(archive(), found["event"], person_id))
 
 
 @bp.route("/credits")

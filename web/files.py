@@ -39,7 +39,7 @@ def media(item_id: str, name: str) -> Response:
     found = thumbnail_path(archive().catalog, item_id, name)
     if found is None:
         abort(404)
-    path = _inside(site().root, found)
+    path = inside(site().root, found)
     _whole_for_a_long_suffix(path)
     response = send_file(path, mimetype="image/jpeg", conditional=True, etag=f"{item_id}-{name}",
                          max_age=YEAR)
@@ -112,7 +112,7 @@ def _in_event_folder(path: Path, event_id: str) -> bool:
     return found is not None and within(os.path.realpath(path), os.path.realpath(found))
 
 
-def _inside(root: Path, relpath: str) -> Path:
+def inside(root: Path, relpath: str) -> Path:
     """A catalog-recorded path under the archive; refuses anything that leaves it."""
     full = (root / relpath).resolve()
     if not within(full, root.resolve()) or not full.is_file():

@@ -17,6 +17,9 @@ from archive.store import Archive
 
 _ID = re.compile(r"[0-9a-f]{64}\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+# How a person is in an item, strongest first: in the picture, a speaker or moderator of
+# its session, named in its transcript.
+RELATIONS = ("shown", "session", "mentioned")
 
 
 def valid_name(value: str) -> str:
@@ -162,10 +165,33 @@ def person(archive: Archive, person_id: str, event_id: str | None) -> dict[str, 
 
 
 def person_items(archive: Archive, person_id: str, event_id: str) -> list[dict[str, Any]]:
-    """The person's items, those showing them first, then their sessions', then mentions."""
+    """The person's items: those showing them first (those where a face is labelled as
+    them before the others), then their sessions', then those that mention them."""
     items = cat.items_of_person(archive.catalog, event_id, person_id)
     folders = event_folders(archive)
-    return [public(i, folders) for i in items_json(archive.catalog, items)]
+    found = [public(i, folders) for i in items_json(archive.catalog, items)]
+    # A stable sort: within each relation the catalog's order (by time) stays.
+    return sorted(found, key=lambda i: (RELATIONS.index(relation_of(i, person_id)),
+                                        not has_face_of(i, person_id)))
+
+
+def relation_of(item: dict[str, Any], person_id: str) -> str:
+    """How the person is in the item (each person is in it once, by the strongest
+    relation): shown, session or mentioned."""
+    found = next((p["relation"] for p in item["people"] if p["id"] == person_id), None)
+    return found if found in RELATIONS else "mentioned"
+
+
+def has_face_of(item: dict[str, Any], person_id: str) -> bool:
+    return any(face.get("person") == person_id for face in item.get("faces") or [])
+
+
+def by_relation(items: list[dict[str, Any]], person_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The person's items split by relation (every relation present, in RELATIONS' order)."""
+    groups: dict[str, list[dict[str, Any]]] = {relation: [] for relation in RELATIONS}
+    for item in items:
+        groups[relation_of(item, person_id)].append(item)
+    return groups
 
 
 def creator_items(archive: Archive, person_id: str, event_id: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
 
 from .context import archive
+from .faces import boxes_of_item
 from .lookups import public_item, transcript_page
 from .searching import int_arg, search_request
 
@@ -113,5 +114,6 @@ def item(item_id: str) -> str:
     cues = transcript_page(data.pop("transcript"), int_arg("cues", 0, 0, 10**9), limit)
     titles = session_titles([s["id"] for s in data["sessions"]], data["event"])
     return render_template("item.html", item=data, transcript=cues, jsonld=_jsonld(data),
+                           faces=boxes_of_item(data),
                            camera=camera_label(data["camera"]), session_titles=titles,
                            item_url=site_url(url_for("pages.item", item_id=data["id"])))

@@ -25,8 +25,10 @@ from archive.catalog.events import (
 from archive.catalog.faces import (
     clustered_faces,
     count_faces,
+    face_of_item,
     faces_named,
     faces_of_item,
+    faces_of_person,
     faces_to_cluster,
     faces_to_resolve,
     set_clusters,
@@ -133,7 +135,7 @@ __all__ = [
     # faces
     "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
     "set_faces", "clustered_faces", "face_refs", "faces_to_cluster", "set_clusters",
-    "unclustered_faces",
+    "unclustered_faces", "face_of_item", "faces_of_person",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",

@@ -42,7 +42,6 @@ def count_faces(catalog: Catalog) -> int:
     return catalog.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
 
 
-
 def faces_to_resolve(catalog: Catalog, event_id: str, revision: int | None = None
                      ) -> dict[str, list[FaceRecord]]:
     """The faces of the event's items (those written at `revision`, if given), by item,
@@ -131,3 +130,25 @@ def clustered_faces(catalog: Catalog, cluster: int | None = None) -> list[Cluste
                           r["relpath"], r["person"], r["source"], bool(r["withheld"]),
                           tuple(sorted((r["sessions"] or "").split("\n"))) if r["sessions"]
                           else ()) for r in rows]
+
+
+def face_of_item(catalog: Catalog, item_id: str, number: int) -> FaceRecord | None:
+    """The item's face `number`, or None."""
+    # Joined with its item: a public reader (the site) sees no face of a withheld item.
+    row = catalog.db.execute(
+        "SELECT f.* FROM faces f JOIN items i ON i.id = f.item_id "
+        "WHERE f.item_id = ? AND f.number = ?", (item_id, number)).fetchone()
+    return face_record(row) if row else None
+
+
+def faces_of_person(catalog: Catalog, event_id: str, person_id: str,
+                    most: int = 20) -> list[FaceRecord]:
+    """The faces labelled as the person (of the event) in items with a large thumbnail,
+    the largest box first: where the person's picture is best cut from."""
+    # Joined with items: a public reader sees faces of published items only.
+    return [face_record(row) for row in catalog.db.execute(
+        "SELECT f.* FROM faces f JOIN items i ON i.id = f.item_id "
+        "JOIN thumbnails t ON t.item_id = f.item_id AND t.name = 'large' "
+        "WHERE f.person = ? AND i.event_id = ? "
+        "ORDER BY f.w * f.h DESC, f.item_id, f.number LIMIT ?",
+        (person_id, event_id, most))]

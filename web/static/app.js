@@ -46,6 +46,20 @@
     });
   }
 
+  // A video's face boxes are drawn over its poster: once it plays or seeks, the picture
+  // is another frame, and they go (with the checkbox that showed them).
+  var frame = document.getElementById("frame");
+  if (player && frame && player.tagName === "VIDEO" && frame.querySelector(".faces")) {
+    var posterGone = function () {
+      frame.classList.add("played");
+      document.querySelectorAll(".show-faces, .show-faces-label").forEach(function (el) {
+        el.hidden = true;
+      });
+    };
+    player.addEventListener("play", posterGone, { once: true });
+    player.addEventListener("seeking", posterGone, { once: true });
+  }
+
   var copy = document.getElementById("copy-credit");
   if (copy) {
     copy.hidden = false;  // without this script the button could do nothing: it stays hidden
