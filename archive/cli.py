@@ -597,6 +597,7 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
         if not archive.index_dir.exists():
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
+    _upgrade_index(obj)
     workers = workers or os.cpu_count() or 1
     echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
          f"{workers} worker process(es) (Ctrl-C to stop)")
@@ -604,6 +605,24 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
                {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * settings.MiB,
                 "BASE_URL": base_url},
                connection_limit=connection_limit, channel_timeout=channel_timeout)
+
+
+def _upgrade_index(obj: Context) -> None:
+    """An index an older version made is rebuilt before serving, when the archive can be
+    written and no ingest is writing it; else the site says to run `reindex`."""
+    from indexer.generations import current_dir, read_schema
+    from indexer.schema import SCHEMA_VERSION
+    from indexer.sync import rebuild
+
+    with obj.open(readonly=True) as archive:
+        folder = current_dir(archive.index_dir)
+        if folder is None or read_schema(folder) == SCHEMA_VERSION:
+            return
+    try:
+        with obj.open() as archive, write_lock(archive.lock_path, wait=False):
+            rebuild(archive, "made by an older version of event-archive", quiet=False)
+    except ArchiveError as exc:  # busy, or read-only: the site says what to do
+        echo(f"warning: the search index is outdated and was not rebuilt: {exc}", err=True)
 
 
 @main.command("batch-ingest")

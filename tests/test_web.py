@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -304,6 +304,17 @@ def test_an_unusable_index_is_a_503_saying_what_is_wrong(small_archive: Path, tm
     error = answer.get_json()["error"]
     assert f"cannot be used: {said}" in error and "'event-archive reindex'" in error
     assert "not built" not in error and str(tmp_path) not in error
+
+
+def test_serve_rebuilds_an_index_an_older_version_made(small_archive: Path, tmp_path: Path,
+                                                       live_server: Callable) -> None:
+    root = tmp_path / "archive"
+    shutil.copytree(small_archive, root, symlinks=True)
+    _schema("3\n")(root / "index")
+    server = live_server(root)
+    status, _headers, body = server.get("/api/search?q=")
+    assert status == 200 and json.loads(body)["total"] == 1
+    assert "rebuilding the search index: made by an older version" in server.output()
 
 
 def test_create_app_without_archive_is_a_clear_error(tmp_path: Path) -> None:
