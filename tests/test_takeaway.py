@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from archive.outputs.itemjson import items_json, selected_items
-from archive.outputs.takeaway import CHUNK, takeaway
+from archive.outputs.takeaway import CHUNK, Unavailable, takeaway
 from archive.store import Archive
 
 
@@ -56,3 +56,29 @@ def test_copies_are_renamed_and_a_vanished_file_is_said(sample_archive: Path,
     rows = list(csv.DictReader(io.StringIO(archive.read("CREDITS.csv").decode())))
     assert [r["file"] for r in rows] == [first]  # only what the ZIP holds
     assert "Left out, unreadable" in archive.read("LICENSES.txt").decode()
+
+
+def test_a_refused_file_and_the_callers_notes_are_said(sample_archive: Path,
+                                                        tmp_path: Path) -> None:
+    items = _items(sample_archive, "s2")[:2]
+    with Archive.open(sample_archive, readonly=True) as archive:
+        video = items_json(archive.catalog, [r for r in selected_items(archive.catalog)
+                                            if r.kind == "video"])[0]
+    poster = tmp_path / "poster.jpg"
+    poster.write_bytes(b"\xff\xd8 a poster")
+
+    def file_of(item: dict) -> Path:
+        if item is items[1]:
+            raise Unavailable("changed since it was catalogued")
+        return poster if item is video else Path(item["path"])
+
+    data = b"".join(takeaway([items[0], items[1], video], file_of, suffix=".jpg",
+                             notes=["Left out: what the selection holds past its first 2"]))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    stem = video["relpath"].rsplit(".", 1)[0]
+    assert archive.namelist()[:2] == [
+        f"{items[0]['event']}/{items[0]['relpath'].rsplit('.', 1)[0]}.jpg",
+        f"{video['event']}/{stem}-poster.jpg"]  # a still, never taken for a photo
+    licences = archive.read("LICENSES.txt").decode()
+    assert licences.index("past its first 2") < licences.index(
+        f"Left out, changed since it was catalogued: {items[1]['event']}/{items[1]['relpath']}")

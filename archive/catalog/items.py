@@ -63,9 +63,10 @@ def items_by_prefix(catalog: Catalog, prefix: str, most: int = 2) -> list[ItemRe
 
 
 def select_items(catalog: Catalog, event: str | None = None, session: str | None = None,
-                 person: str | None = None, published: bool = False) -> list[ItemRecord]:
+                 person: str | None = None, published: bool = False,
+                 limit: int | None = None) -> list[ItemRecord]:
     """Items filtered by event, session and person ids (all optional), in time order;
-    with `published`, only those not withheld (exports)."""
+    with `published`, only those not withheld (exports); at most `limit` of them."""
     # A read-only catalog from before consent (schema 3) withholds nothing.
     withholds = published and catalog.schema_version >= 3
     clauses, params = ["i.withheld IS NULL"] if withholds else [], []
@@ -78,8 +79,12 @@ def select_items(catalog: Catalog, event: str | None = None, session: str | None
                            "t.kind = ? AND t.value = ?)")
             params += [kind, value]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    most = ""
+    if limit is not None:
+        most = " LIMIT ?"
+        params.append(limit)
     return _records(catalog.db.execute(
-        f"SELECT i.* FROM items i {where} ORDER BY i.event_id, i.taken, i.relpath",
+        f"SELECT i.* FROM items i {where} ORDER BY i.event_id, i.taken, i.relpath{most}",
         params))
 
 
