@@ -87,7 +87,8 @@ SETTINGS: tuple[Setting, ...] = (
     # The site
     Setting("per_page", 24, "results per page of the site and the API (config PER_PAGE)"),
     Setting("max_page", 10_000, "the highest page number the site answers"),
-    Setting("export_items", 10_000, "items on the site's credits page and in its exports"),
+    Setting("export_items", 10_000, "items on the site's credits pages, in their exports "
+            "and in a take-away ZIP"),
     Setting("facet_values", 12, "values shown per facet on the search page and by 'search'"),
     Setting("transcript_page", 200, "transcript cues per page of an item (config "
             "TRANSCRIPT_PAGE)"),

@@ -16,7 +16,7 @@ from archive.model import taken_text
 from archive.resolve.licensetext import license_name
 from archive.store import Archive
 
-from . import api, browse, faces, files, pages
+from . import api, browse, faces, files, pages, sheets, takeaway
 from .context import SiteArchive
 from .hosts import HostCheck
 
@@ -52,7 +52,7 @@ def create_app(archive_dir: str | Path | None = None,
                                                  app.config["SEARCH_CACHE_BYTES"],
                                                  _path(app.config["SEARCH_CACHE_DIR"]),
                                                  app.config["MAX_QUERY_LENGTH"])
-    for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, api.bp):
+    for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, api.bp, sheets.bp, takeaway.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)
     app.after_request(_security_headers)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import groupby
+from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from archive.outputs.exports import FORMATS, export
-
-from . import faces, lookups
+from . import faces, lookups, selections, sheets
 from .context import archive
-from .files import content_disposition
-from .searching import every_result
 
 bp = Blueprint("browse", __name__)
-
-# Flask adds "; charset=utf-8" to text types itself.
-MIME = {"csv": "text/csv", "json": "application/json", "jsonld": "application/ld+json",
-        "html": "text/html"}
 
 
 @bp.route("/events")
@@ -48,21 +40,10 @@ def person(event_id: str, person_id: str) -> str:
 
 
 @bp.route("/credits")
-def credits() -> str:
-    query = request.args.get("q", "").strip()
-    items = sorted(every_result(query), key=lambda i: (
-        ((i["credit"] or {}).get("creator") or "\uffff").casefold(), i["relpath"]))
-    groups = [(creator, list(group)) for creator, group in groupby(
-        items, key=lambda i: (i["credit"] or {}).get("creator"))]
-    return render_template("credits.html", groups=groups, query=query, formats=FORMATS)
+def credits() -> Any:
+    """The credits sheet of a search (?q=; every item without one)."""
+    return sheets.sheet(selections.of_search(request.args.get("q", "").strip()))
 
 
 def credits_download(fmt: str) -> Response:
-    if fmt not in FORMATS:
-        abort(400, description=f"format must be one of {', '.join(FORMATS)}")
-    query = request.args.get("q", "").strip()
-    # URLs under the configured base URL, else relative: never the request's Host header.
-    body = export(every_result(query), fmt, title=query or None,
-                  base_url=current_app.config["BASE_URL"] or "")
-    return Response(body, mimetype=MIME[fmt], headers={
-        "Content-Disposition": content_disposition(f"credits.{fmt}", "attachment")})
+    return sheets.download(selections.of_search(request.args.get("q", "").strip()), fmt)

@@ -49,7 +49,7 @@ def media(item_id: str, name: str) -> Response:
 
 def _original(place: ItemPlace) -> Response:
     path = Path(place.path)
-    if not path.is_file() or not _in_event_folder(path, place.event_id):
+    if not path.is_file() or not in_event_folder(path, place.event_id):
         abort(404, description="The original file is missing from its folder.")
     _whole_for_a_long_suffix(path)
     # A name that is not UTF-8 cannot go in a header as it is: its odd bytes become U+FFFD.
@@ -105,7 +105,7 @@ def content_disposition(name: str, kind: str = "inline") -> str:
             f"filename*=UTF-8''{quote(name, safe=ATTR_CHARS)}")
 
 
-def _in_event_folder(path: Path, event_id: str) -> bool:
+def in_event_folder(path: Path, event_id: str) -> bool:
     """Whether the file really is in its event's folder: a link swapped in since the
     ingest must not serve a file from elsewhere."""
     found = event_folder(archive().catalog, event_id)
@@ -114,7 +114,14 @@ def _in_event_folder(path: Path, event_id: str) -> bool:
 
 def inside(root: Path, relpath: str) -> Path:
     """A catalog-recorded path under the archive; refuses anything that leaves it."""
-    full = (root / relpath).resolve()
-    if not within(full, root.resolve()) or not full.is_file():
+    full = archive_file(root, relpath)
+    if full is None:
         abort(404)
     return full
+
+
+def archive_file(root: Path, relpath: str) -> Path | None:
+    """A catalog-recorded file under the archive, resolved; None when it is not a file
+    or lies outside (a link swapped in)."""
+    full = (root / relpath).resolve()
+    return full if within(full, root.resolve()) and full.is_file() else None

@@ -60,27 +60,6 @@
     player.addEventListener("seeking", posterGone, { once: true });
   }
 
-  var copy = document.getElementById("copy-credit");
-  if (copy) {
-    copy.hidden = false;  // without this script the button could do nothing: it stays hidden
-    copy.addEventListener("click", function () {
-      var text = copy.dataset.copy;
-      function done() { copy.textContent = "Copied"; }
-      // No clipboard (plain HTTP away from localhost) or a refusal: say so, and select
-      // the line so that the visitor can copy it by hand.
-      function failed() {
-        copy.textContent = "Select and copy the line";
-        var line = document.getElementById("credit-line");
-        if (line) { window.getSelection().selectAllChildren(line); }
-      }
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(text).then(done, failed);
-      } else {
-        failed();
-      }
-    });
-  }
-
   // A #t=SECONDS link (from a search result's transcript match) starts the player there.
   // The metadata may have loaded before this deferred script ran: then seek at once.
   function seekToHash() {
