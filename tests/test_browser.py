@@ -133,7 +133,9 @@ def test_the_frame_strip_spans_the_player_no_wider(browser: Browser, server: str
     try:
         page.goto("/?q=kind%3Avideo")
         page.locator(".card a").first.click()
-        wait_until(page, "document.getElementById('player').readyState >= 1")
+        page.wait_for_url("**/items/**")  # the click only starts the navigation
+        wait_until(page, "document.getElementById('player') !== null && "
+                         "document.getElementById('player').readyState >= 1")
         wait_until(page, "Math.abs(document.getElementById('strip').getBoundingClientRect()"
                          ".width - document.getElementById('player').getBoundingClientRect()"
                          ".width) < 1")
