@@ -57,10 +57,10 @@
   }
 
   var list = document.querySelector("#transcript ol.cues");
-  if (!list) { return; }
-  var lines = Array.prototype.map.call(list.querySelectorAll("li[data-start]"), function (li) {
-    return { li: li, start: parseFloat(li.dataset.start), end: parseFloat(li.dataset.end) };
-  });
+  var track = player.textTracks && player.textTracks[0];
+  if (!list || !track) { return; }
+  // The track's cue N is the transcript's cue N; this page lists them from `start`.
+  var first = parseInt(list.getAttribute("start"), 10) || 1;
   var current = null;
   // A visitor who scrolls the transcript to read on is left there a while: following
   // the video would pull the box back from under them.
@@ -71,11 +71,14 @@
                           { passive: true });
   });
 
-  function playing(time) {
-    for (var i = lines.length - 1; i >= 0; i -= 1) {
-      if (lines[i].start <= time && time < lines[i].end) { return lines[i].li; }
+  // The line of the cue being played (of the latest to start, where cues overlap).
+  function playing() {
+    var active = track.activeCues;
+    var latest = null;
+    for (var i = 0; active && i < active.length; i += 1) {
+      if (!latest || active[i].startTime >= latest.startTime) { latest = active[i]; }
     }
-    return null;
+    return latest ? list.children[parseInt(latest.id, 10) - first] || null : null;
   }
 
   // Scrolls the transcript's own box, never the page: the page is where the visitor
@@ -85,7 +88,7 @@
   }
 
   function follow() {
-    var li = playing(player.currentTime);
+    var li = playing();
     if (li === current) { return; }
     if (current) {
       current.classList.remove("current");
@@ -99,11 +102,16 @@
     }
   }
 
-  ["timeupdate", "seeked", "loadedmetadata"].forEach(function (name) {
+  // Captions turned off in the player still time the transcript: hidden, a track keeps
+  // its cues (disabled, it drops them) and shows none.
+  function keepCues() {
+    if (track.mode === "disabled") { track.mode = "hidden"; }
+  }
+  player.textTracks.addEventListener("change", keepCues);
+  keepCues();
+  track.addEventListener("cuechange", follow);
+  ["timeupdate", "seeked"].forEach(function (name) {
     player.addEventListener(name, follow);
   });
-  // The captions track says at once when its cue changes (timeupdate may wait 250 ms).
-  var track = player.textTracks && player.textTracks[0];
-  if (track) { track.addEventListener("cuechange", follow); }
   follow();
 }());
