@@ -349,6 +349,16 @@ class ResolutionMark:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """One cue of a video's transcript (from its `.srt`/`.vtt` sidecar): seconds from the
+    start of the video, and its plain text (the sidecar's tags taken out, entities read)."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
 class ThumbnailRecord:
     """A thumbnail the catalog names, with its item's file."""
 

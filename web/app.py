@@ -16,7 +16,8 @@ from archive.model import taken_text
 from archive.resolve.licensetext import license_name
 from archive.store import Archive
 
-from . import api, browse, faces, files, pages, sheets, takeaway
+from . import api, browse, captions, faces, files, pages, sheets, takeaway
+from .alttext import alt_text
 from .context import SiteArchive
 from .hosts import HostCheck
 
@@ -52,13 +53,15 @@ def create_app(archive_dir: str | Path | None = None,
                                                  app.config["SEARCH_CACHE_BYTES"],
                                                  _path(app.config["SEARCH_CACHE_DIR"]),
                                                  app.config["MAX_QUERY_LENGTH"])
-    for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, api.bp, sheets.bp, takeaway.bp):
+    for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, captions.bp, api.bp, sheets.bp,
+                      takeaway.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(_close_catalog)
     app.after_request(_security_headers)
     for code in (400, 404, 405, 416, 500, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
+    app.jinja_env.filters["alt_text"] = alt_text
     app.jinja_env.filters["license_name"] = lambda v: license_name(v) or v
     for damage in (CatalogError, sqlite3.DatabaseError):  # the catalog went bad while serving
         app.register_error_handler(damage, _catalog_unreadable)
@@ -102,4 +105,6 @@ def _error_page(error: Any) -> Any:
     headers = [(k, v) for k, v in given if k.lower() != "content-type"]
     if request.path.startswith("/api/"):
         return {"error": message, "status": code}, code, headers
-    return render_template("error.html", code=code, message=message), code, headers
+    # The reason's name too ("Not Found"): a heading of a bare number says little.
+    name = getattr(error, "name", "") if isinstance(error, HTTPException) else "Error"
+    return render_template("error.html", code=code, name=name, message=message), code, headers

@@ -29,7 +29,7 @@ def valid_name(value: str) -> str:
     return value
 
 
-def _item_id(item_id: str) -> str:
+def valid_item_id(item_id: str) -> str:
     """A full item id from a URL; 404 for a malformed one."""
     if not _ID.match(item_id):
         abort(404)
@@ -38,7 +38,7 @@ def _item_id(item_id: str) -> str:
 
 def item_record(archive: Archive, item_id: str) -> ItemRecord:
     """A catalogued item by its full id; 404 for a malformed or unknown id."""
-    item = cat.get_item(archive.catalog, _item_id(item_id))
+    item = cat.get_item(archive.catalog, valid_item_id(item_id))
     if item is None:
         abort(404)
     return item
@@ -47,7 +47,7 @@ def item_record(archive: Archive, item_id: str) -> ItemRecord:
 def item_place(archive: Archive, item_id: str) -> ItemPlace:
     """Where an item's file is, by the item's full id (its metadata is not read: a file
     or a thumbnail is sent); 404 for a malformed or unknown id."""
-    place = cat.item_place(archive.catalog, _item_id(item_id))
+    place = cat.item_place(archive.catalog, valid_item_id(item_id))
     if place is None:
         abort(404)
     return place

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from archive import settings
 from archive.catalog import names_by_id
 from archive.catalog import session_titles as titles_of_sessions
+from archive.media.posters import frame_times
 from archive.outputs.exports import credit_row, json_for_html, jsonld_object
 from archive.outputs.itemjson import camera_label
 from indexer.query import field_term, narrowable
@@ -114,6 +115,7 @@ def item(item_id: str) -> str:
     cues = transcript_page(data.pop("transcript"), int_arg("cues", 0, 0, 10**9), limit)
     titles = session_titles([s["id"] for s in data["sessions"]], data["event"])
     return render_template("item.html", item=data, transcript=cues, jsonld=_jsonld(data),
+                           strip_times=frame_times(data["duration"]),
                            faces=boxes_of_item(data),
                            camera=camera_label(data["camera"]), session_titles=titles,
                            item_url=site_url(url_for("pages.item", item_id=data["id"])))

@@ -83,6 +83,7 @@ from archive.catalog.items import (
     thumbnail_path,
     thumbnails_with_items,
     touch_item,
+    transcript_of,
 )
 from archive.catalog.people import (
     events_of_person,
@@ -131,6 +132,7 @@ __all__ = [
     "items_of_session", "items_per_event", "move_item", "present_items", "put_item",
     "relpaths_of_event", "select_items",
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
+    "transcript_of",
     "changes_since",
     # faces
     "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",

@@ -11,7 +11,8 @@ from typing import Any
 from archive.catalog.blobs import stored_json, to_json
 from archive.catalog.database import Catalog
 from archive.catalog.dialect import chunks, json_value, marks
-from archive.model import ItemPlace, ItemRecord, ThumbnailRecord
+from archive.catalog.errors import DamagedValue
+from archive.model import Cue, ItemPlace, ItemRecord, ThumbnailRecord
 
 
 def item_record(row: sqlite3.Row) -> ItemRecord:
@@ -39,6 +40,31 @@ def item_place(catalog: Catalog, item_id: str) -> ItemPlace | None:
     row = catalog.db.execute("SELECT id, event_id, mime, size, path, relpath FROM items "
                              "WHERE id = ?", (item_id,)).fetchone()
     return ItemPlace(*row) if row else None
+
+
+def transcript_of(catalog: Catalog, item_id: str) -> list[Cue] | None:
+    """The item's transcript cues in their file's order (empty when it has none); None
+    for an unknown item. Reads only the transcript, not the rest of the metadata.
+
+    A stored cue that is not {start, end, text} with numbers and text is left out, and so
+    is a transcript that is no list: neither stops a page that shows the rest.
+    """
+    row = catalog.db.execute(f"SELECT {json_value('metadata', 'transcript')} FROM items "
+                             "WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        return None
+    try:
+        stored = stored_json(row[0]) if isinstance(row[0], str) else None
+    except DamagedValue:  # json_extract gives a stored string as it is, not as JSON
+        stored = None
+    return [Cue(float(c["start"]), float(c["end"]), c["text"])
+            for c in stored if _is_cue(c)] if isinstance(stored, list) else []
+
+
+def _is_cue(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("text"), str)
+            and all(isinstance(value.get(k), int | float) and not isinstance(value.get(k), bool)
+                    for k in ("start", "end")))
 
 
 def item_by_file(catalog: Catalog, paths: Iterable[str]) -> ItemRecord | None:

@@ -23,28 +23,7 @@
     });
   });
 
-  var strip = document.getElementById("strip");
-  if (strip && player) {
-    // The strip spans the player, no wider: its frames line up with the picture's width.
-    var fit = function () {
-      var width = player.getBoundingClientRect().width;
-      if (width > 0) { strip.style.width = width + "px"; }
-    };
-    // Whatever changes the player's box (its metadata, its poster, the window) refits:
-    // an event missed under load left the strip at the player's first width.
-    if (window.ResizeObserver) {
-      new ResizeObserver(fit).observe(player);
-    } else {
-      player.addEventListener("loadedmetadata", fit);
-      window.addEventListener("resize", fit);
-    }
-    fit();
-    strip.addEventListener("click", function (event) {
-      var duration = parseFloat(strip.dataset.duration) || player.duration || 0;
-      var box = strip.getBoundingClientRect();
-      seek(duration * (event.clientX - box.left) / box.width);
-    });
-  }
+  // The frame strip and the transcript that follows the video: static/media.js.
 
   // A video's face boxes are drawn over its poster: once it plays or seeks, the picture
   // is another frame, and they go (with the checkbox that showed them).
