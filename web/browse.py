@@ -11,6 +11,7 @@ from archive.outputs.exports import FORMATS, export
 from . import faces, lookups
 from .context import archive
 from .files import content_disposition
+from .programme import programme
 from .searching import every_result
 
 bp = Blueprint("browse", __name__)
@@ -22,12 +23,13 @@ MIME = {"csv": "text/csv", "json": "application/json", "jsonld": "application/ld
 
 @bp.route("/events")
 def events() -> str:
-    return render_template("events.html", events=lookups.events(archive()))
+    return render_template("events.html", events=lookups.covered_events(archive()))
 
 
 @bp.route("/events/<event_id>")
 def event(event_id: str) -> str:
-    return render_template("event.html", event=lookups.event(archive(), event_id))
+    found = lookups.event(archive(), event_id)
+    return render_template("event.html", event=found, days=programme(found))
 
 
 @bp.route("/events/<event_id>/sessions/<session_id>")
