@@ -29,11 +29,11 @@ def event_covers(catalog: Catalog, event_ids: Collection[str]) -> dict[str, Item
         rows = catalog.db.execute(
             "SELECT * FROM (SELECT i.*, ROW_NUMBER() OVER (PARTITION BY i.event_id "
             "ORDER BY i.kind <> 'photo', s.day IS NULL, s.day, s.start, s.room, "
-            f"{_BY_TIME}) AS number FROM items i "
+            f"{_BY_TIME}) AS nth FROM items i "
             "LEFT JOIN tags t ON t.item_id = i.id AND t.kind = 'session' "
             "LEFT JOIN sessions s ON s.event_id = i.event_id AND s.id = t.value "
             f"WHERE i.event_id IN ({marks(len(chunk))}) AND {_PICTURED}) AS ranked "
-            "WHERE number = 1", tuple(chunk))
+            "WHERE nth = 1", tuple(chunk))
         covers.update((row["event_id"], item_record(row)) for row in rows)
     return covers
 
@@ -44,10 +44,10 @@ def session_previews(catalog: Catalog, event_id: str, most: int
     the session's page lists them (by time); sessions without any are left out."""
     rows = catalog.db.execute(
         "SELECT * FROM (SELECT i.*, t.value AS session_id, ROW_NUMBER() OVER (PARTITION "
-        f"BY t.value ORDER BY {_BY_TIME}) AS number FROM items i JOIN tags t ON "
+        f"BY t.value ORDER BY {_BY_TIME}) AS nth FROM items i JOIN tags t ON "
         "t.item_id = i.id AND t.kind = 'session' "
-        f"WHERE i.event_id = ? AND {_PICTURED}) AS ranked WHERE number <= ? "
-        "ORDER BY session_id, number", (event_id, most))
+        f"WHERE i.event_id = ? AND {_PICTURED}) AS ranked WHERE nth <= ? "
+        "ORDER BY session_id, nth", (event_id, most))
     previews: dict[str, list[ItemRecord]] = {}
     for row in rows:
         previews.setdefault(row["session_id"], []).append(item_record(row))
