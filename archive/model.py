@@ -195,6 +195,11 @@ class ItemRecord:
     revision: int
     added: float
 
+    @property
+    def label(self) -> str:
+        """What the item is called where it is shown: its title, else its file's name."""
+        return self.resolved.get("title") or self.relpath.rsplit("/", 1)[-1]
+
 
 @dataclass(frozen=True)
 class ItemPlace:

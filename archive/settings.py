@@ -90,6 +90,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("export_items", 10_000, "items on the site's credits pages, in their exports "
             "and in a take-away ZIP"),
     Setting("facet_values", 12, "values shown per facet on the search page and by 'search'"),
+    Setting("facet_more", 500, "values shown of a facet whose \"More\" the visitor opened"),
+    Setting("programme_previews", 4, "thumbnails shown per session on an event's programme"),
     Setting("transcript_page", 200, "transcript cues per page of an item (config "
             "TRANSCRIPT_PAGE)"),
     Setting("max_transcript_page", 1000, "transcript cues per request of the API"),

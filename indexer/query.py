@@ -450,3 +450,53 @@ def _positive(tree: q.Query | None) -> q.Query | None:
             isinstance(s, q.Not) for s in tree.subqueries):
         return q.And([q.Every(), *tree.subqueries])
     return tree
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A `field:value` term at the top level of a query: one filter of an AND."""
+
+    field: str  # the field's own name (an alias is read as the field it names)
+    value: str  # unquoted, as the field reads it
+    negated: bool  # `-field:value` or `NOT field:value`
+    without: str  # the query with the term (and its NOT) taken out
+
+
+def filters(text: str) -> list[Filter]:
+    """The filters of a query, in its order, each with the query that drops it. A term
+    in brackets, or in a query with OR at the top, is no filter: taking it out would
+    change more than what it filters. A `word:` that is no field is a word, as `parse`
+    reads it."""
+    tokens = _Parser(text).tokens
+    depth, spans, found = 0, [], []
+    for index, token in enumerate(tokens):
+        depth = max(0, depth + bool(token["open"]) - bool(token["close"]))
+        if depth or token["open"] or token["close"]:
+            continue
+        if (token["word"] or "").upper() == "OR":
+            return []
+        if token["field"] is not None and (item := _filter_of(token)) is not None:
+            # Its NOTs go with it, and an AND before them (`a AND kind:photo` -> `a`).
+            first, nots = index, 0
+            while _keyword(tokens, first - 1) == "NOT":
+                first, nots = first - 1, nots + 1
+            first -= _keyword(tokens, first - 1) == "AND"
+            spans.append((tokens[first].start(), token.end()))
+            found.append((item, nots % 2 == 1))
+    return [Filter(name, value, minus != by_not, (text[:start] + text[end:]).strip())
+            for ((name, value, minus), by_not), (start, end) in zip(found, spans,
+                                                                    strict=True)]
+
+
+def _keyword(tokens: list[re.Match[str]], index: int) -> str:
+    """The word of token `index` in capitals ('' for none, or a token of another kind)."""
+    return (tokens[index]["word"] or "").upper() if index >= 0 else ""
+
+
+def _filter_of(token: re.Match[str]) -> tuple[str, str, bool] | None:
+    """(field, value, negated by a minus) of a `field:value` token that filters."""
+    name = ALIASES.get(token["field"].lower(), token["field"].lower())
+    value = _unquote(token["fvalue"])[0]
+    if name not in FIELDS or not value:
+        return None
+    return name, value, bool(token["neg"])

@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from archive.media.posters import poster_time
 
+from helpers.browser import chromium, screenshot, wait_until
 from helpers.cli import Cli
 from helpers.consent import PUBLISHED, WITHHELD, make_event
 from helpers.faceevent import GROUP, PORTRAIT, make_faces_event
@@ -23,14 +22,6 @@ from helpers.processes import serving
 
 # Slow: a real chromium against the real server.
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As the machine's own probe does: no background traffic on a network that refuses it.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +34,8 @@ def server(sample_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed; scripts/setup installs it (apt chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -60,21 +46,6 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def wait_until(page: Page, expression: str, timeout: float = 20.0) -> None:
-    """Poll a JavaScript expression with evaluate(): wait_for_function would need eval,
-    which the site's Content-Security-Policy rightly forbids."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expression})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        page.wait_for_timeout(50)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_search_without_accents_then_narrow_by_facet(page: Page) -> None:
@@ -151,7 +122,7 @@ def test_the_frame_strip_spans_the_player_no_wider(browser: Browser, server: str
 def test_a_transcript_hit_opens_the_video_at_its_moment(page: Page) -> None:
     page.goto("/?q=materials+kind%3Avideo")
     page.locator(".card a").first.click()
-    expect(page).to_have_url(re.compile(r"/items/[0-9a-f]{64}#t=9\.0$"))
+    expect(page).to_have_url(re.compile(r"/items/[0-9a-f]{64}\?q=[^#]+#t=9\.0$"))
     wait_until(page, "document.getElementById('player').currentTime >= 9.0")
     assert 9.0 <= page.evaluate("document.getElementById('player').currentTime") < 12.0
     # A moment chosen once the metadata is in (the event has passed) still seeks.
@@ -217,30 +188,6 @@ def test_no_page_scrolls_sideways_on_a_phone(browser: Browser, server: str, path
         assert hidden == 0, f"{path} has content cut off at the right"
     finally:
         context.close()
-
-
-def test_a_phone_shows_the_results_before_the_facets_and_a_wide_screen_beside(
-        browser: Browser, server: str) -> None:
-    for width, facets_first_row in ((390, False), (1280, True)):
-        context = browser.new_context(base_url=server, viewport={"width": width, "height": 844})
-        page = context.new_page()
-        try:
-            page.goto("/?q=keller")
-            first = page.locator(".card").first.bounding_box()
-            facets = page.locator("aside.facets").bounding_box()
-            if facets_first_row:  # a column on the left, level with the results
-                assert facets["x"] + facets["width"] <= first["x"]
-                assert facets["y"] < first["y"] + first["height"]
-            else:  # the first result on the first screen, the facets below the results
-                assert first["y"] + first["height"] <= 844
-                assert facets["y"] > first["y"]
-                page.click("a[href='#facets']")  # and a way to them from the top
-                wait_until(page, "(() => { const box = document.getElementById('facets')"
-                           ".getBoundingClientRect(); return box.top >= 0 && box.top < 844; })()")
-            assert page.locator(".jump").is_visible() == (width == 390)
-            screenshot(page, f"search-{width}")
-        finally:
-            context.close()
 
 
 @pytest.mark.parametrize("path", ["/", "/events", "/events/florence-2019",
@@ -411,7 +358,7 @@ def test_the_person_page_shows_the_face_then_shown_in(page: Page,
     assert page.evaluate("document.querySelector('.portrait img').naturalWidth") > 40
     expect(page.locator("#shown-in h2")).to_have_text("Shown in: 1 item with Joe Biden")
     assert page.locator("#shown-in .card a").first.get_attribute("href") == (
-        f"/items/{items['group']['id']}")
+        f"/items/{items['group']['id']}?in=person:joe-biden")
     screenshot(page, "faces-person")
 
 

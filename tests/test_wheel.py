@@ -22,7 +22,7 @@ from helpers.processes import environment_without, serving
 ROOT = Path(__file__).resolve().parents[1]
 # What a source checkout holds that a build must not see (derived, local or large).
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
-                                    ".*_cache", "test-artifacts", "event-archive",
+                                    ".*_cache", "test-artifacts", "artifacts", "event-archive",
                                     "sample-event", "bench-out")
 
 

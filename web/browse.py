@@ -8,18 +8,20 @@ from flask import Blueprint, Response, render_template, request
 
 from . import faces, lookups, selections, sheets
 from .context import archive
+from .programme import programme
 
 bp = Blueprint("browse", __name__)
 
 
 @bp.route("/events")
 def events() -> str:
-    return render_template("events.html", events=lookups.events(archive()))
+    return render_template("events.html", events=lookups.covered_events(archive()))
 
 
 @bp.route("/events/<event_id>")
 def event(event_id: str) -> str:
-    return render_template("event.html", event=lookups.event(archive(), event_id))
+    found = lookups.event(archive(), event_id)
+    return render_template("event.html", event=found, days=programme(found))
 
 
 @bp.route("/events/<event_id>/sessions/<session_id>")

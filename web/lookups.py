@@ -22,9 +22,14 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 RELATIONS = ("shown", "session", "mentioned")
 
 
+def is_name(value: str) -> bool:
+    """Whether `value` can be an event, session or person id."""
+    return bool(_NAME.match(value))
+
+
 def valid_name(value: str) -> str:
     """An event, session or person id from a URL; 404 for anything else."""
-    if not _NAME.match(value):
+    if not is_name(value):
         abort(404)
     return value
 
@@ -99,6 +104,15 @@ def events(archive: Archive) -> list[dict[str, Any]]:
     counts = cat.items_per_event(archive.catalog)
     return [_event(event, counts.get(event.id, 0))
             for event in cat.list_events(archive.catalog)]
+
+
+def covered_events(archive: Archive) -> list[dict[str, Any]]:
+    """Every event, newest first (by date, those without one last), each with its
+    `cover`: the item standing for it (an ItemRecord), or None."""
+    found = sorted(events(archive), key=lambda e: (str(e["date"] or ""), e["id"]),
+                   reverse=True)
+    covers = cat.event_covers(archive.catalog, [e["id"] for e in found])
+    return [{**e, "cover": covers.get(e["id"])} for e in found]
 
 
 def event(archive: Archive, event_id: str) -> dict[str, Any]:

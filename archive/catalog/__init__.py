@@ -95,6 +95,7 @@ from archive.catalog.people import (
     person_aliases,
     person_names,
 )
+from archive.catalog.previews import event_covers, session_previews
 from archive.catalog.problems import (
     clear_problems,
     error_paths,
@@ -149,6 +150,8 @@ __all__ = [
     "session_titles", "sessions_of_event", "events_of_person", "get_person",
     "names_by_id", "names_in_events", "people_names", "person_aliases",
     "person_names",
+    # previews on the site
+    "event_covers", "session_previews",
     # resolution
     "items_to_resolve", "resolution_mark", "set_resolution_mark", "set_unmatched_media",
     "sortable_time", "store_resolution", "unmatched_media", "unresolved_per_event",

@@ -117,7 +117,8 @@ def select_items(catalog: Catalog, event: str | None = None, session: str | None
 def items_of_session(catalog: Catalog, event_id: str, session_id: str) -> list[ItemRecord]:
     return _records(catalog.db.execute(
         "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'session' "
-        "AND t.value = ? AND i.event_id = ? ORDER BY i.taken", (session_id, event_id)))
+        "AND t.value = ? AND i.event_id = ? ORDER BY i.taken IS NULL, i.taken, i.relpath",
+        (session_id, event_id)))
 
 
 def items_of_person(catalog: Catalog, event_id: str, person_id: str) -> list[ItemRecord]:
