@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
+import os
 import re
 import secrets
 import threading
@@ -24,16 +25,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import expect
 
-from archive.catalog import curator_changes
+from archive.catalog import curator_changes, items_by_relpath
+from archive.ingest.pipeline import FaceStage, ingest_folder
 from archive.locking import write_lock
 from archive.outputs.facelist import face_clusters
 from archive.store import Archive
+from indexer.sync import sync
 from web import create_app
 from web.curate.access import LoginTokens
 
 from helpers.browser import chromium, screenshot
 from helpers.curateevent import CurateEvents, build, keep, restore
 from helpers.forms import Form, form_to, forms
+from helpers.media import make_exif, make_jpeg
 from helpers.processes import LiveServer, poll_until
 
 FIELDS = ("title", "description", "session", "people", "creator", "organisation",
@@ -481,6 +485,23 @@ def test_unknown_or_malformed_items_are_404(desk: Desk, path: str) -> None:
     if path.startswith("/curate/items/"):
         csrf = item_form(client, desk.events.ids["keller"]).fields["csrf"]
         assert client.post(path, data={"csrf": csrf}).status_code == 404
+
+
+def test_a_file_whose_name_is_not_utf8_is_fixed_in_one_entry(desk: Desk) -> None:
+    events = desk.events
+    make_jpeg(events.folder / "photos" / os.fsdecode(b"caf\xe9.jpg"), exif=make_exif())
+    with Archive.open(events.root, create=False) as archive:
+        ingest_folder(archive, events.folder, jobs=1, progress=False,
+                      faces=FaceStage(wanted=False))
+        sync(archive)
+        item = items_by_relpath(archive.catalog, "photos/caf\udce9.jpg")[0].id
+    client = desk.client()
+    for title in ("Café", "Café again"):
+        assert post_item(client, item, title=title).status_code == 303
+        assert client.get(f"/api/items/{item}").json["title"] == title
+    # Named as `list` shows it, in one entry: TOML reads "\\xe9" as the four characters.
+    assert entry(desk.events, "caf\\xe9") == {"path": "photos/caf\\xe9.jpg",
+                                               "title": "Café again"}
 
 
 def test_markup_in_a_title_is_kept_and_escaped_wherever_shown(desk: Desk) -> None:

@@ -24,7 +24,7 @@ from .access import curator, log_in, log_out, tokens
 from .blueprint import bp
 from .forms import camera_values
 from .reading import curator_archive
-from .writes import Refusal, refusal, write
+from .writes import REFUSED, Refusal, refusal, write
 
 # The report's lists the desk shows, with their headings; each row links its item.
 TODO = (("without_creator", "Items without a creator"),
@@ -136,10 +136,8 @@ def add_camera() -> Any:
         name = curator() or "curator"
         edit, index_problem = write(lambda catalog: add_camera_entry(
             catalog, event_id, fields, submitted.get("version", ""), name))
-    except Exception as exc:  # noqa: BLE001 - those refusal() knows; the rest re-raised
+    except REFUSED as exc:
         found = refusal(exc)
-        if found is None:
-            raise
         return _todo(found.status, found, {**submitted, "key": submitted.get("key", "")})
     said = (f"Added the camera {camera_label(fields)} to the event file of {event_id}; "
             f"{edit.resolved} item(s) resolved again.")

@@ -25,7 +25,7 @@ from .access import curator
 from .blueprint import bp
 from .forms import FormInvalid
 from .reading import curator_archive
-from .writes import Refusal, refusal, write
+from .writes import REFUSED, Refusal, refusal, write
 
 ACTIONS = ("name", "reject")
 _PERSON = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
@@ -96,10 +96,8 @@ def name_faces(cluster: int) -> Any:
         name = curator() or "curator"
         done, index_problem = write(lambda catalog: name_cluster(
             catalog, cluster, person, action == "reject", state, name))
-    except Exception as exc:  # noqa: BLE001 - those refusal() knows; the rest re-raised
+    except REFUSED as exc:
         found = refusal(exc)
-        if found is None:
-            raise
         return _page(found.status, found, cluster)
     flash(_named_message(cluster, person, action, done, index_problem))
     return redirect(url_for("curate.faces", show=request.args.get("show"),

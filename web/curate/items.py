@@ -35,7 +35,7 @@ from .access import curator
 from .blueprint import bp
 from .forms import ITEM_FIELDS, FormInvalid, format_people, item_values, longest_field
 from .reading import curator_archive
-from .writes import Refusal, refusal, write
+from .writes import REFUSED, Refusal, refusal, write
 
 BACK = ("desk", "public")  # where a saved form returns: the curator's page or the public one
 THUMBS = ("small", "large")
@@ -116,11 +116,11 @@ def item_panel(item: dict[str, Any]) -> Markup:
 
 
 @bp.get("/items/<item_id>")
-def item(item_id: str) -> str:
+def item(item_id: str) -> tuple[str, int]:
     return _page(_item_json(item_id))
 
 
-def _page(item: dict[str, Any], status: int = 200, **form: Any) -> Any:
+def _page(item: dict[str, Any], status: int = 200, **form: Any) -> tuple[str, int]:
     history = curator_changes(curator_archive().catalog, HISTORY, item_id=item["id"])
     return render_template("curate/item.html", history=history,
                            **form_context(item, form.pop("back", "desk"), **form)), status
@@ -134,10 +134,8 @@ def save_item(item_id: str) -> Any:
     submitted = request.form.to_dict()
     try:
         edit, index_problem = _save(item_id, submitted)
-    except Exception as exc:  # noqa: BLE001 - those refusal() knows; the rest re-raised
+    except REFUSED as exc:
         found = refusal(exc)
-        if found is None:
-            raise
         return _page(item, found.status, back=back, submitted=submitted, refused=found)
     flash(_saved_message(item, edit, index_problem))
     return redirect(_after_save(item_id, back), code=303)

@@ -66,8 +66,12 @@ class Refusal:
     errors: dict[str, str]
 
 
-def refusal(exc: Exception) -> Refusal | None:
-    """The answer to an error a curator's change can meet; None for one that is a bug."""
+# What a curator's change can meet; anything else is a bug, and a 500.
+REFUSED = (FormInvalid, ArchiveError)  # CatalogError, ArchiveBusy, ManifestError are ArchiveErrors
+
+
+def refusal(exc: Exception) -> Refusal:
+    """The answer to one of the REFUSED errors."""
     if isinstance(exc, FormInvalid):
         return Refusal(400, "Nothing was written: see the fields marked below.", exc.errors)
     if isinstance(exc, ArchiveBusy):
@@ -80,6 +84,4 @@ def refusal(exc: Exception) -> Refusal | None:
                        f"{exc.key + ': ' if exc.key else ''}{exc.problem}", {})
     if isinstance(exc, CatalogError):
         return Refusal(503, f"Nothing more was written: {exc}", {})
-    if isinstance(exc, ArchiveError):
-        return Refusal(400, f"Nothing was written: {exc}", {})
-    return None
+    return Refusal(400, f"Nothing was written: {exc}", {})
