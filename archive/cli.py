@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -585,26 +586,62 @@ def reindex(obj: Context, as_json: bool) -> None:
               help="Seconds after which an idle or stalled connection is closed.")
 @click.option("--base-url", help="The site's public address, for absolute URLs in JSON-LD "
               "(default: relative URLs).")
+@click.option("--curate", is_flag=True, help="Also serve the curator's desk, which edits "
+              "event files and the archive: prints a one-time login URL.")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
           cache_size: int, cache_mb: int, connection_limit: int, channel_timeout: int,
-          base_url: str | None) -> None:
-    """Serve the search site (read-only) with waitress."""
+          base_url: str | None, curate: bool) -> None:
+    """Serve the search site (read-only; with --curate, also the curator's desk) with
+    waitress."""
+    from web.curate import curator_desk
     from web.serving import serve as run_server
 
     _check_base_url(base_url)
-    with obj.open(readonly=True) as archive:
+    with obj.open(readonly=not curate) as archive:  # --curate: fail now if not writable
         if not archive.index_dir.exists():
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
     _upgrade_index(obj)
     workers = workers or os.cpu_count() or 1
-    echo(f"serving {obj.archive_dir.resolve()} at http://{host}:{port}/ with "
-         f"{workers} worker process(es) (Ctrl-C to stop)")
-    run_server(obj.archive_dir.resolve(), host, port, threads, workers,
-               {"SEARCH_CACHE": cache_size, "SEARCH_CACHE_BYTES": cache_mb * settings.MiB,
-                "BASE_URL": base_url},
-               connection_limit=connection_limit, channel_timeout=channel_timeout)
+    config: dict[str, Any] = {"SEARCH_CACHE": cache_size, "BASE_URL": base_url,
+                              "SEARCH_CACHE_BYTES": cache_mb * settings.MiB}
+    with contextlib.ExitStack() as stack:
+        if curate:
+            desk = stack.enter_context(curator_desk())
+            config.update(desk.config)
+            # SIGTERM (a service manager) unwinds too, so the folder of login tokens goes;
+            # with several workers, the server's own handler takes over from this one.
+            signal.signal(signal.SIGTERM, _exit_on_term)
+        echo(f"serving {obj.archive_dir.resolve()} at http://{_url_host(host)}:{port}/ "
+             f"with {workers} worker process(es) (Ctrl-C to stop)")
+        if curate:
+            _announce_desk(host, port, base_url, desk.token)
+        run_server(obj.archive_dir.resolve(), host, port, threads, workers, config,
+                   connection_limit=connection_limit, channel_timeout=channel_timeout)
+
+
+def _exit_on_term(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL names it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _announce_desk(host: str, port: int, base_url: str | None, token: str) -> None:
+    """Print the desk's one-time login URL, as notebook servers do (on the address a
+    browser of this machine reaches when the site listens on every address)."""
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    base = (base_url or f"http://{_url_host(local)}:{port}").rstrip("/")
+    echo(f"curator's desk: {base}/curate/login?token={token}")
+    echo("  (the link logs one browser in, once; a logged-in curator can make more)")
+    if local not in ("127.0.0.1", "::1", "localhost") and not (base_url or "").startswith(
+            "https:"):
+        echo(f"warning: the curator's desk can be reached from the network on {host}, and "
+             "its login link and session cookie travel unencrypted over HTTP; serve it "
+             "behind HTTPS (--base-url https://…)", err=True)
 
 
 def _upgrade_index(obj: Context) -> None:

@@ -487,3 +487,20 @@ class ClusteredFace:
     def ref(self) -> str:
         """The face as the event file names it: `path#n`."""
         return f"{self.relpath}#{self.number}"
+
+
+@dataclass(frozen=True)
+class CuratorChange:
+    """One value a curator changed through the site (serve --curate): when, who, in
+    which event, what (a [[media]] path, a camera, a cluster of faces) and which key,
+    with the value before and after (None: not set)."""
+
+    id: int
+    at: float
+    curator: str
+    event_id: str
+    target: str
+    item_id: str | None
+    field: str
+    old: Any
+    new: Any

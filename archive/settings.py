@@ -100,6 +100,16 @@ SETTINGS: tuple[Setting, ...] = (
             "(--connection-limit)"),
     Setting("channel_timeout", 30, "seconds after which serve closes an idle or stalled "
             "connection (--channel-timeout)"),
+    # The curator's desk (serve --curate)
+    Setting("curate_lock_wait", 10.0, "seconds a curator's change waits for another writer "
+            "(an ingest, another curator) before the desk answers 'busy, try again' "
+            "(config CURATE_LOCK_WAIT)"),
+    Setting("curate_form_bytes", 1 * MiB, "bytes of a curator's form at most; a larger "
+            "one is refused (413)"),
+    Setting("curate_session_hours", 12, "hours a curator stays logged in without a new "
+            "login link"),
+    Setting("curate_list", 100, "rows of each list of the curator's 'to do' page and "
+            "changes shown per page"),
 )
 
 BY_NAME = MappingProxyType({setting.name: setting for setting in SETTINGS})

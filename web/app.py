@@ -56,9 +56,13 @@ def create_app(archive_dir: str | Path | None = None,
     for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, captions.bp, api.bp, sheets.bp,
                       takeaway.bp):
         app.register_blueprint(blueprint)
+    if app.config.get("CURATE"):  # serve --curate: the one part of the site that writes
+        from .curate import register
+
+        register(app)
     app.teardown_appcontext(_close_catalog)
     app.after_request(_security_headers)
-    for code in (400, 404, 405, 416, 500, 503):
+    for code in (400, 403, 404, 405, 409, 413, 416, 500, 503):
         app.register_error_handler(code, _error_page)
     app.jinja_env.filters["taken"] = taken_text
     app.jinja_env.filters["alt_text"] = alt_text

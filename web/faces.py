@@ -161,12 +161,21 @@ def faces_css(item_id: str) -> Response:
     return _revalidated(body, "text/css", hashlib.sha256(body).hexdigest()[:32])
 
 
-@bp.route(f"/faces/<item_id>/<int(min=1, max={MAX_FACE_NUMBER}):number>.jpg")
-def face_picture(item_id: str, number: int) -> Response:
-    """The face `number` of an item, cut from its large thumbnail (and kept on disk);
-    404 for an unknown, malformed or withheld item, an unknown face, or a face that is
-    not on the thumbnail (a video's strip frames)."""
-    opened = archive()
+@dataclass(frozen=True)
+class FaceSource:
+    """Where a face's picture is cut from: the item's large thumbnail (as the catalog
+    names it, under the archive), the face's box and the size that box is measured in."""
+
+    thumbnail: str
+    box: facecrop.Box
+    size: tuple[int, int]
+
+
+def face_source(opened: Archive, item_id: str, number: int) -> FaceSource:
+    """The face `number` of an item in `opened` (the public catalog on the site: no
+    withheld item's face; the curator's, every face); 404 for an unknown or malformed
+    item, an unknown face, or a face that is not on the thumbnail (a video's strip
+    frames)."""
     item = lookups.item_record(opened, item_id)
     face = cat.face_of_item(opened.catalog, item_id, number)
     picture = picture_of(item.kind, item.metadata)
@@ -176,13 +185,26 @@ def face_picture(item_id: str, number: int) -> Response:
     if large is None:
         abort(404)
     x, y, w, h = face.face.box
-    box = (x, y, w, h)
-    kept = facecrop.cache_path(site().root, item_id, number, box)
+    return FaceSource(large, (x, y, w, h), picture.size)
+
+
+def cut_face(source: FaceSource) -> bytes:
+    """The face's picture; 404 when the thumbnail is missing or cannot be read."""
+    try:
+        return facecrop.cut(inside(site().root, source.thumbnail), source.box, source.size)
+    except facecrop.CutError:
+        abort(404, description="This face's picture cannot be made.")
+
+
+@bp.route(f"/faces/<item_id>/<int(min=1, max={MAX_FACE_NUMBER}):number>.jpg")
+def face_picture(item_id: str, number: int) -> Response:
+    """The face `number` of an item, cut from its large thumbnail (and kept on disk);
+    404 for an unknown, malformed or withheld item, an unknown face, or a face that is
+    not on the thumbnail (a video's strip frames)."""
+    source = face_source(archive(), item_id, number)
+    kept = facecrop.cache_path(site().root, item_id, number, source.box)
     data = facecrop.cached(kept)
     if data is None:
-        try:
-            data = facecrop.cut(inside(site().root, large), box, picture.size)
-        except facecrop.CutError:
-            abort(404, description="This face's picture cannot be made.")
+        data = cut_face(source)
         facecrop.keep(kept, data)
     return _revalidated(data, "image/jpeg", kept.stem)

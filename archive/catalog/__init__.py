@@ -7,6 +7,7 @@ but for what `dialect` holds.
 """
 
 from archive.catalog.changes import changes_since
+from archive.catalog.curatorlog import curator_changes, log_changes
 from archive.catalog.database import RECOVER, Catalog, CatalogError, DamagedValue
 from archive.catalog.details import item_details
 from archive.catalog.events import (
@@ -134,7 +135,7 @@ __all__ = [
     "relpaths_of_event", "select_items",
     "set_thumbnails", "thumbnail_path", "thumbnails_with_items", "touch_item",
     "transcript_of",
-    "changes_since",
+    "changes_since", "curator_changes", "log_changes",
     # faces
     "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
     "set_faces", "clustered_faces", "face_refs", "faces_to_cluster", "set_clusters",

@@ -100,6 +100,17 @@ MIGRATIONS: tuple[str, ...] = (
         item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE);
     INSERT INTO face_scans SELECT DISTINCT item_id FROM faces;
     """,
+    # 6: what curators changed through the site (serve --curate): when, who (a name
+    # made at their login), the event and what in it (a [[media]] path, a camera, a
+    # cluster of faces), the item when there is one, the key, and its old and new values
+    # as JSON. The event file holds the values themselves; this is their history.
+    """
+    CREATE TABLE curator_log (
+        id INTEGER PRIMARY KEY, at REAL NOT NULL, curator TEXT NOT NULL,
+        event_id TEXT NOT NULL, target TEXT NOT NULL, item_id TEXT,
+        field TEXT NOT NULL, old TEXT NOT NULL, new TEXT NOT NULL);
+    CREATE INDEX curator_log_item ON curator_log(item_id) WHERE item_id IS NOT NULL;
+    """,
 )
 
 # What a public reader (the site) sees as `items`: the published ones only. Shadowing

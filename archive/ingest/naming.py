@@ -10,19 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.catalog import (
-    Catalog,
-    clustered_faces,
-    event_differs,
-    event_folder,
-    people_names,
-)
+from archive.catalog import Catalog, clustered_faces, event_folder, people_names
 from archive.errors import ArchiveError
 from archive.fsnames import readable
-from archive.ingest.resolution import follow_event_file
+from archive.ingest.resolution import follow_edit
 from archive.model import ClusteredFace, FaceRef
 from archive.resolve.eventedit import write_faces
-from archive.resolve.eventfile import EVENT_FILE, load_event
+from archive.resolve.eventfile import EVENT_FILE
 
 
 @dataclass
@@ -75,12 +69,7 @@ def confirm_cluster(catalog: Catalog, cluster: int, person: str, reject: bool = 
         folder = Path(event_folder(catalog, event) or "")
         refs = [FaceRef(f.relpath, f.number) for f in faces if f.event_id == event]
         added = write_faces(folder, folder / EVENT_FILE, person, refs, key)
-        edited = load_event(folder)
-        if edited.id != event:
-            raise ArchiveError(f"{readable(str(folder / EVENT_FILE))} is now the event file "
-                               f"of {edited.id!r}, not {event!r}; ingest it")
-        resolved = follow_event_file(catalog, edited, event_differs(catalog, edited),
-                                     catalog.revision, frozenset())
+        resolved = follow_edit(catalog, event, folder)
         done.append(Confirmed(event, readable(str(folder / EVENT_FILE)), person, key,
                               len(refs), added, resolved))
     return done

@@ -7,11 +7,13 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from archive.catalog import (
     Catalog,
     copies_by_item,
     copies_in_event,
+    event_differs,
     faces_named,
     faces_to_resolve,
     items_to_resolve,
@@ -23,8 +25,10 @@ from archive.catalog import (
     set_unmatched_media,
     store_resolution,
 )
+from archive.errors import ArchiveError
 from archive.fsnames import readable
 from archive.model import Event, ItemToResolve, ResolutionMark
+from archive.resolve.eventfile import EVENT_FILE, load_event
 from archive.resolve.facenames import KnownFaces
 from archive.resolve.rules import ItemFacts, resolve, unmatched_entries
 
@@ -127,3 +131,19 @@ def settle(catalog: Catalog, event: Event, since: int) -> int:
                                                             event_digest(event)):
         return 0
     return resolve_event(catalog, event, since=since)
+
+
+def follow_edit(catalog: Catalog, event_id: str, folder: Path) -> int:
+    """After the event file of `event_id` in `folder` was edited (faces named, a
+    curator's fix): its items follow it, as the next ingest would make them, without
+    reading any media. Returns how many got another answer.
+
+    Raises ManifestError when the file cannot be read, ArchiveError when it now
+    describes another event (its id was changed meanwhile).
+    """
+    edited = load_event(folder)
+    if edited.id != event_id:
+        raise ArchiveError(f"{readable(str(folder / EVENT_FILE))} is now the event file "
+                           f"of {edited.id!r}, not {event_id!r}; ingest it")
+    return follow_event_file(catalog, edited, event_differs(catalog, edited),
+                             catalog.revision, frozenset())

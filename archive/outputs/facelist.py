@@ -64,12 +64,21 @@ class Cluster:
         public = [f for f in self.faces if not f.withheld]
         events = self.events
         person = self.person
+
+        def named(f: ClusteredFace) -> str:
+            return f.ref if len(events) == 1 else f"{f.event_id}:{f.ref}"
+
+        withheld = [f for f in self.faces if f.withheld]
         return {
             "cluster": self.id, "size": len(self.faces),
             "items": len({f.item_id for f in self.faces}),
-            "withheld": len(self.faces) - len(public), "events": events,
-            "samples": [f.ref if len(events) == 1 else f"{f.event_id}:{f.ref}"
-                        for f in (public or self.faces)[:SAMPLES]],
+            "withheld": len(withheld), "events": events,
+            "samples": [named(f) for f in (public or self.faces)[:SAMPLES]],
+            # For the curator's desk, which shows pictures of withheld faces too (marked):
+            # public ones first, each by item and number, what its picture is cut by.
+            "sample_faces": [{"item": f.item_id, "number": f.number, "ref": named(f),
+                              "withheld": f.withheld}
+                             for f in (public + withheld)[:SAMPLES]],
             "person": person,
             "name": names.get((events[0], person)) if person else None,
             "named": self.named, "suggestion": self.suggestion,

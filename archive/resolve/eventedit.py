@@ -1,4 +1,5 @@
-"""Write confirmed faces into `event.toml`, keeping its comments and layout (tomlkit).
+"""Edit `event.toml` (confirmed faces; a curator's fixes to a [[media]] entry, a new
+[[cameras]] entry), keeping its comments and layout (tomlkit).
 
 The file is changed only through a whole new copy that is checked as an event file
 and then renamed over it, so a reader (or a crash) sees the old file or the new one.
@@ -21,6 +22,7 @@ from tomlkit.items import AoT, Array, Table
 from archive.errors import ManifestError
 from archive.model import FaceRef
 from archive.resolve.eventfile import parse_event
+from archive.resolve.eventfile import relpath as normal_path
 
 KEYS = ("faces", "not_faces")
 T = TypeVar("T")
@@ -145,19 +147,36 @@ def _replace(target: Path, text: str) -> None:
         raise
 
 
+def _find_media(doc: TOMLDocument, relpath: str) -> Table | None:
+    """The [[media]] entry naming exactly this file, or None."""
+    for table in doc.get("media") or ():
+        if isinstance(table, dict) and _names(table.get("path"), relpath):
+            return table  # type: ignore[return-value]
+    return None
+
+
 def _media_table(doc: TOMLDocument, relpath: str) -> Table:
     """The [[media]] entry naming exactly this file, made (at the end) if there is none."""
+    found = _find_media(doc, relpath)
+    if found is not None:
+        return found
     entries = doc.get("media")
     if entries is None:
         entries = tomlkit.aot()
         doc.append("media", entries)
-    for table in entries:
-        if isinstance(table, dict) and table.get("path") == relpath:
-            return table  # type: ignore[return-value]
     table = tomlkit.table()
     table["path"] = relpath
     entries.append(table)
     return entries[-1]  # type: ignore[no-any-return]
+
+
+def _names(path: Any, relpath: str) -> bool:
+    """Whether an entry's path names the file, written as ingest reads it ('./a.jpg',
+    'photos//a.jpg'): a second entry for the same file would make the file invalid."""
+    try:
+        return path == relpath or normal_path(str(path)) == relpath
+    except ValueError:
+        return False
 
 
 def _blank(value: Any) -> bool:
@@ -167,20 +186,24 @@ def _blank(value: Any) -> bool:
 def set_media_fields(doc: TOMLDocument, relpath: str, changes: dict[str, Any]
                      ) -> dict[str, tuple[Any, Any]]:
     """Set fields of the file's [[media]] entry (a blank value takes the key out);
-    returns {key: (old, new)} for each key that changed."""
-    table = _media_table(doc, relpath)
+    returns {key: (old, new)} for each key that changed. An entry is made only for a
+    change: a form sent back unchanged leaves the file as it was."""
+    found = _find_media(doc, relpath)
     changed: dict[str, tuple[Any, Any]] = {}
     for key, value in changes.items():
-        old = table.get(key)
+        old = found.get(key) if found is not None else None
         old = old.unwrap() if hasattr(old, "unwrap") else old
         new = None if _blank(value) else (list(value) if isinstance(value, tuple) else value)
-        if old == new:
-            continue
+        if old != new:
+            changed[key] = (old, new)
+    if not changed:
+        return changed
+    table = _media_table(doc, relpath)
+    for key, (_old, new) in changed.items():
         if new is None:
             del table[key]
         else:
             table[key] = new
-        changed[key] = (old, new)
     return changed
 
 

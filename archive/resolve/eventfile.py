@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import posixpath
 import re
@@ -552,12 +553,23 @@ def load_event(folder: Path) -> Event:
 
     Raises ManifestError when the file exists but cannot be read or is wrong.
     """
+    return load_event_version(folder)[0]
+
+
+def load_event_version(folder: Path) -> tuple[Event, str | None]:
+    """The event of a media folder and the SHA-256 of the event file's bytes it was read
+    from (None: no event file), read once: a form carrying that version shows those very
+    values, so a change made between reading and hashing cannot slip past the check of
+    a stale form (`eventedit.file_version` hashes the same bytes).
+
+    Raises ManifestError as load_event does.
+    """
     folder = folder.resolve()
     path = folder / EVENT_FILE
     try:
         raw = _read(path)
         if raw is None:
-            return default_event(folder)
+            return default_event(folder), None
         # A byte order mark (Windows editors write one) is no TOML, but no mistake either.
         content = raw.decode("utf-8-sig")
     except OSError as exc:
@@ -565,4 +577,4 @@ def load_event(folder: Path) -> Event:
     except UnicodeDecodeError as exc:
         raise ManifestError(path, "", f"not UTF-8 text (byte {exc.start}); save the file "
                             "as UTF-8") from None
-    return parse_event(content, path, folder)
+    return parse_event(content, path, folder), hashlib.sha256(raw).hexdigest()
