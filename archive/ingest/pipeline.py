@@ -109,8 +109,15 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
-    # Each worker loads the face models once, when it starts (not per file).
-    init = partial(prepare_worker, any(task.faces for task in tasks))
+    with_faces = any(task.faces for task in tasks)
+    if with_faces:
+        from archive.media.faces import load_models
+
+        # Loaded before the workers fork, the models are shared by them (copy on write,
+        # never written): one load, not one per worker. A worker started otherwise
+        # (forkserver, spawn) loads its own when it starts.
+        load_models()
+    init = partial(prepare_worker, with_faces)
 
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, **_bar_size(sys.stderr))
