@@ -9,9 +9,10 @@ one run:
     colour image, one upsampling step: `detector(image, 1)`) and a descriptor for
     every face. Target: <= 0.6x. The stage's own cost is timed on the frame the
     thumbnails need anyway. "The same detection" in the issue is read as that standard
-    detection, whose recall the stage's cheaper one (grey, enlarged 1.5 times) keeps on
-    these photographs; a second line gives the naive pipeline with the stage's own
-    detection too, which shows what the decode and the descriptors alone save.
+    detection, whose recall the stage's cheaper one (grey, two passes, small faces not
+    looked for in close-ups: archive/media/hog.py) keeps on these photographs; a second
+    line gives the naive pipeline with the stage's own detection too, which shows what
+    the decode and the descriptors alone save, and a third what the close-ups save.
 (b) full ingest (`--jobs 2`) files/s with faces on against `--no-faces`, each run
     five times, alternately; the median of each. Target: >= 0.25x. The CPU seconds a
     file costs each way, which a busy machine disturbs less, are given too.

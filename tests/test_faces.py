@@ -281,9 +281,10 @@ def _overlap(a: list[int], b: list[int]) -> float:
 def test_faces_read_from_thumbnails_are_those_read_from_the_files(
         tmp_path: Path, cli: Cli) -> None:
     """Every shared photograph, through ingest both ways. The thumbnail is the frame
-    the stage reads, JPEG-compressed once more: the boxes agree within 3 px, but where
-    that tips dlib to the neighbouring scale of its pyramid (5/6 apart): a box of the
-    same face (2 of the 19 faces)."""
+    the stage reads, JPEG-compressed once more: the boxes agree within 3 px (all 19
+    here), but where that tips dlib to the neighbouring scale of its pyramid (5/6
+    apart; 2 of the 19 with a single pass over the enlarged frame): a box of the same
+    face."""
     shared = faces_or_skip()
     models_or_skip()
     event = _event(tmp_path / "event")
