@@ -251,6 +251,29 @@ class FaceRecord:
     source: str | None = None
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    """A thumbnail the catalog names: its path in the archive and its size."""
+
+    path: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class UnscannedItem:
+    """An item the face stage has not read (ingested without it), with the thumbnails
+    its faces can be read from: `thumbnails` by name (small, large, strip)."""
+
+    id: str
+    kind: str
+    path: str
+    relpath: str
+    size: int
+    metadata: dict[str, Any]
+    thumbnails: dict[str, Thumbnail]
+
+
 @dataclass
 class ItemDetails:
     """An item with what the catalog holds beside it: the item JSON is made of these."""

@@ -52,6 +52,9 @@ SETTINGS: tuple[Setting, ...] = (
             "dark video may take"),
     Setting("face_detect_scale", 1.5, "how much a frame (at most thumbnail_large pixels) is "
             "enlarged for face detection: 1.5 finds faces from about 40 px high"),
+    Setting("face_closeup", 0.25, "share of a frame's shorter side: a face this high "
+            "makes it a close-up, where faces under about 80 px are not looked for "
+            "(0: looked for in every frame)"),
     Setting("face_descriptor_min", 60, "pixels: a face at least this high in that frame "
             "gets a descriptor (to identify it); smaller ones are only boxed"),
     Setting("face_regions", 100, "named XMP face regions read per packet"),

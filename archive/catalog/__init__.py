@@ -36,6 +36,7 @@ from archive.catalog.faces import (
     set_face_names,
     set_faces,
     unclustered_faces,
+    unscanned_items,
 )
 from archive.catalog.files import (
     copies_by_item,
@@ -140,6 +141,7 @@ __all__ = [
     "count_faces", "faces_named", "faces_of_item", "faces_to_resolve", "set_face_names",
     "set_faces", "clustered_faces", "face_refs", "faces_to_cluster", "set_clusters",
     "unclustered_faces", "face_of_item", "faces_of_person",
+    "unscanned_items",
     # files
     "copies_by_item", "copies_in_event", "delete_file", "files_of_event", "files_without_item",
     "item_of_file", "items_without_files", "media_files_of_item", "present_media_files",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
+from archive.catalog.blobs import stored_json
 from archive.catalog.database import Catalog
-from archive.model import ClusteredFace, Face, FaceRecord
+from archive.model import ClusteredFace, Face, FaceRecord, Thumbnail, UnscannedItem
 
 DESCRIPTOR_BYTES = 128 * 4  # 128 float32
 
@@ -152,3 +153,28 @@ def faces_of_person(catalog: Catalog, event_id: str, person_id: str,
         "WHERE f.person = ? AND i.event_id = ? "
         "ORDER BY f.w * f.h DESC, f.item_id, f.number LIMIT ?",
         (person_id, event_id, most))]
+
+
+def unscanned_items(catalog: Catalog, event_id: str) -> list[UnscannedItem]:
+    """The event's items that the face stage has not read, with their thumbnails, by
+    path.
+
+    Raises DamagedValue when an item's stored metadata no longer parses.
+    """
+    rows = catalog.db.execute(
+        "SELECT i.id, i.kind, i.path, i.relpath, i.size, i.metadata, t.name, "
+        "t.path AS thumb, t.width, t.height FROM items i "
+        "LEFT JOIN thumbnails t ON t.item_id = i.id WHERE i.event_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM face_scans s WHERE s.item_id = i.id) ORDER BY i.path, i.id",
+        (event_id,)).fetchall()
+    found: dict[str, UnscannedItem] = {}
+    for row in rows:
+        item = found.get(row["id"])
+        if item is None:
+            item = found[row["id"]] = UnscannedItem(
+                row["id"], row["kind"], row["path"], row["relpath"], row["size"],
+                stored_json(row["metadata"]), {})
+        if row["name"] is not None:
+            item.thumbnails[row["name"]] = Thumbnail(row["thumb"], row["width"],
+                                                     row["height"])
+    return list(found.values())

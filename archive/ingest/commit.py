@@ -7,6 +7,7 @@ item, a changed one, a move, or a duplicate copy.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 
@@ -27,10 +28,13 @@ from archive.catalog import (
     set_thumbnails,
 )
 from archive.errors import ArchiveWriteError
+from archive.fsnames import readable
 from archive.ingest.resolution import resolve_written
 from archive.ingest.summary import IngestSummary
 from archive.ingest.tasks import Outcome
 from archive.model import Event, FileRecord, Problem
+
+log = logging.getLogger(__name__)
 
 
 def _record_problems(catalog: Catalog, event_id: str, outcome: Outcome) -> None:
@@ -131,6 +135,21 @@ def commit_outcome(catalog: Catalog, event_id: str, outcome: Outcome,
     return result
 
 
+def commit_face_scan(catalog: Catalog, outcome: Outcome) -> None:
+    """Faces read from an unchanged item's thumbnails: they alone are written, which
+    marks the item read; its file, metadata and problems stay as they are. A scan that
+    failed (a thumbnail unreadable, the worker lost) is said in the log, and the next
+    ingest tries again."""
+    assert outcome.task.scan is not None
+    item_id = outcome.task.scan.id
+    said = log.debug if outcome.faces is not None else log.warning
+    for problem in outcome.problems:
+        said("%s (read for faces from its thumbnails): %s", readable(problem.path),
+             problem.message)
+    if outcome.faces is not None and item_place(catalog, item_id) is not None:
+        set_faces(catalog, item_id, outcome.faces)
+
+
 def _nothing_new(catalog: Catalog, outcome: Outcome) -> bool:
     """A retried file that failed again the same way, or that has an item and could not
     be read this time: what the catalog holds stays, and nothing is written."""
@@ -159,6 +178,9 @@ def commit_all(catalog: Catalog, event: Event, outcomes: Iterable[Outcome],
     def flush() -> None:
         with catalog.transaction() as revision:
             for outcome in batch:
+                if outcome.task.scan is not None:
+                    commit_face_scan(catalog, outcome)
+                    continue
                 result = commit_outcome(catalog, event.id, outcome, present)
                 setattr(summary, result, getattr(summary, result) + 1)
                 summary.warnings += sum(1 for p in outcome.problems if p.kind == "warning")

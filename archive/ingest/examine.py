@@ -24,6 +24,7 @@ from PIL import Image
 from archive import dates, settings
 from archive.errors import ArchiveWriteError, MediaError
 from archive.fsnames import within
+from archive.ingest.facestage import find_in_frames, read_thumbnail_faces, shown_size
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
 from archive.media import faces, posters, thumbs
 from archive.media import types as mediatypes
@@ -126,28 +127,6 @@ def _check_extension(task: Task, media_type: MediaType, out: Outcome) -> None:
                     f"{media_type.mime}; catalogued by its content", "warning")
 
 
-def _shown_size(image: Image.Image, meta: dict[str, Any]) -> tuple[int, int]:
-    """The original's size as displayed: its pixels, EXIF orientation applied (a video's
-    metadata has none); the decoded image's size when the metadata has no size."""
-    w, h = (meta.get("width"), meta.get("height"))
-    if not (isinstance(w, int) and isinstance(h, int)):
-        w, h = image.size  # a raw's embedded preview
-    return (h, w) if meta.get("orientation") in (5, 6, 7, 8) else (w, h)
-
-
-def _find_faces(task: Task, frames: list[tuple[float | None, Image.Image]],
-                shown: tuple[int, int], out: Outcome) -> None:
-    """The face stage: faces of frames already decoded, boxed in `shown` pixels."""
-    models = faces.load_models() if task.faces else None
-    if models is None:
-        return
-    try:
-        out.faces = [face for at, frame in frames
-                     for face in faces.find_faces(models, frame, shown, at)]
-    except (RuntimeError, ValueError) as exc:  # dlib raises RuntimeError
-        out.problem("faces", f"faces not read: {exc}", "warning")
-
-
 def _large_thumbnail(path: Path, out: Outcome) -> Image.Image | None:
     """The large thumbnail already made of this content, for the face stage; a damaged
     one costs the faces (a warning), never the item."""
@@ -201,7 +180,7 @@ def _photo(task: Task, media_type: MediaType, data: bytes, out: Outcome) -> None
         out.problem("thumbnail", f"embedded preview unreadable: {exc}", "warning")
         return
     if frame is not None:
-        _find_faces(task, [(None, frame)], _shown_size(image or frame, meta), out)
+        find_in_frames(task, [(None, frame)], shown_size(image or frame, meta), out)
 
 
 def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
@@ -225,7 +204,7 @@ def _video(task: Task, media_type: MediaType, out: Outcome) -> None:
             out.problem(exc.stage, str(exc))  # the item stays, without a poster
             return
         if frames:  # its width and height are upright already: no orientation
-            _find_faces(task, list(frames), _shown_size(frames[0][1], meta), out)
+            find_in_frames(task, list(frames), shown_size(frames[0][1], meta), out)
 
 
 def _sidecars(task: Task, out: Outcome) -> None:
@@ -247,13 +226,14 @@ def _sidecars(task: Task, out: Outcome) -> None:
 
 def examine(task: Task) -> Outcome:
     """Identify, extract and make thumbnails for one file; never raises for bad input.
+    A face-only task (`task.scan`) reads its item's thumbnails instead of the file.
 
     Warnings the libraries print about a file (Pillow's "Corrupt EXIF data"…) are
     recorded against it instead of going to the terminal.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = _examine(task)
+        out = read_thumbnail_faces(task) if task.scan else _examine(task)
     for message in dict.fromkeys(str(w.message) for w in caught[:20]):
         out.problem("extract", f"reader warning: {message}", "warning")
     return out

@@ -27,7 +27,7 @@ from archive.fsnames import readable
 from archive.ingest.clustering import cluster_new_faces
 from archive.ingest.commit import commit_all
 from archive.ingest.missing import record_missing
-from archive.ingest.plan import check_event_id, plan, record_scan_problems
+from archive.ingest.plan import Plan, check_event_id, face_scans, plan, record_scan_problems
 from archive.ingest.pool import TaskFailed, run_tasks
 from archive.ingest.resolution import follow_event_file, settle
 from archive.ingest.scan import scan
@@ -83,10 +83,25 @@ class FaceStage:
     quiet: bool = False
     decided: bool | None = None
 
-    def on(self) -> bool:
+    def on(self, reading: bool = True) -> bool:
+        """Whether faces are found. Without a file to read (`reading` false: only items
+        to read from their thumbnails, perhaps), asked without a word and not decided,
+        so that a machine without the extra hears of it only when files come."""
+        if self.decided is None and not reading:
+            return self.wanted and _faces_available(quiet=True)
         if self.decided is None:
             self.decided = self.wanted and _faces_available(self.quiet)
         return self.decided
+
+
+def _face_work(catalog: Catalog, event: Event, work: Plan, stage: FaceStage,
+               root: Path, debug: bool) -> None:
+    """With faces on: the files to read find faces too, and the unchanged items the face
+    stage has not read are read from their thumbnails."""
+    if not stage.on(reading=bool(work.tasks)):
+        return
+    work.tasks = [replace(task, faces=True) for task in work.tasks]
+    work.scans = face_scans(catalog, event.id, work, root, debug)
 
 
 def _outcomes(tasks: list[Task], jobs: int, progress: bool,
@@ -94,8 +109,15 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
-    # Each worker loads the face models once, when it starts (not per file).
-    init = partial(prepare_worker, any(task.faces for task in tasks))
+    with_faces = any(task.faces for task in tasks)
+    if with_faces:
+        from archive.media.faces import load_models
+
+        # Loaded before the workers fork, the models are shared by them (copy on write,
+        # never written): one load, not one per worker. A worker started otherwise
+        # (forkserver, spawn) loads its own when it starts.
+        load_models()
+    init = partial(prepare_worker, with_faces)
 
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, **_bar_size(sys.stderr))
@@ -139,12 +161,12 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     found = scan(event.folder)
     record_scan_problems(catalog, event.id, found)
     work = plan(catalog, event, found, archive.root, debug)
-    if work.tasks and (faces or FaceStage()).on():
-        work.tasks = [replace(task, faces=True) for task in work.tasks]
+    _face_work(catalog, event, work, faces or FaceStage(), archive.root, debug)
     summary.unchanged = work.unchanged
     summary.resolved = follow_event_file(catalog, event, event_changed, before, work.rereads)
-    if work.tasks:
-        outcomes = _outcomes(work.tasks, jobs or os.cpu_count() or 1, progress, timeout)
+    if work.tasks or work.scans:
+        outcomes = _outcomes(work.tasks + work.scans, jobs or os.cpu_count() or 1, progress,
+                             timeout)
         commit_all(catalog, event, outcomes, work.present, summary, work.retry,
                    settings.value("batch_size"))
     summary.missing, summary.pruned = record_missing(catalog, event.id, work.seen, prune)

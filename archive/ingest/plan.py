@@ -3,6 +3,7 @@ changed, unchanged, or to be examined again."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +15,15 @@ from archive.catalog import (
     files_of_event,
     replace_scan_problems,
     scan_problems,
+    unscanned_items,
 )
 from archive.errors import ArchiveError, ManifestError
+from archive.fsnames import readable
 from archive.ingest.scan import ScanEntry, ScanResult, pair_sidecars
 from archive.ingest.tasks import RETRIED_STAGES, Task
 from archive.model import Event, FileRecord, Problem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Plan:
     retry: set[str] = field(default_factory=set)
     unchanged: int = 0
     seen: set[str] = field(default_factory=set)  # every file found, sidecars too
+    # Face-only tasks: unchanged items read from their thumbnails (`face_scans`).
+    scans: list[Task] = field(default_factory=list)
 
     def present(self, path: str) -> bool:
         """Whether a file exists: as the scan found it in the event folder, else now."""
@@ -135,3 +142,24 @@ def plan(catalog: Catalog, event: Event, found: ScanResult, root: Path,
                                  tuple((s.path, s.size, s.mtime_ns) for s in entry.sidecars),
                                  str(root), debug))
     return result
+
+
+def face_scans(catalog: Catalog, event_id: str, work: Plan, root: Path,
+               debug: bool = False) -> list[Task]:
+    """Face-only tasks for the event's items that the face stage has not read (ingested
+    without it) and whose file is unchanged: their stored thumbnails are read, never
+    their file. An item whose file is read again anyway, or gone, is left to that; one
+    without a large thumbnail (audio, a raw without a preview) is left, said in the
+    debug log."""
+    tasks = []
+    for item in unscanned_items(catalog, event_id):
+        if not work.present(item.path) or item.path in work.rereads:
+            continue
+        if "large" not in item.thumbnails:
+            log.debug("%s: no thumbnail to find faces in; left without faces",
+                      readable(item.path))
+            continue
+        # The file is not read: no modification time is needed of it.
+        tasks.append(Task(item.path, item.relpath, item.size, 0, (), str(root), debug,
+                          faces=True, scan=item))
+    return tasks

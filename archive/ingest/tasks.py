@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.model import Face, Problem
+from archive.model import Face, Problem, UnscannedItem
 
 # Stages that make what is derived from a file (thumbnails, the poster and strip):
 # an error there keeps the item, and the file is examined again by the next ingest.
@@ -30,6 +30,9 @@ class Task:
     root: str  # the archive directory, for thumbnails
     debug: bool = False
     faces: bool = False  # run the face stage
+    # Set: not the file but this unchanged item's stored thumbnails are read, for faces
+    # alone (the item was ingested without the face stage).
+    scan: UnscannedItem | None = None
 
 
 @dataclass

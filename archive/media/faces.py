@@ -3,16 +3,17 @@ them with dlib (the `faces` extra: dlib-bin and face-recognition-models).
 
 The frame is the upright image of at most `thumbnail_large` pixels that thumbnails and
 posters are made from: the original is never decoded again for faces. Detection is
-dlib's HOG detector, which finds faces from about 80 px high; the frame, in grey
-(fhog reads colour for nothing here, and grey costs 30% less), is enlarged by
-`face_detect_scale` first so that faces of about 40 px are found. Measured on the faces
-of ../shared/faces pasted at 40 px into a 1280-px frame: 1.5 finds 9 of 10 of those 2.0
-(dlib's own upsampling) finds, in 0.13 s against 0.22 s. Faces lower than
+dlib's HOG detector in two passes (`hog`): faces from about 80 px on the frame itself,
+then from about 40 px on the frame enlarged by `face_detect_scale`. Measured on the
+12 portraits of ../shared/faces pasted 40 px high into 1280 x 853 frames: 1.5 finds
+all 12, as 2.0 (dlib's own upsampling, 1.8 times the pixels) does; at 36 px, 9 of the
+12 that 2.0 finds. Faces lower than
 `face_descriptor_min` get no descriptor (about 80 ms each): shrunk to 60 px, the
 portraits' descriptors stay within 0.18 of their full-size ones (median 0.13), against
 0.26 at 40 px.
 
-The models load once per worker process (`load_models`, from the worker's start).
+The models load once per process (`load_models`): ingest loads them before its
+workers fork, which then share them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import numpy as np
 from PIL import Image
 
 from archive import settings
+from archive.media import hog
+from archive.media.hog import Found
 from archive.model import Face
 
 log = logging.getLogger(__name__)
@@ -36,10 +39,13 @@ PREDICTOR = "shape_predictor_5_face_landmarks.dat"  # 5-point alignment
 ENCODER = "dlib_face_recognition_resnet_model_v1.dat"  # 128-d descriptors
 INSTALL_HINT = "install event-archive[faces] (scripts/setup does) to find faces"
 
+__all__ = ["Found", "Models", "describe", "detect", "find_faces", "load_models",
+           "unavailable"]
+
 
 @dataclass(frozen=True)
 class Models:
-    detector: Any  # dlib.fhog_object_detector
+    detectors: hog.Detectors
     predictor: Any  # dlib.shape_predictor
     encoder: Any  # dlib.face_recognition_model_v1
 
@@ -75,43 +81,26 @@ def unavailable() -> str | None:
 
 
 def load_models() -> Models | None:
-    """This process's models, loaded on the first call (0.4 s); None without the extra."""
+    """This process's models, loaded on the first call (0.1 s); None without the extra.
+    Ingest loads them before its workers fork, which then share their pages."""
     global _models
     if _models is None and unavailable() is None:
         import dlib
 
         folder = model_dir()
-        _models = Models(dlib.get_frontal_face_detector(),
+        _models = Models(hog.load_detectors(),
                          dlib.shape_predictor(str(folder / PREDICTOR)),
                          dlib.face_recognition_model_v1(str(folder / ENCODER)))
     return _models
 
 
-@dataclass(frozen=True)
-class Found:
-    """A detection in frame pixels."""
-
-    left: float
-    top: float
-    right: float
-    bottom: float
-    score: float
-
-    @property
-    def height(self) -> float:
-        return self.bottom - self.top
-
-
-def detect(models: Models, frame: Image.Image) -> list[Found]:
-    """HOG detections in `frame`, enlarged by face_detect_scale, in frame pixels."""
-    scale = settings.value("face_detect_scale")
-    grey = frame.convert("L")
-    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-    pixels = np.asarray(grey.resize(size, Image.Resampling.BILINEAR))
-    rects, scores, _kinds = models.detector.run(pixels, 0, 0.0)
-    return [Found(r.left() / scale, r.top() / scale, (r.right() + 1) / scale,
-                  (r.bottom() + 1) / scale, float(score))
-            for r, score in zip(rects, scores, strict=True)]
+def detect(models: Models, frame: Image.Image, closeup: float | None = None
+           ) -> list[Found]:
+    """Faces in `frame` from about 40 px high (`hog.detect`), in frame pixels; a
+    close-up is one with a face of `closeup` (the face_closeup setting unless given) of
+    its shorter side."""
+    return hog.detect(models.detectors, frame, settings.value("face_detect_scale"),
+                      settings.value("face_closeup") if closeup is None else closeup)
 
 
 def describe(models: Models, frame: Image.Image, found: list[Found]) -> list[bytes]:

@@ -4,6 +4,7 @@ and the face stage run on a photo as ingest runs it."""
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,48 @@ def stage_faces(path: Path, orientation: int | None = None) -> list[Face]:
         frame = thumbs.thumbnail_frame(image, exif_orientation)
     shown = (h, w) if exif_orientation in (5, 6, 7, 8) else (w, h)
     return find_faces(models, frame, shown)
+
+
+PORTRAITS = ("obama_2012_oval_office.jpg", "lisa_01.jpg", "lisa_03.jpg",
+             "lisa_zoom15cm.jpg", "susan_helms_portrait.jpg", "james_voss_portrait.jpg",
+             "william_shepherd_portrait.jpg", "peggy_whitson_portrait.jpg",
+             "london_006_neutral.jpg", "london_025_neutral.jpg", "london_030_neutral.jpg",
+             "london_042_neutral.jpg")  # the shared photographs of one person each
+
+
+def frame_of(path: Path) -> Image.Image:
+    """The frame the face stage reads of a photo (as made for thumbnails)."""
+    with Image.open(path) as image:
+        return thumbs.thumbnail_frame(image, image.getexif().get(0x0112)).convert("RGB")
+
+
+@functools.cache
+def _face(name: str) -> tuple[int, int, int]:
+    """The centre and height of dlib's box of a portrait's face in its frame, found
+    with one upsampling step, as dlib's examples do."""
+    import numpy as np
+
+    frame = frame_of(faces_or_skip() / name)
+    box = max(models_or_skip().detectors.every_level(np.asarray(frame), 1),
+              key=lambda r: r.height())
+    return box.center().x, box.center().y, box.height()
+
+
+def head(name: str, height: int) -> Image.Image:
+    """A portrait's head and shoulders, scaled so that its face is `height` px high."""
+    x, y, h = _face(name)
+    crop = frame_of(faces_or_skip() / name).crop((x - h, y - h, x + h, round(y + 1.2 * h)))
+    scale = height / h
+    return crop.resize((round(crop.width * scale), round(crop.height * scale)),
+                       Image.Resampling.LANCZOS)
+
+
+def crowd(height: int, background: str = "noface_great_sandy_desert.jpg") -> Image.Image:
+    """A 1280 x 853 frame with the twelve portraits' faces `height` px high, in three
+    rows, on a photograph without people."""
+    frame = frame_of(faces_or_skip() / background).resize((1280, 853),
+                                                          Image.Resampling.BICUBIC)
+    for n, name in enumerate(PORTRAITS):
+        frame.paste(head(name, height), (60 + (n % 4) * 300 + (n // 4) * 40,
+                                         60 + (n // 4) * 260))
+    return frame
