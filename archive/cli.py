@@ -489,6 +489,10 @@ def faces_group(ctx: click.Context, event_id: str | None, as_json: bool) -> None
          "no clusters of faces (ingest with the faces extra installed to find faces)")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def face_cluster_lines(clusters: list[dict[str, Any]]) -> list[str]:
     lines = []
     for c in clusters:
@@ -498,8 +502,9 @@ def face_cluster_lines(clusters: list[dict[str, Any]]) -> list[str]:
             who = (f"suggested: {hint['name'] or hint['person']} ({hint['person']}), "
                    f"because {hint['why']}")
         withheld = f", {c['withheld']} withheld" if c["withheld"] else ""
-        lines.append(f"cluster {c['cluster']}: {c['size']} faces in {c['items']} items"
-                     f"{withheld}  {who}".rstrip())
+        rejected = f"  not: {', '.join(c['rejected'])}" if c["rejected"] else ""
+        lines.append(f"cluster {c['cluster']}: {_count(c['size'], 'face')} in "
+                     f"{_count(c['items'], 'item')}{withheld}  {who}{rejected}".rstrip())
         lines += [f"    {sample}" for sample in c["samples"]]
     return lines
 

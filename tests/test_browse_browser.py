@@ -380,3 +380,20 @@ def test_long_titles_do_not_widen_a_phone_page(browser: Browser,
     with opened(browser, url, "phone") as page:
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_long_file_name_does_not_widen_an_item_page_on_a_phone(
+        browser: Browser, tmp_path: Path) -> None:
+    """The details table's file row: a name without spaces once made the page 443 px."""
+    from helpers.media import make_jpeg
+
+    event = tmp_path / "event"
+    make_jpeg(event / "photos" / "group_obama_biden_2010_official_white_house_photo.jpg")
+    cli = Cli(tmp_path / "archive")
+    cli("ingest", str(event))
+    [item] = cli.json("list")
+    with serving(tmp_path / "archive", tmp_path / "serve.log") as server, \
+            opened(browser, server.url, "phone") as page:
+        page.goto(f"/items/{item['id']}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the item page is {width} px wide"

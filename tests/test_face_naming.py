@@ -155,7 +155,8 @@ def test_a_media_entry_seeds_a_suggestion_naming_and_rejecting_keep_the_file(
     group = next(i for i in cli.json("list") if i["relpath"] == "group_iss002e7172.jpg")
     assert "voss" not in [p["id"] for p in group["people"]]
     cluster = _cluster_of(_clusters(cli), "james_voss_portrait.jpg#1")
-    assert cluster["suggestion"] is None  # not made again
+    assert cluster["suggestion"] is None and cluster["rejected"] == ["voss"]  # not again
+    assert "not: voss" in cli("faces") and "2 faces in 2 items" in cli("faces")
     assert "0 added, 0 updated, 2 unchanged" in cli("ingest", str(event))
 
 

@@ -82,6 +82,7 @@ class Cluster:
             "person": person,
             "name": names.get((events[0], person)) if person else None,
             "named": self.named, "suggestion": self.suggestion,
+            "rejected": sorted(self.rejected),
         }
 
 
