@@ -27,7 +27,13 @@ from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
 from archive.outputs.exports import FORMATS, export, refusal_summary, strict_refusals
-from archive.outputs.itemjson import camera_label, find_item, items_json, selected_items
+from archive.outputs.itemjson import (
+    camera_label,
+    find_item,
+    items_json,
+    require_ids,
+    selected_items,
+)
 from archive.outputs.report import build_report, report_lines, unmatched_line
 from archive.resolve.eventfile import load_event
 from archive.resolve.licenses import url_problem
@@ -481,12 +487,17 @@ def faces_group(ctx: click.Context, event_id: str | None, as_json: bool) -> None
     from archive.outputs.facelist import face_clusters
 
     with ctx.obj.open(readonly=True) as archive:
+        if event_id:
+            require_ids(archive.catalog, event=event_id)
         clusters = face_clusters(archive.catalog, event_id)
     if as_json:
         emit({"clusters": clusters})
         return
     echo("\n".join(face_cluster_lines(clusters)) or
          "no clusters of faces (ingest with the faces extra installed to find faces)")
+
+
+MAX_CLUSTER = 2**63 - 1  # SQLite's largest integer: a cluster number is one
 
 
 def _count(n: int, noun: str) -> str:
@@ -527,7 +538,7 @@ def _confirm(obj: Context, cluster: int, person: str, event_id: str | None, reje
 
 
 @faces_group.command("name")
-@click.argument("cluster", type=int)
+@click.argument("cluster", type=click.IntRange(1, MAX_CLUSTER))
 @click.argument("person")
 @click.option("--event", "event_id", help="Only the faces in this event.")
 @json_option
@@ -540,7 +551,7 @@ def faces_name(obj: Context, cluster: int, person: str, event_id: str | None,
 
 
 @faces_group.command("reject")
-@click.argument("cluster", type=int)
+@click.argument("cluster", type=click.IntRange(1, MAX_CLUSTER))
 @click.argument("person")
 @click.option("--event", "event_id", help="Only the faces in this event.")
 @json_option

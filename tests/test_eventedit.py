@@ -124,3 +124,39 @@ def test_any_title_typed_is_written_and_read_back(tmp_path_factory: pytest.TempP
         assert (folder / "event.toml").read_text(encoding="utf-8") == EVENT
         return
     assert load_event(folder).media[0].title == title
+
+
+def test_an_event_file_ingest_would_not_read_is_never_written(tmp_path: Path) -> None:
+    """As ingest reads it: a link out of the folder, a FIFO (it would hang with the
+    archive's lock held), a device: refused before anything is written."""
+    import os
+
+    outside = tmp_path / "outside.toml"
+    outside.write_text(EVENT, encoding="utf-8")
+    folder = tmp_path / "event"
+    folder.mkdir()
+    (folder / "event.toml").symlink_to(outside)
+
+    def edit(doc: object) -> None:
+        set_media_fields(doc, "photos/a.jpg", {"title": "New"})  # type: ignore[arg-type]
+
+    with pytest.raises(ManifestError, match="a link out of the event folder"):
+        edit_event_file(folder, folder / "event.toml", edit)
+    assert outside.read_text(encoding="utf-8") == EVENT
+    (folder / "event.toml").unlink()
+    os.mkfifo(folder / "event.toml")
+    with pytest.raises(ManifestError, match="not a regular file"):
+        edit_event_file(folder, folder / "event.toml", edit)
+    (folder / "event.toml").unlink()
+    (folder / "event.toml").symlink_to("/dev/zero")
+    with pytest.raises(ManifestError, match="a link out of the event folder|regular file"):
+        file_version(folder / "event.toml")
+
+
+def test_a_copy_left_by_a_killed_edit_goes_with_the_next_edit(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    left = folder / ".event-archive-edit.k1ll3d.toml"
+    left.write_text(EVENT, encoding="utf-8")
+    edit_event_file(folder, folder / "event.toml",
+                    lambda doc: set_media_fields(doc, "photos/a.jpg", {"title": "New"}))
+    assert sorted(p.name for p in folder.iterdir()) == ["event.toml"]

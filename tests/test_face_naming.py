@@ -301,3 +301,13 @@ def test_the_report_lists_faces_the_event_file_names_that_no_item_has(
     assert [(r["person"], r["key"], r["face"]) for r in rows] == [
         ("obama", "faces", "lisa_01.jpg#5"), ("obama", "faces", "gone.jpg#1")]
     assert "people[id='obama'].faces: 'gone.jpg#1' is no face" in cli("report")
+
+
+def test_cluster_numbers_past_sqlites_and_unknown_events_are_clear_errors(
+        tmp_path: Path, cli: Cli) -> None:
+    from archive.store import Archive
+
+    Archive.open(tmp_path / "archive").close()
+    out = cli("faces", "name", "99999999999999999999999", "lisa", code=2)
+    assert "not in the range" in out and "Traceback" not in out
+    assert "'nope'" in cli("faces", "--event", "nope", code=1)

@@ -21,11 +21,12 @@ from tomlkit.items import AoT, Array, Table
 
 from archive.errors import ManifestError
 from archive.model import FaceRef
-from archive.resolve.eventfile import parse_event
+from archive.resolve.eventfile import parse_event, read_event_file
 from archive.resolve.eventfile import relpath as normal_path
 
 KEYS = ("faces", "not_faces")
 T = TypeVar("T")
+TEMPORARY = ".event-archive-edit."  # the new file's name until it is renamed over
 
 
 def _person_table(doc: tomlkit.TOMLDocument, path: Path, person: str) -> Table:
@@ -83,11 +84,10 @@ class StaleEventFile(ManifestError):
 
 
 def file_version(event_file: Path) -> str:
-    """A digest of the event file's bytes: what a form carries to tell a stale edit."""
-    try:
-        return hashlib.sha256(event_file.resolve().read_bytes()).hexdigest()
-    except OSError as exc:
-        raise ManifestError(event_file, "", f"cannot read: {exc.strerror}") from None
+    """A digest of the event file's bytes: what a form carries to tell a stale edit.
+    Read as ingest reads it (read_event_file); no event file is ''."""
+    data = read_event_file(event_file)
+    return hashlib.sha256(data).hexdigest() if data is not None else ""
 
 
 def edit_event_file(folder: Path, event_file: Path, edit: Callable[[TOMLDocument], T],
@@ -100,11 +100,12 @@ def edit_event_file(folder: Path, event_file: Path, edit: Callable[[TOMLDocument
     someone else's change), and ManifestError when it cannot be read, `edit` refuses,
     or the edited file would not be a valid event file (then nothing is written).
     """
-    target = event_file.resolve()  # a link to the file stays a link
-    try:
-        data = target.read_bytes()
-    except OSError as exc:
-        raise ManifestError(event_file, "", f"cannot read: {exc.strerror}") from None
+    # Read as ingest reads it: a regular file in the folder (a link to one there is
+    # fine, and stays a link), of at most event_file_bytes; never a FIFO or a device.
+    data = read_event_file(event_file)
+    if data is None:
+        raise ManifestError(event_file, "", "no event file; write one (see README) first")
+    target = event_file.resolve()
     if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise StaleEventFile(event_file, "", "changed since this page was loaded; nothing "
                              "was written: load the page again and redo the change")
@@ -134,7 +135,9 @@ def write_faces(folder: Path, event_file: Path, person: str, refs: Sequence[Face
 def _replace(target: Path, text: str) -> None:
     """Write `text` to a new file beside `target`, flush it to disk, rename it over."""
     mode = target.stat().st_mode & 0o7777
-    fd, temporary = tempfile.mkstemp(prefix=".event.", suffix=".toml", dir=target.parent)
+    for left in target.parent.glob(TEMPORARY + "*"):
+        left.unlink(missing_ok=True)  # a writer killed before its rename (we hold the lock)
+    fd, temporary = tempfile.mkstemp(prefix=TEMPORARY, suffix=".toml", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)

@@ -225,7 +225,7 @@ def face_ref(value: Any) -> FaceRef:
     if not hash_ or not path or not number.isascii() or not number.isdigit() or \
             not 1 <= int(number) <= 99_999:
         raise ValueError(f"{value!r} is not a face; expected 'path#n', the n-th face "
-                         "(from 1) of a file, as `event-archive faces` names them")
+                         "(from 1 to 99999) of a file, as `event-archive faces` names them")
     return FaceRef(relpath(path), int(number))
 
 
@@ -309,14 +309,15 @@ def _check_faces(path: Path, people: list[Person]) -> None:
     """A face is the reference of one person at most, and never both named and
     rejected for the same person."""
     owner: dict[FaceRef, str] = {}
-    for n, person in enumerate(people):
+    for person in people:
+        key = f"people[id={person.id!r}].faces"
         for ref in person.faces:
             if ref in person.not_faces:
-                raise ManifestError(path, f"people[{n}].faces", f"{str(ref)!r} is also in "
-                                    "not_faces; a face is this person's or not")
+                raise ManifestError(path, key, f"{str(ref)!r} is also in not_faces; a face "
+                                    "is this person's or not")
             if owner.setdefault(ref, person.id) != person.id:
-                raise ManifestError(path, f"people[{n}].faces", f"{str(ref)!r} is already "
-                                    f"a face of {owner[ref]!r}; a face is one person's")
+                raise ManifestError(path, key, f"{str(ref)!r} is already a face of "
+                                    f"{owner[ref]!r}; a face is one person's")
 
 
 def _sessions(path: Path, data: dict[str, Any], day: dt.date | None) -> tuple[Session, ...]:
@@ -503,7 +504,7 @@ def default_event(folder: Path) -> Event:
     return Event(id=slug[:128], title=folder.name or slug, folder=folder)
 
 
-def _read(path: Path) -> bytes | None:
+def read_event_file(path: Path) -> bytes | None:
     """The bytes of the event file, None if there is none.
 
     Raises ManifestError for anything but a regular file of at most event_file_bytes
@@ -567,7 +568,7 @@ def load_event_version(folder: Path) -> tuple[Event, str | None]:
     folder = folder.resolve()
     path = folder / EVENT_FILE
     try:
-        raw = _read(path)
+        raw = read_event_file(path)
         if raw is None:
             return default_event(folder), None
         # A byte order mark (Windows editors write one) is no TOML, but no mistake either.

@@ -27,6 +27,8 @@ from .forms import FormInvalid
 from .reading import curator_archive
 from .writes import REFUSED, Refusal, refusal, write
 
+MAX_CLUSTER = 2**63 - 1  # SQLite's largest integer; a larger number is no cluster
+
 ACTIONS = ("name", "reject")
 _PERSON = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 
@@ -89,7 +91,7 @@ def _choice() -> tuple[str, str, str]:
     return action, person, request.form.get("state", "")
 
 
-@bp.post("/faces/<int:cluster>")
+@bp.post(f"/faces/<int(min=1, max={MAX_CLUSTER}):cluster>")
 def name_faces(cluster: int) -> Any:
     try:
         action, person, state = _choice()
