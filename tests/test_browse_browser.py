@@ -175,11 +175,11 @@ def test_the_arrow_keys_are_left_to_a_field_being_typed_in(browser: Browser,
         order = item_ids(page, "keller")
         page.goto(f"/items/{order[1]}?q=keller")
         count_navigations(page)
-        page.click("input[name=q]")
+        page.click("header input[name=q]")
         for key in ("ArrowRight", "ArrowLeft", "End"):
             page.keyboard.press(key)
         page.keyboard.type("s")
-        expect(page.locator("input[name=q]")).to_have_value("kellers")
+        expect(page.locator("header input[name=q]")).to_have_value("kellers")
         # With a modifier the keys are the browser's (Alt+Left is its own "back").
         page.locator("h1").click()
         page.keyboard.press("Shift+ArrowRight")
@@ -255,12 +255,12 @@ def test_back_to_results_keeps_the_query_and_the_page(browser: Browser, server: 
         expect(page.locator(".pager")).to_contain_text("page 2 of 4")
         page.locator(".card a").last.click()
         expect(page.locator(".viewer .position")).to_have_text("10 of 16")
-        expect(page.locator("input[name=q]")).to_have_value("keller")  # the box keeps it
+        expect(page.locator("header input[name=q]")).to_have_value("keller")  # the box keeps it
         page.click("#next-item")  # the first of the next page
         expect(page.locator(".viewer .position")).to_have_text("11 of 16")
         page.click("#back-to-results")
         expect(page.locator(".pager")).to_contain_text("page 3 of 4")
-        expect(page.locator("input[name=q]")).to_have_value("keller")
+        expect(page.locator("header input[name=q]")).to_have_value("keller")
         expect(page.locator(".sort[aria-current]")).to_have_text("oldest")
         assert page.url.endswith("/?q=keller&sort=date&page=3&limit=5")
 
@@ -302,7 +302,7 @@ def test_a_chip_takes_its_filter_off(browser: Browser, server: str, size: str) -
         assert box(page, "ul.chips")["y"] < PHONE["height"]  # on the first screen
         shot(page, f"chips-{size}", full_page=False)
         chips.filter(has_text="Session: Interreg Europe and Industrial Modernisation").click()
-        expect(page.locator("input[name=q]")).to_have_value("kind:photo")
+        expect(page.locator("header input[name=q]")).to_have_value("kind:photo")
         expect(page.locator("p.total")).to_contain_text("58 items")
         expect(chips).to_have_count(1)
         expect(page.locator(".sort[aria-current]")).to_have_text("oldest")  # kept

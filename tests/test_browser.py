@@ -50,7 +50,7 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
 
 def test_search_without_accents_then_narrow_by_facet(page: Page) -> None:
     page.goto("/")
-    page.fill("input[name=q]", "Peter Keller")
+    page.fill("header input[name=q]", "Peter Keller")
     page.click("header button[type=submit]")
     expect(page.locator("p.total")).to_contain_text("16 items")
     screenshot(page, "search")
