@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from archive.catalog.blobs import stored_json
 from archive.catalog.database import Catalog
+from archive.catalog.dialect import chunks, marks
 from archive.model import ClusteredFace, Face, FaceRecord, Thumbnail, UnscannedItem
 
 DESCRIPTOR_BYTES = 128 * 4  # 128 float32
@@ -64,15 +65,12 @@ def faces_named(catalog: Catalog, event_id: str, relpaths: Collection[str]
     descriptor, for those that have one)."""
     keys: dict[tuple[str, int], tuple[str, int]] = {}
     descriptors: dict[tuple[str, int], bytes] = {}
-    paths = sorted(set(relpaths))
-    for start in range(0, len(paths), 500):  # SQLite's bound parameters
-        chunk = paths[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk in chunks(sorted(set(relpaths))):
         for row in catalog.db.execute(
                 "SELECT fi.relpath, f.item_id, f.number, f.descriptor FROM files fi "
                 "JOIN faces f ON f.item_id = fi.item_id WHERE fi.event_id = ? AND "
-                f"fi.role = 'media' AND fi.state != 'failed' AND fi.relpath IN ({marks})",
-                (event_id, *chunk)):
+                "fi.role = 'media' AND fi.state != 'failed' AND fi.relpath IN "
+                f"({marks(len(chunk))})", (event_id, *chunk)):
             key = (row["item_id"], row["number"])
             keys[(row["relpath"], row["number"])] = key
             if row["descriptor"] is not None:

@@ -39,14 +39,15 @@ def _person_table(doc: tomlkit.TOMLDocument, path: Path, person: str) -> Table:
                         "table for them first")
 
 
-def _array(table: Table, key: str) -> Array:
+def _array(table: Table, path: Path, person: str, key: str) -> Array:
     if key not in table:
         array = tomlkit.array()
         array.multiline(True)
         table[key] = array
     value = table[key]
     if not isinstance(value, Array):
-        raise ManifestError(Path(), key, "expected an array of faces")
+        raise ManifestError(path, f"people[id={person!r}].{key}",
+                            "expected an array of faces ('path#n')")
     return value
 
 
@@ -71,7 +72,7 @@ def edit_faces(doc: tomlkit.TOMLDocument, path: Path, person: str,
         for someone in doc.get("people") or []:
             if someone is not table and isinstance(someone, dict):
                 _drop(someone.get("faces"), names)
-    array = _array(table, key)
+    array = _array(table, path, person, key)
     present = {str(v) for v in array}
     added = [ref for ref in wanted if ref not in present]
     for ref in added:
