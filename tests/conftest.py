@@ -16,6 +16,7 @@ from helpers.cli import Cli
 from helpers.corpus import corpus_or_skip
 from helpers.processes import LiveServer, serving
 from helpers.sample import SampleBuild
+from helpers.services import PostgresServer, RedisServer, temporary_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 # The sample event's file; scripts/make_sample_event.py adds the media.
@@ -122,3 +123,27 @@ def corpus() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # Worker processes start with forkserver; they must find the project's packages.
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of this test run's own (initdb in a temporary folder)."""
+    folder = temporary_folder("event-archive-pg-")
+    server = PostgresServer(folder).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server of this test run's own, on a free loopback port."""
+    folder = temporary_folder("event-archive-redis-")
+    server = RedisServer(folder).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
