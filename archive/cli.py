@@ -23,7 +23,6 @@ from archive.catalog import CatalogError
 from archive.errors import ArchiveError
 from archive.fsnames import ERRORS, readable_json
 from archive.ingest.pipeline import FaceStage, IngestSummary, ingest_folder
-from archive.locking import write_lock
 from archive.media import tools
 from archive.model import Event, taken_text
 from archive.outputs.exports import FORMATS, export, refusal_summary, strict_refusals
@@ -37,16 +36,19 @@ from archive.outputs.itemjson import (
 from archive.outputs.report import build_report, report_lines, unmatched_line
 from archive.resolve.eventfile import load_event
 from archive.resolve.licenses import url_problem
-from archive.store import CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
+from archive.store import CATALOG_ENV_VAR, CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
 from archive.terminal import echo
 
 
 class Context:
-    def __init__(self, archive_dir: Path, verbose: int, debug: bool) -> None:
+    def __init__(self, archive_dir: Path, verbose: int, debug: bool,
+                 catalog: str | None = None) -> None:
         self.archive_dir, self.verbose, self.debug = archive_dir, verbose, debug
+        self.catalog = catalog
 
     def open(self, create: bool = False, readonly: bool = False) -> Archive:
-        return Archive.open(self.archive_dir, create=create, readonly=readonly)
+        return Archive.open(self.archive_dir, create=create, readonly=readonly,
+                            catalog=self.catalog)
 
 
 def emit(data: Any) -> None:
@@ -54,6 +56,9 @@ def emit(data: Any) -> None:
 
 
 ARCHIVE_HELP = "Archive directory (default: $EVENT_ARCHIVE, else ./event-archive)."
+CATALOG_HELP = ("A new archive's catalog on PostgreSQL: postgresql://USER@HOST/DB (default: "
+                "$EVENT_ARCHIVE_CATALOG; without it, a SQLite file in the archive). The "
+                "archive remembers it.")
 VERBOSE_HELP = ("Say more: every per-file warning, and debug messages (-vv: those of "
                 "other libraries too).")
 QUIET_HELP = "Say only what went wrong."
@@ -65,6 +70,13 @@ def _archive_after_command(ctx: click.Context, _param: click.Parameter,
     obj = ctx.find_object(Context)
     if value is not None and obj is not None:
         obj.archive_dir = value
+
+
+def _catalog_after_command(ctx: click.Context, _param: click.Parameter,
+                           value: str | None) -> None:
+    obj = ctx.find_object(Context)
+    if value is not None and obj is not None:
+        obj.catalog = value
 
 
 def _verbose_after_command(ctx: click.Context, _param: click.Parameter, value: int) -> None:
@@ -85,6 +97,8 @@ def after_command_options() -> list[click.Option]:
     return [click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
                          expose_value=False, callback=_archive_after_command,
                          help=ARCHIVE_HELP),
+            click.Option(["--catalog"], metavar="URL", expose_value=False,
+                         callback=_catalog_after_command, help=CATALOG_HELP),
             click.Option(["-v", "--verbose"], count=True, expose_value=False,
                          callback=_verbose_after_command, help=VERBOSE_HELP),
             click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
@@ -170,13 +184,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path),
               envvar=ENV_VAR, default=None, help=ARCHIVE_HELP)
+@click.option("--catalog", metavar="URL", envvar=CATALOG_ENV_VAR, default=None,
+              help=CATALOG_HELP)
 @click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
 @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--debug", is_flag=True, help="Show tracebacks; re-raise per-file errors.")
 @click.version_option(package_name="event-archive")
 @click.pass_context
-def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool,
-         debug: bool) -> None:
+def main(ctx: click.Context, archive_dir: Path | None, catalog: str | None, verbose: int,
+         quiet: bool, debug: bool) -> None:
     """Archive and search the photos and videos of events.
 
     --archive, -v and -q go before or after the command; an --archive after it wins.
@@ -184,7 +200,8 @@ def main(ctx: click.Context, archive_dir: Path | None, verbose: int, quiet: bool
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors=ERRORS)
-    ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug)
+    ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug,
+                      catalog)
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:
@@ -222,13 +239,15 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
     summaries: list[IngestSummary] = []
     events = _load_events(obj, event_dirs, failures)
     if events:
-        with obj.open(create=True) as archive, write_lock(archive.lock_path, quiet=as_json):
+        ids = [event.id for _folder, event in events]
+        with obj.open(create=True) as archive, archive.write_lock(ids, quiet=as_json):
             options = {"jobs": jobs, "prune": prune, "faces": FaceStage(faces, quiet=as_json)}
             summaries = _ingest_events(obj, archive, events, failures, options, as_json)
             if summaries:
                 from indexer.sync import sync
 
-                sync(archive, quiet=as_json)  # -q: the log level hides its notice
+                with archive.index_lock():
+                    sync(archive, quiet=as_json)  # -q: the log level hides its notice
     if as_json:
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
@@ -525,7 +544,7 @@ def _confirm(obj: Context, cluster: int, person: str, event_id: str | None, reje
     from archive.ingest.naming import confirm_cluster
     from indexer.sync import sync
 
-    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
+    with obj.open() as archive, archive.write_lock(quiet=as_json):
         done = confirm_cluster(archive.catalog, cluster, person, reject, event_id)
         sync(archive, quiet=as_json)
     if as_json:
@@ -570,7 +589,7 @@ def reindex(obj: Context, as_json: bool) -> None:
     """Rebuild the search index from the catalog (searches keep working meanwhile)."""
     from indexer.sync import rebuild
 
-    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
+    with obj.open() as archive, archive.write_lock(quiet=as_json):
         result = rebuild(archive, "asked for")
     if as_json:
         emit({"revision": result.revision, "items": result.updated,
@@ -672,7 +691,7 @@ def _upgrade_index(obj: Context) -> None:
         if folder is None or read_schema(folder) == SCHEMA_VERSION:
             return
     try:
-        with obj.open() as archive, write_lock(archive.lock_path, wait=False):
+        with obj.open() as archive, archive.write_lock(wait=False):
             rebuild(archive, "made by an older version of event-archive", quiet=False)
     except ArchiveError as exc:  # busy, or read-only: the site says what to do
         echo(f"warning: the search index is outdated and was not rebuilt: {exc}", err=True)
@@ -693,7 +712,7 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
     from archive.ingest.batch import batch_ingest, table
     from indexer.sync import sync
 
-    with obj.open(create=True) as archive, write_lock(archive.lock_path, wait=wait,
+    with obj.open(create=True) as archive, archive.write_lock(wait=wait,
                                                      quiet=as_json):
         lines = batch_ingest(archive, list(roots), jobs, obj.debug, quiet=as_json)
         if any(line.ok for line in lines):
@@ -718,7 +737,7 @@ def verify(obj: Context, no_hashes: bool, as_json: bool) -> None:
     from archive.outputs.verify import verify_archive
     from indexer.check import check_index
 
-    with obj.open() as archive, write_lock(archive.lock_path, quiet=as_json):
+    with obj.open() as archive, archive.write_lock(quiet=as_json):
         result = verify_archive(archive, hashes=not no_hashes)
         # An index rebuilt from a damaged catalog would lose what the catalog lost.
         problems, repaired = check_index(archive) if result.catalog_ok else ([], [])

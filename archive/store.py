@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+import tomllib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import tomlkit
 
 from archive.catalog.database import RECOVER, Catalog, CatalogError
+from archive.locking import ArchiveBusy, write_lock
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
+# Where an archive whose catalog is on a PostgreSQL server keeps its address.
+SETTINGS_FILE = "archive.toml"
 DEFAULT_DIR = "event-archive"
 ENV_VAR = "EVENT_ARCHIVE"
+CATALOG_ENV_VAR = "EVENT_ARCHIVE_CATALOG"
+CATALOG_SCHEMES = ("postgresql://", "postgres://")
+# Advisory lock names of a PostgreSQL catalog: ingests share the archive's lock and hold
+# their event's; what changes the whole archive holds the archive's alone.
+ARCHIVE_LOCK = "archive"
+INDEX_LOCK = "index"
 
 
 def default_archive_dir() -> Path:
@@ -34,6 +52,74 @@ def _refuse_lost_catalog(root: Path) -> None:
                            f"holds an index and thumbnails; {RECOVER}")
 
 
+def recorded_catalog(root: Path) -> str | None:
+    """The catalog address the archive directory records (None: its SQLite file)."""
+    try:
+        text = (root / SETTINGS_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CatalogError(f"{root / SETTINGS_FILE}: cannot read it ({exc.strerror})") from None
+    try:
+        value = tomllib.loads(text).get("catalog")
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{root / SETTINGS_FILE}: not valid TOML ({exc})") from None
+    if not isinstance(value, str) or not value.startswith(CATALOG_SCHEMES):
+        raise CatalogError(f"{root / SETTINGS_FILE}: key 'catalog': not a postgresql:// "
+                           "address")
+    return value
+
+
+def _catalog_url(root: Path, given: str | None) -> str | None:
+    """The PostgreSQL catalog to open: the one the archive records, or the one given
+    for a new archive. Raises CatalogError when they differ."""
+    from archive.catalog.pgconnection import shown_url
+
+    if given is not None and not given.startswith(CATALOG_SCHEMES):
+        raise CatalogError(f"--catalog {given!r}: not a postgresql:// address (an archive "
+                           "without one keeps its catalog in its folder)")
+    recorded = recorded_catalog(root)
+    if recorded is None:
+        if given is not None and (root / CATALOG_FILE).exists():
+            raise CatalogError(f"{root}: this archive's catalog is its SQLite file; it "
+                               f"cannot move to {shown_url(given)} (ingest the events "
+                               "into a new archive)")
+        return given
+    if given is not None and shown_url(given) != recorded:
+        raise CatalogError(f"{root}: this archive's catalog is {recorded}, not "
+                           f"{shown_url(given)}")
+    return given or recorded
+
+
+def record_catalog(root: Path, url: str) -> None:
+    """Make `root` an archive whose catalog is at `url`."""
+    from archive.catalog.pgconnection import shown_url
+
+    document = tomlkit.document()
+    document.add(tomlkit.comment("This archive's catalog (event-archive --catalog). A "
+                                 "password goes in ~/.pgpass or $PGPASSWORD, not here."))
+    document["catalog"] = shown_url(url)
+    (root / SETTINGS_FILE).write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def _open_pg(root: Path, url: str, create: bool, readonly: bool, public: bool) -> Catalog:
+    from archive.catalog.pgdatabase import PgCatalog
+
+    recorded = (root / SETTINGS_FILE).exists()
+    if not recorded and not create:
+        raise CatalogError(f"{root}: no archive here; run 'event-archive ingest' first "
+                           "or pass --archive DIR")
+    catalog = PgCatalog(url, readonly=readonly and recorded, public=public)
+    if not recorded:
+        try:
+            (root / "thumbs").mkdir(parents=True, exist_ok=True)
+            record_catalog(root, url)
+        except OSError as exc:
+            catalog.close()
+            raise CatalogError(f"{root}: cannot create the archive: {exc.strerror}") from None
+    return catalog
+
+
 @dataclass
 class Archive:
     """Paths of an archive plus its open catalog; passed to whatever needs them."""
@@ -43,13 +129,17 @@ class Archive:
 
     @classmethod
     def open(cls, root: Path, create: bool = True, readonly: bool = False,
-             public: bool = False) -> Archive:
+             public: bool = False, catalog: str | None = None) -> Archive:
         """Open (and with `create`, make) the archive at `root`; `public`: read-only,
-        seeing published items alone (the site).
+        seeing published items alone (the site); `catalog`: a PostgreSQL catalog's
+        address for a new archive (the archive records it; later opens need none).
 
         Raises CatalogError when the directory or the catalog cannot be used.
         """
         root = Path(root).resolve()
+        url = _catalog_url(root, catalog)
+        if url is not None:
+            return cls(root=root, catalog=_open_pg(root, url, create, readonly, public))
         _refuse_lost_catalog(root)
         if not (root / CATALOG_FILE).exists():
             if not create:
@@ -74,6 +164,54 @@ class Archive:
     @property
     def lock_path(self) -> Path:
         return self.root / "ingest.lock"
+
+    @property
+    def shared(self) -> bool:
+        """Whether the catalog is on a server that several machines' processes share."""
+        return self.catalog.dialect.NAME == "postgresql"
+
+    @contextmanager
+    def write_lock(self, events: Iterable[str] | None = None, wait: bool = True,
+                   quiet: bool = False, timeout: float | None = None) -> Iterator[None]:
+        """Hold the archive for writing: for the ingest of `events`, or (None) for a
+        change of the whole archive. An SQLite archive has one writer at a time (a lock
+        file); a PostgreSQL one lets ingests of different events write together.
+
+        Raises ArchiveBusy when the lock is not had (at once without `wait`, or in
+        `timeout` seconds).
+        """
+        if not self.shared:
+            with write_lock(self.lock_path, wait=wait, quiet=quiet, timeout=timeout):
+                yield
+            return
+        names, shared = ([f"event:{e}" for e in events], [ARCHIVE_LOCK]) \
+            if events is not None else ([ARCHIVE_LOCK], [])
+        busy = (f"{self.root}: another process is writing "
+                f"{'these events' if events is not None else 'this archive'}")
+        catalog: Any = self.catalog
+        with catalog.locked(names, shared, wait=False) as had:
+            if had:
+                yield
+                return
+        if not wait:
+            raise ArchiveBusy(f"{busy}; try again when it has finished")
+        if not quiet:
+            log.warning("waiting: %s", busy)
+        with catalog.locked(names, shared, True, timeout) as had:
+            if not had:
+                raise ArchiveBusy(f"{busy} for {timeout:g} s; try again")
+            yield
+
+    @contextmanager
+    def index_lock(self) -> Iterator[None]:
+        """Hold the shared index for writing, within a write lock: an SQLite archive's
+        write lock holds it already; ingests of a PostgreSQL one take turns."""
+        if not self.shared:
+            yield
+            return
+        catalog: Any = self.catalog
+        with catalog.locked([INDEX_LOCK]):
+            yield
 
     def close(self) -> None:
         self.catalog.close()

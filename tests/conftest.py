@@ -40,7 +40,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     # No test of this run uses the sample: stop building it.
     build = session.config.stash.get(SAMPLE_BUILD, None)
-    if build is not None and not any({"sample", "sample_archive"} & set(
+    if build is not None and not any({"sample", "sample_archive", "sample_archive_sqlite"} & set(
             getattr(item, "fixturenames", ())) for item in session.items):
         build.stop()
 
@@ -61,12 +61,28 @@ def sample(pytestconfig: pytest.Config) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def sample_archive(catalog_engine: str, request: pytest.FixtureRequest) -> Path:
+    """The sample event ingested and indexed once per test run (and catalog engine),
+    shared by the tests that only read it (open it with `readonly=True`, or serve it). A
+    test that writes to an archive works on its own copy: `copy_archive(sample_archive,
+    dest)` costs a fraction of an ingest (the index is a relative symbolic link)."""
+    return request.getfixturevalue(f"sample_archive_{catalog_engine}")
+
+
 @pytest.fixture(scope="session")
-def sample_archive(sample: Path, pytestconfig: pytest.Config) -> Iterator[Path]:
-    """The sample event ingested and indexed once per test run, shared by the tests that
-    only read it (open it with `readonly=True`, or serve it). A test that writes to an
-    archive works on its own copy: `shutil.copytree(sample_archive, dest, symlinks=True)`
-    costs a fraction of an ingest (the index is a relative symbolic link)."""
+def sample_archive_postgresql(sample: Path, pg_server: PostgresServer,
+                              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("sample-pg") / "archive"
+    Cli(root)("--catalog", pg_server.create_database(next(DATABASE_NAMES)), "ingest",
+              str(sample))
+    before = _state(root)
+    yield root
+    assert _state(root) == before, "a test changed the shared sample archive; copy it first"
+
+
+@pytest.fixture(scope="session")
+def sample_archive_sqlite(sample: Path, pytestconfig: pytest.Config) -> Iterator[Path]:
     root = _sample_build(pytestconfig).wait_archive()
     before = _state(root)
     yield root
@@ -79,9 +95,39 @@ def _state(root: Path) -> tuple[int, str]:
         return archive.catalog.revision, os.readlink(archive.index_dir)
 
 
+# The catalog engines a test module marked `engines` runs against, each test once per
+# engine; the other modules use the embedded default.
+ENGINES = ("sqlite", "postgresql")
+DATABASE_NAMES = (f"archive_{n}" for n in itertools.count())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "catalog_engine" in metafunc.fixturenames and \
+            metafunc.definition.get_closest_marker("engines"):
+        metafunc.parametrize("catalog_engine", ENGINES, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def catalog_engine(request: pytest.FixtureRequest) -> str:
+    """The catalog engine of the archives this module's tests make."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="module")
+def new_archive(catalog_engine: str, request: pytest.FixtureRequest) -> Callable[[Path], Path]:
+    """`new_archive(root)`: make `root` an archive whose catalog is on this test's engine
+    (a PostgreSQL archive gets a database of its own); SQLite's needs nothing yet."""
+    def make(root: Path) -> Path:
+        if catalog_engine == "postgresql":
+            server = request.getfixturevalue("pg_server")
+            Archive.open(root, catalog=server.create_database(next(DATABASE_NAMES))).close()
+        return root
+    return make
+
+
 @pytest.fixture
-def archive_dir(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
+def archive_dir(tmp_path: Path, new_archive: Callable[[Path], Path]) -> Path:
+    return new_archive(tmp_path / "archive")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ the viewer's previous and next, the facets' chips, "More" and sort mark; bad inp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,9 @@ from helpers.browsing import CREATORS, EVIL, make_browsing_events
 from helpers.cli import Cli
 from helpers.html import Element, parse_html
 
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = pytest.mark.engines
+
 
 @pytest.fixture(scope="module")
 def client(sample_archive: Path) -> FlaskClient:
@@ -24,11 +28,12 @@ def client(sample_archive: Path) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def browsing(tmp_path_factory: pytest.TempPathFactory) -> tuple[FlaskClient, dict[str, str]]:
+def browsing(tmp_path_factory: pytest.TempPathFactory, new_archive: Callable[[Path], Path]
+             ) -> tuple[FlaskClient, dict[str, str]]:
     """The two browsing events (helpers/browsing.py) served: a client and the items' ids
     by file stem."""
     base = tmp_path_factory.mktemp("browsing")
-    cli = Cli(base / "archive")
+    cli = Cli(new_archive(base / "archive"))
     cli("ingest", *map(str, make_browsing_events(base / "events")))
     ids = {Path(i["relpath"]).stem: i["id"] for i in cli.json("list")}
     return create_app(base / "archive", {"TESTING": True}).test_client(), ids

@@ -14,7 +14,8 @@ import pytest
 from helpers.media import make_exif, make_jpeg, make_video, make_xmp
 
 # Slow: every test makes an event with a video and ingests it, some several times.
-pytestmark = pytest.mark.slow
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.engines]
 
 EVENT_TOML = """
 [event]

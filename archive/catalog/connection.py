@@ -24,24 +24,30 @@ _TO_STORE = re.compile("[\U0010fffd\ud800-\udfff]")
 _STORED = re.compile("\U0010fffd(\U0010fffd|[0-9a-f]{4})")
 
 
-def _storable(value: Any) -> Any:
-    if type(value) is not str or value.isascii() or not _TO_STORE.search(value):
+def _storable(value: Any, to_store: re.Pattern[str]) -> Any:
+    if type(value) is not str or (value.isascii() and "\x00" not in value) or \
+            not to_store.search(value):
         return value
-    return _TO_STORE.sub(lambda m: _ESC * 2 if m[0] == _ESC else f"{_ESC}{ord(m[0]):04x}",
-                         value)
+    return to_store.sub(lambda m: _ESC * 2 if m[0] == _ESC else f"{_ESC}{ord(m[0]):04x}",
+                        value)
 
 
-def _params(params: Any) -> Any:
+def escape_params(params: Any, to_store: re.Pattern[str] = _TO_STORE) -> Any:
+    """Query parameters with what the engine's text cannot hold (`to_store`) escaped."""
     if isinstance(params, dict):
-        return {key: _storable(value) for key, value in params.items()}
-    return tuple(_storable(value) for value in params)
+        return {key: _storable(value, to_store) for key, value in params.items()}
+    return tuple(_storable(value, to_store) for value in params)
 
 
-def _text(data: bytes) -> str:
-    text = data.decode("utf-8", "surrogateescape")
+def unescape_text(text: str) -> str:
+    """A stored text as it was before escape_params."""
     if _ESC not in text:
         return text
     return _STORED.sub(lambda m: _ESC if m[1] == _ESC else chr(int(m[1], 16)), text)
+
+
+def _text(data: bytes) -> str:
+    return unescape_text(data.decode("utf-8", "surrogateescape"))
 
 
 class _Connection(sqlite3.Connection):
@@ -52,10 +58,10 @@ class _Connection(sqlite3.Connection):
         self.text_factory = _text
 
     def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
-        return super().execute(sql, _params(params))
+        return super().execute(sql, escape_params(params))
 
     def executemany(self, sql: str, seq: Iterable[Any], /) -> sqlite3.Cursor:
-        return super().executemany(sql, (_params(params) for params in seq))
+        return super().executemany(sql, (escape_params(params) for params in seq))
 
 
 def _kind(mode: int) -> str:

@@ -29,7 +29,15 @@ __all__ = ["RECOVER", "Catalog", "CatalogError", "DamagedValue"]
 
 
 class Catalog:
-    """A connection to one catalog file, its transactions and its revision."""
+    """A connection to one catalog file, its transactions and its revision.
+
+    `dialect` is the module that spells what is the engine's own (SQLite's here;
+    `PgCatalog` has PostgreSQL's); the query modules take it from here.
+    """
+
+    dialect: Any = dialect
+    # What the engine's driver raises.
+    Error: type[Exception] = sqlite3.Error
 
     def __init__(self, path: Path, readonly: bool = False, public: bool = False) -> None:
         """`public`: a reader for the public (the site), which sees published items
@@ -46,9 +54,9 @@ class Catalog:
                 check_whole(self.db, path, found.st_size)
             dialect.prepare(self.db, readonly)
             if not readonly:
-                migrate(self.db, path)
+                migrate(self.db, str(path), dialect)
             if public:
-                show_published_only(self.db)
+                show_published_only(self.db, dialect)
         except (sqlite3.Error, CatalogError) as exc:
             self.db.close()
             if isinstance(exc, CatalogError):
@@ -65,10 +73,10 @@ class Catalog:
         with `values`, stored JSON that no longer parses (reading every row). A sound
         integrity check is remembered: this connection is the archive's one writer."""
         try:
-            found = [] if self._sound else dialect.integrity_problems(self.db)
+            found = [] if self._sound else self.dialect.integrity_problems(self.db)
             if not found and values:
                 found = self._damaged_values()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, DamagedValue) as exc:
             found = [str(exc)]
         self._sound = self._sound or not found
         return "; ".join(" ".join(f.split()) for f in found)[:200] or None
@@ -76,8 +84,8 @@ class Catalog:
     def _damaged_values(self) -> list[str]:
         found = []
         for table, columns in JSON_COLUMNS:
-            for row in self.db.execute(f"SELECT {dialect.ROW_ID}, {', '.join(columns)} "
-                                       f"FROM {table}"):
+            for row in self.db.execute(f"SELECT {self.dialect.ROW_NAME}, "
+                                       f"{', '.join(columns)} FROM {table}"):
                 try:
                     for value in tuple(row)[1:]:
                         json.loads(value)
@@ -91,7 +99,7 @@ class Catalog:
     def _damaged_faces(self) -> list[str]:
         """Faces whose stored values cannot be right: a descriptor of another size than
         128 float32, a box outside the picture (before schema 4, there are none)."""
-        if dialect.schema_version(self.db) < 4:
+        if self.schema_version < 4:
             return []
         rows = self.db.execute(
             "SELECT item_id, number FROM faces WHERE (descriptor IS NOT NULL AND "
@@ -104,11 +112,16 @@ class Catalog:
         before anything is written into it, or derived from it."""
         problem = self.damage()
         if problem:
-            raise CatalogError(f"{self.path}: the catalog is damaged ({problem}); {RECOVER}")
+            raise CatalogError(f"{self.name}: the catalog is damaged ({problem}); {RECOVER}")
 
     @property
     def schema_version(self) -> int:
-        return dialect.schema_version(self.db)
+        return self.dialect.schema_version(self.db)
+
+    @property
+    def name(self) -> str:
+        """How messages name the catalog: its file, or its server's address."""
+        return str(self.path)
 
     @property
     def revision(self) -> int:
@@ -127,24 +140,21 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[int]:
         """One write transaction that bumps the revision; yields the new revision."""
+        self._begin_write()
         try:
-            self.db.execute(dialect.BEGIN_WRITE)
-        except sqlite3.OperationalError as exc:
-            raise CatalogError(f"{self.path}: cannot write the catalog: {exc}") from None
-        try:
-            revision = self.revision + 1
+            revision = self._next_revision()
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
             self.revision_in_tx = revision
             yield revision
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self.Error as exc:
             self._rollback()
             # A plain DatabaseError is damage found in the file (a full disk or a lock
             # is an OperationalError): retrying cannot help.
             fix = ("run 'event-archive verify'" if type(exc) in (sqlite3.DatabaseError,
                                                                 DamagedValue)
                    else "run again when fixed")
-            raise CatalogError(f"{self.path}: cannot write the catalog ({exc}); nothing of "
+            raise CatalogError(f"{self.name}: cannot write the catalog ({exc}); nothing of "
                                f"this batch was kept, {fix}") from None
         except BaseException:
             self._rollback()
@@ -152,12 +162,21 @@ class Catalog:
         finally:
             self.revision_in_tx = None
 
+    def _begin_write(self) -> None:
+        try:
+            self.db.execute(dialect.BEGIN_WRITE)
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(f"{self.path}: cannot write the catalog: {exc}") from None
+
+    def _next_revision(self) -> int:
+        return self.revision + 1
+
     def _rollback(self) -> None:
-        if self.db.in_transaction:
-            try:
+        try:
+            if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # SQLite already rolled back (it does on a full disk)
+        except (self.Error, CatalogError):
+            pass  # already rolled back (SQLite does on a full disk; a lost server)
 
     def tx_revision(self) -> int:
         """The revision the open write transaction writes; RuntimeError outside one."""
@@ -169,16 +188,17 @@ class Catalog:
     def reading(self) -> Iterator[None]:
         """One read transaction: what is read inside it is one state of the catalog,
         whatever a writer commits meanwhile."""
-        self.db.execute(dialect.BEGIN_READ)
+        self.db.execute(self.dialect.BEGIN_READ)
         try:
             yield
         finally:
-            self.db.execute("COMMIT")
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
 
     # For tests and tools that look at the tables themselves; the program's own code
     # reads and writes through the query modules.
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         return self.db.execute(sql, tuple(params)).fetchall()
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self.db.execute(sql, tuple(params))

@@ -30,7 +30,7 @@ def item_details(catalog: Catalog, items: Sequence[ItemRecord]) -> list[ItemDeta
     """The items with their tags (people named as in their event), credit, thumbnails,
     present media files and faces, in the order given."""
     ids = [item.id for item in items]
-    tags = _related(catalog, "tags", ids, order=f"ORDER BY {dialect.ROW_ID}")
+    tags = _related(catalog, "tags", ids, order=f"ORDER BY {catalog.dialect.ROW_ID}")
     credits = _related(catalog, "credits", ids)
     thumbs = _related(catalog, "thumbnails", ids)
     files = _related(catalog, "files", ids, "AND role = 'media' AND state = 'present'",

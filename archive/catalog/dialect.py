@@ -23,7 +23,11 @@ IN_LIST = 500
 # A row's own number, which follows the order rows were written in: for tables with no
 # column saying it (a PostgreSQL catalog would give them one).
 ROW_ID = "rowid"
+# How verify names a row whose stored value is damaged.
+ROW_NAME = "rowid"
+NAME = "sqlite"
 BEGIN_WRITE = "BEGIN IMMEDIATE"  # takes the write lock now, not at the first write
+BEGIN_MIGRATION = BEGIN_WRITE
 BEGIN_READ = "BEGIN"
 
 
@@ -68,6 +72,11 @@ def schema_version(db: sqlite3.Connection) -> int:
 
 def set_schema_version(db: sqlite3.Connection, version: int) -> None:
     db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def migration(number: int, script: str) -> list[str]:
+    """The statements of migration `number` (from 1): SQLite runs them as written."""
+    return [statement for statement in script.split(";") if statement.strip()]
 
 
 def shadow_table(db: sqlite3.Connection, name: str, select: str) -> None:
@@ -136,3 +145,13 @@ def json_elements(column: str, path: str, alias: str) -> str:
 def holds_text(column: str) -> str:
     """A condition with one parameter: the column's text holds the parameter's."""
     return f"instr({column}, ?) > 0"
+
+
+def joined_text(expression: str) -> str:
+    """The values of `expression` in a group, joined by newlines."""
+    return f"group_concat({expression}, char(10))"
+
+
+def nulls_first(expression: str) -> str:
+    """An ORDER BY term that puts NULL first (SQLite's own order)."""
+    return expression

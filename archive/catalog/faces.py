@@ -26,7 +26,8 @@ def set_faces(catalog: Catalog, item_id: str, faces: Sequence[Face]) -> None:
     by the face stage. New faces are nobody's and in no cluster until resolution and
     clustering see them."""
     catalog.db.execute("DELETE FROM faces WHERE item_id = ?", (item_id,))
-    catalog.db.execute("INSERT OR IGNORE INTO face_scans (item_id) VALUES (?)", (item_id,))
+    catalog.db.execute("INSERT INTO face_scans (item_id) VALUES (?) ON CONFLICT DO NOTHING",
+                       (item_id,))
     catalog.db.executemany(
         "INSERT INTO faces (item_id, number, x, y, w, h, score, descriptor, frame_time) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -121,8 +122,9 @@ def clustered_faces(catalog: Catalog, cluster: int | None = None) -> list[Cluste
         ("f.cluster IS NOT NULL", ())
     rows = catalog.db.execute(
         "SELECT f.cluster, f.item_id, f.number, f.person, f.source, i.event_id, i.relpath, "
-        "i.withheld IS NOT NULL AS withheld, (SELECT group_concat(t.value, char(10)) FROM "
-        "tags t WHERE t.item_id = f.item_id AND t.kind = 'session') AS sessions "
+        "i.withheld IS NOT NULL AS withheld, (SELECT "
+        f"{catalog.dialect.joined_text('t.value')} FROM tags t WHERE t.item_id = f.item_id "
+        "AND t.kind = 'session') AS sessions "
         f"FROM faces f JOIN main.items i ON i.id = f.item_id WHERE {where} "
         "ORDER BY f.cluster, i.relpath, f.number", params)
     return [ClusteredFace(r["cluster"], r["item_id"], r["number"], r["event_id"],

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from archive.catalog.blobs import stored_json
 from archive.catalog.database import Catalog
-from archive.catalog.dialect import json_length, json_true, json_value
 from archive.catalog.schema import WITHHELD_IDS
 from archive.model import (
     AmbiguousItem,
@@ -70,9 +69,11 @@ def items_without(catalog: Catalog, what: str, event_id: str | None = None
 def ambiguous_items(catalog: Catalog, event_id: str | None = None) -> list[AmbiguousItem]:
     """Items taken during parallel sessions that resolution could not tell apart."""
     scope, params = _scope("i.event_id", event_id)
+    sql = catalog.dialect
     rows = catalog.db.execute(
-        f"SELECT i.path, i.id, {json_value('i.resolved', 'ambiguous')} FROM items i "
-        f"WHERE {json_length('i.resolved', 'ambiguous')} > 0 {scope} ORDER BY i.path", params)
+        f"SELECT i.path, i.id, {sql.json_value('i.resolved', 'ambiguous')} FROM items i "
+        f"WHERE {sql.json_length('i.resolved', 'ambiguous')} > 0 {scope} ORDER BY i.path",
+        params)
     return [AmbiguousItem(path, item, stored_json(sessions)) for path, item, sessions in rows]
 
 
@@ -80,10 +81,11 @@ def third_party_items(catalog: Catalog, event_id: str | None = None
                       ) -> list[ThirdPartyItem]:
     """Items whose embedded fields name someone the event's rights may not go to."""
     scope, params = _scope("i.event_id", event_id)
+    sql = catalog.dialect
     rows = catalog.db.execute(
-        f"SELECT i.path, i.id, i.event_id, {json_value('i.resolved', 'rights.third_party')} "
-        f"FROM items i WHERE {json_length('i.resolved', 'rights.third_party')} > 0 {scope} "
-        "ORDER BY i.path", params)
+        f"SELECT i.path, i.id, i.event_id, {sql.json_value('i.resolved', 'rights.third_party')} "
+        f"FROM items i WHERE {sql.json_length('i.resolved', 'rights.third_party')} > 0 "
+        f"{scope} ORDER BY i.path", params)
     return [ThirdPartyItem(path, item, event, stored_json(named))
             for path, item, event, named in rows]
 
@@ -92,7 +94,7 @@ def license_conflicts(catalog: Catalog, event_id: str | None = None
                       ) -> list[LicenseConflict]:
     """Items whose embedded licence differs from the one the event gives."""
     scope, params = _scope("i.event_id", event_id)
-    found = json_value("i.resolved", "rights.license_conflict")
+    found = catalog.dialect.json_value("i.resolved", "rights.license_conflict")
     rows = catalog.db.execute(f"SELECT i.path, i.id, i.event_id, {found} FROM items i "
                               f"WHERE {found} IS NOT NULL {scope} ORDER BY i.path", params)
     return [LicenseConflict(path, item, event, **stored_json(conflict))
@@ -102,19 +104,21 @@ def license_conflicts(catalog: Catalog, event_id: str | None = None
 def unknown_cameras(catalog: Catalog, event_id: str | None = None) -> list[UnknownCamera]:
     """Cameras of the items that the event file does not list, with their item counts."""
     scope, params = _scope("i.event_id", event_id)
-    camera = [json_value("i.metadata", f"camera.{key}") for key in ("make", "model",
-                                                                     "serial")]
+    sql = catalog.dialect
+    camera = [sql.json_value("i.metadata", f"camera.{key}") for key in ("make", "model",
+                                                                        "serial")]
     return _read(catalog, UnknownCamera, (
         f"SELECT i.event_id, {', '.join(camera)}, COUNT(*) FROM items i "
-        f"WHERE {camera[1]} IS NOT NULL AND NOT {json_true('i.resolved', 'camera_known')} "
-        f"{scope} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"), params)
+        f"WHERE {camera[1]} IS NOT NULL AND NOT {sql.json_true('i.resolved', 'camera_known')} "
+        f"{scope} GROUP BY 1, 2, 3, 4 ORDER BY 1, "
+        f"{', '.join(sql.nulls_first(str(n)) for n in (2, 3, 4))}"), params)
 
 
 def dated_by_file(catalog: Catalog, event_id: str | None = None) -> list[ItemPath]:
     """Items whose time is only their file's modification time."""
     scope, params = _scope("i.event_id", event_id)
     return _read(catalog, ItemPath, "SELECT i.path, i.id FROM items i WHERE "
-                 f"{json_value('i.resolved', 'taken_source')} = 'file' {scope} "
+                 f"{catalog.dialect.json_value('i.resolved', 'taken_source')} = 'file' {scope} "
                  "ORDER BY i.path", params)
 
 

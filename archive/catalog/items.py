@@ -10,7 +10,7 @@ from typing import Any
 
 from archive.catalog.blobs import stored_json, to_json
 from archive.catalog.database import Catalog
-from archive.catalog.dialect import chunks, json_value, marks
+from archive.catalog.dialect import chunks, marks
 from archive.catalog.errors import DamagedValue
 from archive.model import Cue, ItemPlace, ItemRecord, ThumbnailRecord
 
@@ -49,8 +49,9 @@ def transcript_of(catalog: Catalog, item_id: str) -> list[Cue] | None:
     A stored cue that is not {start, end, text} with numbers and text is left out, and so
     is a transcript that is no list: neither stops a page that shows the rest.
     """
-    row = catalog.db.execute(f"SELECT {json_value('metadata', 'transcript')} FROM items "
-                             "WHERE id = ?", (item_id,)).fetchone()
+    transcript = catalog.dialect.json_value("metadata", "transcript")
+    row = catalog.db.execute(f"SELECT {transcript} FROM items WHERE id = ?",
+                             (item_id,)).fetchone()
     if row is None:
         return None
     try:
@@ -110,7 +111,8 @@ def select_items(catalog: Catalog, event: str | None = None, session: str | None
         most = " LIMIT ?"
         params.append(limit)
     return _records(catalog.db.execute(
-        f"SELECT i.* FROM items i {where} ORDER BY i.event_id, i.taken, i.relpath{most}",
+        f"SELECT i.* FROM items i {where} ORDER BY i.event_id, "
+        f"{catalog.dialect.nulls_first('i.taken')}, i.relpath{most}",
         params))
 
 
@@ -127,14 +129,16 @@ def items_of_person(catalog: Catalog, event_id: str, person_id: str) -> list[Ite
     return _records(catalog.db.execute(
         "SELECT i.* FROM items i JOIN tags t ON t.item_id = i.id WHERE t.kind = 'person' "
         "AND t.value = ? AND i.event_id = ? ORDER BY CASE t.relation WHEN 'shown' THEN 0 "
-        "WHEN 'session' THEN 1 ELSE 2 END, i.taken", (person_id, event_id)))
+        f"WHEN 'session' THEN 1 ELSE 2 END, {catalog.dialect.nulls_first('i.taken')}, "
+        "i.relpath", (person_id, event_id)))
 
 
 def items_by_creator(catalog: Catalog, event_id: str, person_id: str) -> list[ItemRecord]:
     """The items whose creator is the person (by name or alias), in time order."""
     return _records(catalog.db.execute(
         f"SELECT i.* FROM items i WHERE i.event_id = ? AND "
-        f"{json_value('i.resolved', 'rights.creator_person')} = ? ORDER BY i.taken, i.path",
+        f"{catalog.dialect.json_value('i.resolved', 'rights.creator_person')} = ? "
+        f"ORDER BY {catalog.dialect.nulls_first('i.taken')}, i.path",
         (event_id, person_id)))
 
 

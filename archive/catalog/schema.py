@@ -3,10 +3,8 @@ version the dialect keeps)."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+from typing import Any
 
-from archive.catalog import dialect
 from archive.catalog.errors import CatalogError
 
 MIGRATIONS: tuple[str, ...] = (
@@ -125,26 +123,33 @@ JSON_COLUMNS = (("items", ("metadata", "resolved")), ("events", ("data",)),
                 ("sessions", ("data",)), ("people", ("data",)))
 
 
-def show_published_only(db: sqlite3.Connection) -> None:
+def show_published_only(db: Any, dialect: Any) -> None:
     """Make this connection read `items` as the published items alone. A catalog not yet
     migrated to schema 3 withholds nothing (consent came with it)."""
     if dialect.schema_version(db) >= 3:
         dialect.shadow_table(db, "items", PUBLISHED_ITEMS)
 
 
-def migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Apply the migrations the catalog lacks, each in its own transaction.
+def refuse_newer(version: int, name: str) -> None:
+    """Raises CatalogError for a catalog made by a newer program."""
+    if version > len(MIGRATIONS):
+        raise CatalogError(f"{name}: catalog schema {version} is newer than this "
+                           f"program ({len(MIGRATIONS)}); upgrade event-archive")
 
-    Raises CatalogError for a catalog made by a newer program.
+
+def migrate(db: Any, name: str, dialect: Any) -> None:
+    """Apply the migrations the catalog lacks, each in its own transaction (`dialect`:
+    the engine's module, which spells them).
+
+    Raises CatalogError for a catalog made by a newer program. Two programs opening the
+    catalog at once apply each migration once: the second finds it done.
     """
     version = dialect.schema_version(db)
-    if version > len(MIGRATIONS):
-        raise CatalogError(f"{path}: catalog schema {version} is newer than this "
-                           f"program ({len(MIGRATIONS)}); upgrade event-archive")
+    refuse_newer(version, name)
     for number in range(version, len(MIGRATIONS)):
-        db.execute(dialect.BEGIN_WRITE)
-        for statement in MIGRATIONS[number].split(";"):
-            if statement.strip():
+        db.execute(dialect.BEGIN_MIGRATION)
+        if dialect.schema_version(db) == number:
+            for statement in dialect.migration(number + 1, MIGRATIONS[number]):
                 db.execute(statement)
-        dialect.set_schema_version(db, number + 1)
+            dialect.set_schema_version(db, number + 1)
         db.execute("COMMIT")

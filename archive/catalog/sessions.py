@@ -33,7 +33,8 @@ def _record(row: sqlite3.Row) -> SessionRecord:
 def sessions_of_event(catalog: Catalog, event_id: str) -> list[SessionRecord]:
     """The event's whole programme, in time order."""
     return [_record(row) for row in catalog.db.execute(
-        "SELECT * FROM sessions WHERE event_id = ? ORDER BY day, start, room", (event_id,))]
+        f"SELECT * FROM sessions WHERE event_id = ? ORDER BY day, start, "
+        f"{catalog.dialect.nulls_first('room')}", (event_id,))]
 
 
 def get_session(catalog: Catalog, event_id: str, session_id: str) -> SessionRecord | None:
@@ -91,9 +92,9 @@ def roles_of_person(catalog: Catalog, event_id: str, person_id: str) -> list[Ses
     for role, key in (("moderator", "moderators"), ("speaker", "speakers")):
         picks.append(
             f"SELECT s.id, s.title, '{role}' AS role, s.day, s.start, s.room, '{key}' AS "
-            f"list FROM sessions s, {dialect.json_elements('s.data', key, 'r')} WHERE "
-            f"s.event_id = ? AND {dialect.holds_text('s.data')} AND r.value = ?")
+            f"list FROM sessions s, {catalog.dialect.json_elements('s.data', key, 'r')} WHERE "
+            f"s.event_id = ? AND {catalog.dialect.holds_text('s.data')} AND r.value = ?")
     params = (event_id, json.dumps(person_id), person_id)
-    rows = catalog.db.execute(" UNION ALL ".join(picks)
-                              + " ORDER BY day, start, room, list", params * 2)
+    order = f" ORDER BY day, start, {catalog.dialect.nulls_first('room')}, list"
+    rows = catalog.db.execute(" UNION ALL ".join(picks) + order, params * 2)
     return [SessionRole(r["id"], r["title"], r["role"]) for r in rows]

@@ -20,7 +20,7 @@ from flask import current_app
 from archive.catalog import Catalog, CatalogError
 from archive.errors import ArchiveError, ManifestError
 from archive.ingest.curation import StaleCluster
-from archive.locking import ArchiveBusy, write_lock
+from archive.locking import ArchiveBusy
 from archive.resolve.eventedit import StaleEventFile
 from archive.store import Archive
 from indexer.sync import sync
@@ -40,7 +40,7 @@ def write(change: Callable[[Catalog], T]) -> tuple[T, str | None]:
     """
     wait = float(current_app.config["CURATE_LOCK_WAIT"])
     with Archive.open(site().root, create=False) as archive, \
-            write_lock(archive.lock_path, timeout=wait):
+            archive.write_lock(timeout=wait):
         result = change(archive.catalog)
         return result, _synced(archive)
 

@@ -1,0 +1,113 @@
+"""`PgCatalog`: the catalog on a PostgreSQL server, the same tables and behaviour as
+the SQLite file's (`Catalog`), for archives that outgrow one machine.
+
+What differs is below the query modules: the revision comes from a sequence, each
+write transaction takes one advisory lock so that revisions commit in order, and
+ingests lock their event alone (`event_lock`), not the whole archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from archive.catalog import pgdialect
+from archive.catalog.database import Catalog
+from archive.catalog.errors import CatalogError
+from archive.catalog.pgconnection import PgConnection, shown_url
+from archive.catalog.schema import migrate, refuse_newer, show_published_only
+
+# How often a lock that may wait only so long is asked for again.
+LOCK_POLL = 0.05
+
+
+class PgCatalog(Catalog):
+    """A connection to a PostgreSQL catalog (`url`: libpq's postgresql://... address)."""
+
+    dialect: Any = pgdialect
+
+    def __init__(self, url: str, readonly: bool = False, public: bool = False) -> None:
+        self.url, self.public = url, public
+        self.path = shown_url(url)  # type: ignore[assignment]  # names it in messages
+        readonly = readonly or public
+        self.db = PgConnection(url, readonly)  # type: ignore[assignment]
+        import psycopg
+
+        self.Error = psycopg.Error
+        try:
+            if readonly:
+                refuse_newer(pgdialect.schema_version(self.db), self.name)
+            else:
+                migrate(self.db, self.name, pgdialect)
+            if public:
+                show_published_only(self.db, pgdialect)
+            if readonly:
+                self.db.make_readonly()
+        except BaseException:
+            self.db.close()
+            raise
+        self.revision_in_tx: int | None = None
+        self._sound = True
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        """Whether the database holds a catalog (an empty one holds nothing yet)."""
+        return self.schema_version > 0
+
+    def _begin_write(self) -> None:
+        self.db.execute(pgdialect.BEGIN_WRITE)
+
+    def _next_revision(self) -> int:
+        return self.db.execute(
+            f"SELECT nextval('{pgdialect.REVISION_SEQUENCE}')").fetchone()[0]
+
+    @contextmanager
+    def locked(self, names: Iterable[str], shared: Iterable[str] = (),
+               wait: bool = True, timeout: float | None = None) -> Iterator[bool]:
+        """Hold advisory locks while the block runs: exclusive ones on `names`, shared
+        ones on `shared`. Session locks, so the server drops them when this connection
+        ends, killed or not. Yields False, holding nothing, when another session holds
+        one and it may not wait (`wait` false, or `timeout` seconds passed)."""
+        wanted = [(lock_key(n), False) for n in names] + \
+            [(lock_key(n), True) for n in shared]
+        wanted.sort()  # one order for every process: no deadlock between two of them
+        held: list[tuple[int, bool]] = []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            for key, is_shared in wanted:
+                if not self._lock(key, is_shared, wait, deadline):
+                    yield False
+                    return
+                held.append((key, is_shared))
+            yield True
+        finally:
+            for key, is_shared in reversed(held):
+                unlock = "pg_advisory_unlock_shared" if is_shared else "pg_advisory_unlock"
+                try:
+                    self.db.execute(f"SELECT {unlock}(?)", (key,))
+                except CatalogError:
+                    break  # the connection is gone, and its locks with it
+
+    def _lock(self, key: int, shared: bool, wait: bool, deadline: float | None) -> bool:
+        suffix = "_shared" if shared else ""
+        if wait and deadline is None:
+            self.db.execute(f"SELECT pg_advisory_lock{suffix}(?)", (key,))
+            return True
+        while True:
+            if self.db.execute(f"SELECT pg_try_advisory_lock{suffix}(?)",
+                               (key,)).fetchone()[0]:
+                return True
+            if not wait or deadline is None or time.monotonic() >= deadline:
+                return False
+            time.sleep(LOCK_POLL)
+
+
+def lock_key(name: str) -> int:
+    """A stable 63-bit advisory lock key for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1

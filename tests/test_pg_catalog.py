@@ -1,0 +1,251 @@
+"""The catalog on a real PostgreSQL server: what only a shared server has (advisory
+locks per event, a revision sequence, migrations raced by several processes, a server
+that restarts) and the faults a killed committer leaves. Everything else about the
+catalog runs against PostgreSQL in the modules marked `engines`."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.catalog import count_items
+from archive.catalog.pgdatabase import PgCatalog
+from archive.catalog.schema import MIGRATIONS
+from archive.store import Archive
+
+from helpers.archives import snapshot
+from helpers.media import make_jpeg
+from helpers.processes import poll_until, stopped_when
+from helpers.services import PostgresServer, temporary_folder
+
+# Slow: real ingests of a hundred photos, stopped, killed and resumed.
+pytestmark = pytest.mark.slow
+
+COUNT = 120
+
+
+def event_folder(folder: Path, event_id: str, count: int = COUNT, first: int = 0) -> Path:
+    """An event of `count` photos, each its own content (numbered from `first`)."""
+    (folder / "event.toml").parent.mkdir(parents=True, exist_ok=True)
+    (folder / "event.toml").write_text(f'[event]\nid = "{event_id}"\ntitle = "{event_id}"\n',
+                                       encoding="utf-8")
+    for i in range(first, first + count):
+        make_jpeg(folder / f"d{i % 3}" / f"IMG_{i:04d}.jpg", size=(700 + i, 500))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return event_folder(tmp_path_factory.mktemp("pg-event") / "event", "pg-event")
+
+
+@pytest.fixture(scope="module")
+def reference(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The photos ingested in one go into an SQLite archive: what every run must equal."""
+    root = tmp_path_factory.mktemp("reference") / "archive"
+    assert run_ingest(root, photos).returncode == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[PostgresServer]:
+    """A cluster of this module's own, which its tests restart."""
+    folder = temporary_folder("event-archive-pg-restart-")
+    server = PostgresServer(folder).start()
+    yield server
+    server.stop()
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pg_archive(server: PostgresServer, root: Path, name: str) -> Path:
+    Archive.open(root, catalog=server.create_database(name)).close()
+    return root
+
+
+def ingest_command(root: Path, *folders: Path) -> list[str]:
+    return [sys.executable, "-m", "archive", "--archive", str(root), "ingest", "-j", "2",
+            *map(str, folders)]
+
+
+def run_ingest(root: Path, *folders: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(ingest_command(root, *folders), capture_output=True, timeout=300)
+
+
+def start_ingest(root: Path, *folders: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(ingest_command(root, *folders), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def between_transactions(root: Path) -> bool:
+    """Whether some items are committed and no other session is inside a transaction:
+    a process stopped now holds no lock that writers wait for."""
+    with Archive.open(root, readonly=True) as archive:
+        busy = archive.catalog.query(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+            "pid <> pg_backend_pid() AND state <> 'idle'")[0][0]
+        return busy == 0 and count_items(archive.catalog) > 0
+
+
+def items_of(root: Path) -> int:
+    """Items committed (PostgreSQL's readers never wait for its writers)."""
+    with Archive.open(root, readonly=True) as archive:
+        return count_items(archive.catalog)
+
+
+def test_a_postgresql_restart_mid_ingest_is_one_line_and_a_rerun_completes(
+        own_server: PostgresServer, photos: Path, reference: Path, tmp_path: Path) -> None:
+    root = pg_archive(own_server, tmp_path / "archive", "restarted")
+    proc = start_ingest(root, photos)
+    try:
+        assert stopped_when(proc, lambda: items_of(root) > 0, "a committed batch")
+        own_server.stop(fast=True)  # sessions cut, as a server restart cuts them
+        own_server.launch()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    _, stderr = proc.communicate(timeout=120)
+    lines = stderr.decode().strip().splitlines()
+    assert proc.returncode == 1, lines
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "catalog" in lines[0], lines
+    assert 0 < items_of(root) < COUNT
+
+    again = run_ingest(root, photos)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(root) == snapshot(reference)
+
+
+def test_a_killed_committer_loses_nothing_and_doubles_nothing(
+        pg_server: PostgresServer, photos: Path, reference: Path, tmp_path: Path) -> None:
+    root = pg_archive(pg_server, tmp_path / "archive", "killed_committer")
+    proc = start_ingest(root, photos)
+    try:
+        assert stopped_when(proc, lambda: items_of(root) > 0, "a committed batch")
+        proc.kill()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    proc.communicate(timeout=120)
+    assert 0 < items_of(root) < COUNT
+
+    again = run_ingest(root, photos)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(root) == snapshot(reference)
+
+
+def test_ingests_of_two_events_write_together_and_one_event_waits_for_itself(
+        pg_server: PostgresServer, tmp_path: Path) -> None:
+    first = event_folder(tmp_path / "first", "first", 60)
+    second = event_folder(tmp_path / "second", "second", 30, first=500)
+    root = pg_archive(pg_server, tmp_path / "archive", "two_events")
+    proc = start_ingest(root, first)
+    try:
+        # The first ingest holds its event, stopped half-way: the second event's ingest
+        # runs to its end meanwhile, index sync included.
+        assert stopped_when(proc, lambda: between_transactions(root),
+                            "a committed batch, between transactions")
+        done = run_ingest(root, second)
+        assert done.returncode == 0, done.stderr
+        assert items_of(root) < 90
+        # Another ingest of the first event waits for the one holding it.
+        same = start_ingest(root, first)
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.extend(
+            line.decode() for line in same.stderr))  # type: ignore[union-attr]
+        reader.start()
+        poll_until(lambda: any("waiting: " in line for line in said),
+                   "the second ingest of the first event to say it waits")
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert same.wait(timeout=120) == 0
+    reader.join()
+    same.stderr.close()  # type: ignore[union-attr]
+    assert items_of(root) == 90
+    out = subprocess.run([sys.executable, "-m", "archive", "--archive", str(root), "search",
+                          "--json", "kind:photo"], capture_output=True, timeout=120, check=True)
+    import json
+
+    assert json.loads(out.stdout)["total"] == 90
+
+
+def test_the_revision_is_a_sequence_and_deletions_are_logged(
+        pg_server: PostgresServer, tmp_path: Path) -> None:
+    folder = event_folder(tmp_path / "event", "seq", 3)
+    root = pg_archive(pg_server, tmp_path / "archive", "sequence")
+    assert run_ingest(root, folder).returncode == 0
+    (folder / "d0" / "IMG_0000.jpg").unlink()
+    assert subprocess.run([*ingest_command(root, folder), "--prune"],
+                          capture_output=True, timeout=120).returncode == 0
+    with Archive.open(root) as archive:
+        catalog = archive.catalog
+        last = catalog.query("SELECT last_value FROM catalog_revision")[0][0]
+        assert catalog.revision == last > 1
+        deleted = catalog.query("SELECT item_id, revision FROM deletions")
+        assert len(deleted) == 1 and deleted[0][1] <= last
+        assert count_items(catalog) == 2
+
+
+def test_migrations_run_once_when_several_processes_open_an_old_catalog(
+        pg_server: PostgresServer) -> None:
+    from archive.catalog import pgdialect
+    from archive.catalog.pgconnection import PgConnection
+
+    url = pg_server.create_database("old_schema")
+    db = PgConnection(url, readonly=False)  # a catalog left at schema 3 by an old program
+    for number in range(3):
+        db.execute("BEGIN")
+        for statement in pgdialect.migration(number + 1, MIGRATIONS[number]):
+            db.execute(statement)
+        pgdialect.set_schema_version(db, number + 1)
+        db.execute("COMMIT")
+    db.close()
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            PgCatalog(url).close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assert
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    catalog = PgCatalog(url, readonly=True)
+    try:
+        assert catalog.schema_version == len(MIGRATIONS)
+        assert catalog.query("SELECT COUNT(*) FROM faces")[0][0] == 0  # schema 4 made it
+    finally:
+        catalog.close()
+
+
+def test_an_archive_keeps_its_catalog_and_refuses_another(
+        pg_server: PostgresServer, tmp_path: Path) -> None:
+    from archive.catalog import CatalogError
+
+    url = pg_server.create_database("recorded")
+    root = tmp_path / "archive"
+    Archive.open(root, catalog=url).close()
+    assert "postgresql://" in (root / "archive.toml").read_text(encoding="utf-8")
+    with Archive.open(root, readonly=True) as archive:  # no address needed again
+        assert archive.shared
+    with pytest.raises(CatalogError, match="this archive's catalog is"):
+        Archive.open(root, catalog=pg_server.url("other"))
+    sqlite = tmp_path / "sqlite"
+    Archive.open(sqlite).close()
+    with pytest.raises(CatalogError, match="its SQLite file"):
+        Archive.open(sqlite, catalog=url)
+    with pytest.raises(CatalogError, match="not a postgresql:// address"):
+        Archive.open(tmp_path / "x", catalog="mysql://nope")
+    with pytest.raises(CatalogError, match="cannot reach the catalog"):
+        Archive.open(tmp_path / "y", catalog="postgresql://postgres@127.0.0.1:1/none")
+    assert not (tmp_path / "y" / "archive.toml").exists()
