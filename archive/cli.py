@@ -611,7 +611,7 @@ def reindex(obj: Context, as_json: bool) -> None:
               help="Keep this node's own replica of the search index in DIR (a local "
               "disk), synced from the catalog at start-up and on a timer, instead of "
               f"reading the archive's index (default: ${REPLICA_ENV_VAR}).")
-@click.option("--replica-interval", type=click.FloatRange(0.1, 3600),
+@click.option("--replica-interval", type=click.FloatRange(0.01, 3600),
               default=settings.value("replica_interval"), show_default=True,
               help="Seconds between the replica's syncs.")
 @click.pass_obj
