@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from archive.locking import write_lock
 from archive.store import Archive
 from indexer.generations import current_dir, read_checksums
 from indexer.replica import Replica
@@ -243,6 +244,21 @@ def test_a_sync_writes_a_new_generation_and_leaves_the_one_read_untouched(
     assert set(read_checksums(now)) - set(read_checksums(read))  # the commit's segment
     assert list(now.glob("facets-*.npz"))  # saved once, before any reader opens it
     assert replica.catch_up().updated == 0  # nothing new
+
+
+def test_only_the_holder_of_the_replicas_lock_writes_it(
+        ingested: Path, event: Path, cli: Cli, tmp_path: Path) -> None:
+    """Of a node's processes, one syncs at a time; the others leave the replica alone."""
+    replica = Replica(tmp_path / "replica", ingested)
+    replica.prepare()
+    replica.catch_up(wait=True)
+    read = current_dir(replica.folder / "index")
+    edit(event, 'organisation = "ASEV"', 'organisation = "Partner 1"')
+    cli("ingest", str(event))
+    with write_lock(replica.lock_path, wait=False):  # as another worker syncing
+        assert replica.catch_up() is None
+        assert current_dir(replica.folder / "index") == read
+    assert replica.catch_up().revision == catalog_revision(ingested)
 
 
 def test_the_status_of_a_site_on_the_archives_own_index(ingested: Path) -> None:
