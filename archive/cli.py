@@ -39,6 +39,8 @@ from archive.resolve.licenses import url_problem
 from archive.store import CATALOG_ENV_VAR, CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
 from archive.terminal import echo
 
+REPLICA_ENV_VAR = "EVENT_ARCHIVE_REPLICA"  # serve --replica
+
 
 class Context:
     def __init__(self, archive_dir: Path, verbose: int, debug: bool,
@@ -623,10 +625,19 @@ def reindex(obj: Context, as_json: bool) -> None:
               "(default: relative URLs).")
 @click.option("--curate", is_flag=True, help="Also serve the curator's desk, which edits "
               "event files and the archive: prints a one-time login URL.")
+@click.option("--replica", "replica_dir", envvar=REPLICA_ENV_VAR,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Keep this node's own replica of the search index in DIR (a local "
+              "disk), synced from the catalog at start-up and on a timer, instead of "
+              f"reading the archive's index (default: ${REPLICA_ENV_VAR}).")
+@click.option("--replica-interval", type=click.FloatRange(0.01, 3600),
+              default=settings.value("replica_interval"), show_default=True,
+              help="Seconds between the replica's syncs.")
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
           cache_size: int, cache_mb: int, connection_limit: int, channel_timeout: int,
-          base_url: str | None, curate: bool) -> None:
+          base_url: str | None, curate: bool, replica_dir: Path | None,
+          replica_interval: float) -> None:
     """Serve the search site (read-only; with --curate, also the curator's desk) with
     waitress."""
     from web.curate import curator_desk
@@ -634,13 +645,17 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
 
     _check_base_url(base_url)
     with obj.open(readonly=not curate) as archive:  # --curate: fail now if not writable
-        if not archive.index_dir.exists():
+        if not replica_dir and not archive.index_dir.exists():
             raise ArchiveError(f"{archive.root}: no search index; run 'event-archive "
                                "reindex' first")
-    _upgrade_index(obj)
+    if replica_dir:
+        replica_dir = _catch_up_replica(obj, replica_dir)
+    else:
+        _upgrade_index(obj)
     workers = workers or os.cpu_count() or 1
     config: dict[str, Any] = {"SEARCH_CACHE": cache_size, "BASE_URL": base_url,
-                              "SEARCH_CACHE_BYTES": cache_mb * settings.MiB}
+                              "SEARCH_CACHE_BYTES": cache_mb * settings.MiB,
+                              "REPLICA_DIR": replica_dir}
     with contextlib.ExitStack() as stack:
         if curate:
             desk = stack.enter_context(curator_desk())
@@ -648,12 +663,14 @@ def serve(obj: Context, host: str, port: int, threads: int, workers: int | None,
             # SIGTERM (a service manager) unwinds too, so the folder of login tokens goes;
             # with several workers, the server's own handler takes over from this one.
             signal.signal(signal.SIGTERM, _exit_on_term)
+        replicated = f", its search index replicated in {replica_dir}" if replica_dir else ""
         echo(f"serving {obj.archive_dir.resolve()} at http://{_url_host(host)}:{port}/ "
-             f"with {workers} worker process(es) (Ctrl-C to stop)")
+             f"with {workers} worker process(es){replicated} (Ctrl-C to stop)")
         if curate:
             _announce_desk(host, port, base_url, desk.token)
         run_server(obj.archive_dir.resolve(), host, port, threads, workers, config,
-                   connection_limit=connection_limit, channel_timeout=channel_timeout)
+                   connection_limit=connection_limit, channel_timeout=channel_timeout,
+                   replica_interval=replica_interval)
 
 
 def _exit_on_term(_signum: int, _frame: object) -> None:
@@ -677,6 +694,18 @@ def _announce_desk(host: str, port: int, base_url: str | None, token: str) -> No
         echo(f"warning: the curator's desk can be reached from the network on {host}, and "
              "its login link and session cookie travel unencrypted over HTTP; serve it "
              "behind HTTPS (--base-url https://…)", err=True)
+
+
+def _catch_up_replica(obj: Context, folder: Path) -> Path:
+    """Bring the node's index replica to the catalog's revision before serving (built
+    from the whole catalog the first time, rebuilt when damaged or outdated); returns
+    its absolute path."""
+    from indexer.replica import Replica
+
+    replica = Replica(folder.resolve(), obj.archive_dir.resolve())
+    replica.prepare()
+    replica.catch_up(wait=True, quiet=obj.verbose < 0, deep=True)
+    return replica.folder
 
 
 def _upgrade_index(obj: Context) -> None:

@@ -103,6 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(--connection-limit)"),
     Setting("channel_timeout", 30, "seconds after which serve closes an idle or stalled "
             "connection (--channel-timeout)"),
+    Setting("replica_interval", 2.0, "seconds between the syncs of a web node's own index "
+            "replica from the catalog (serve --replica-interval)"),
     # The curator's desk (serve --curate)
     Setting("curate_lock_wait", 10.0, "seconds a curator's change waits for another writer "
             "(an ingest, another curator) before the desk answers 'busy, try again' "

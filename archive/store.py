@@ -126,6 +126,9 @@ class Archive:
 
     root: Path
     catalog: Catalog
+    # Where the index link and its generations live: the archive itself, or a web node's
+    # own replica folder (serve --replica), so that the index code serves both unchanged.
+    index_home: Path | None = None
 
     @classmethod
     def open(cls, root: Path, create: bool = True, readonly: bool = False,
@@ -159,7 +162,7 @@ class Archive:
 
     @property
     def index_dir(self) -> Path:
-        return self.root / "index"
+        return (self.index_home or self.root) / "index"
 
     @property
     def lock_path(self) -> Path:

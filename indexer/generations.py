@@ -31,8 +31,9 @@ from .schema import SCHEMA_VERSION, build_schema
 REVISION_FILE = "REVISION"
 SCHEMA_FILE = "SCHEMA"
 CHECKSUMS_FILE = "CHECKSUMS"
+WRITE_LOCK = "MAIN_WRITELOCK"  # Whoosh's
 # and facets-*.npz, *.tmp
-_NOT_INDEX = (REVISION_FILE, SCHEMA_FILE, CHECKSUMS_FILE, "MAIN_WRITELOCK")
+_NOT_INDEX = (REVISION_FILE, SCHEMA_FILE, CHECKSUMS_FILE, WRITE_LOCK)
 NOT_BUILT = "no index"
 
 
@@ -202,6 +203,30 @@ def new_generation(link: Path) -> tuple[Path, FileIndex]:
     folder.mkdir(parents=True)
     (folder / SCHEMA_FILE).write_text(f"{SCHEMA_VERSION}\n")
     return folder, windex.create_in(str(folder), build_schema())
+
+
+def linked_generation(link: Path) -> tuple[Path, FileIndex]:
+    """A new generation holding the current one's files as hard links (copies where links
+    cannot be made), for a sync to write while readers keep the current one. Whoosh never
+    rewrites a file (a commit adds segments and a new table of contents, and deletes by
+    name), and REVISION and CHECKSUMS are replaced, so neither generation sees the
+    other's writes."""
+    current = current_dir(link)
+    if current is None:
+        raise IndexMissing(f"{link}: {NOT_BUILT}", NOT_BUILT)
+    folder = link.parent / f"{link.name}-{time.time_ns()}"
+    folder.mkdir()
+    for file in current.iterdir():
+        # A linked lock file would be one lock for both; a facet table belongs to one
+        # Whoosh generation, which the commit replaces.
+        if (not file.is_file() or file.name == WRITE_LOCK
+                or file.name.startswith("facets-") or file.name.endswith(".tmp")):
+            continue
+        try:
+            os.link(file, folder / file.name)
+        except OSError:
+            shutil.copy2(file, folder / file.name)
+    return folder, windex.open_dir(str(folder))
 
 
 def swap(link: Path, folder: Path) -> None:

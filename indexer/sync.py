@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
@@ -16,13 +17,16 @@ from whoosh.writing import SegmentWriter
 from archive import settings
 from archive.catalog import changes_since
 from archive.errors import ArchiveWriteError
+from archive.model import ItemChanges
 from archive.processes import forked_children_end_with_this_process
 from archive.store import Archive
 from indexer.generations import (
+    IndexDamaged,
     IndexMissing,
     confirm_damage,
     current_dir,
     damage,
+    linked_generation,
     new_generation,
     open_index,
     read_revision,
@@ -32,6 +36,7 @@ from indexer.generations import (
 )
 
 from .documents import documents, load_context
+from .facets import facet_table
 from .schema import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -113,9 +118,13 @@ def _build(archive: Archive) -> tuple[int, int]:
     return changes.revision, len(items)
 
 
-def sync(archive: Archive, quiet: bool = True) -> SyncResult:
+def sync(archive: Archive, quiet: bool = True, copy_on_write: bool = False) -> SyncResult:
     """Apply the catalog's changes since the index's revision; rebuild if it is missing,
-    unreadable or older than the catalog can tell (no revision recorded)."""
+    unreadable or older than the catalog can tell (no revision recorded).
+
+    `copy_on_write`: write the changes into a new generation (the current one's files
+    linked into it) and swap it in, so that no reader ever opens a generation while it
+    is written (a web node's replica, synced while it serves)."""
     started = time.perf_counter()
     folder = current_dir(archive.index_dir)
     if (folder is not None and read_revision(folder) == archive.catalog.revision
@@ -137,26 +146,46 @@ def sync(archive: Archive, quiet: bool = True) -> SyncResult:
     if problem:
         return rebuild(archive, f"{archive.index_dir}: {problem}", quiet)
     changes = changes_since(archive.catalog, have)
-    revision, items, deleted = changes.revision, changes.items, changes.deleted
-    if revision == have:
-        return SyncResult(revision)
+    if changes.revision == have:
+        return SyncResult(have)
     with _writing(archive):
-        writer = ix.writer()
-        try:
-            for doc in documents(archive.catalog, items[:]):
-                writer.update_document(**doc)
-            for item_id in deleted:
-                writer.delete_by_term("id", item_id)
-            writer.commit()
-        except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
-            writer.cancel()
-            damaged = confirm_damage(archive.index_dir, exc)
-            if damaged is None:
-                raise
+        if copy_on_write:
+            folder, ix = linked_generation(archive.index_dir)
+        damaged = _apply(archive, ix, changes)
+        if damaged is not None:
             return rebuild(archive, str(damaged), quiet)
-        except BaseException:
-            writer.cancel()
+        write_revision(folder, changes.revision)
+        if copy_on_write:
+            _warm_facets(folder, ix)
+            swap(archive.index_dir, folder)
+    return SyncResult(changes.revision, updated=len(changes.items),
+                      deleted=len(changes.deleted), seconds=time.perf_counter() - started)
+
+
+def _apply(archive: Archive, ix: FileIndex, changes: ItemChanges) -> IndexDamaged | None:
+    """Write the changes in one commit; the damage found instead when Whoosh failed on
+    damaged files (nothing written then)."""
+    writer = ix.writer()
+    try:
+        for doc in documents(archive.catalog, changes.items[:]):
+            writer.update_document(**doc)
+        for item_id in changes.deleted:
+            writer.delete_by_term("id", item_id)
+        writer.commit()
+    except Exception as exc:  # noqa: BLE001 - Whoosh fails many ways on damaged files
+        writer.cancel()
+        damaged = confirm_damage(archive.index_dir, exc)
+        if damaged is None:
             raise
-        write_revision(folder, revision)
-    return SyncResult(revision, updated=len(items), deleted=len(deleted),
-                      seconds=time.perf_counter() - started)
+        return damaged
+    except BaseException:
+        writer.cancel()
+        raise
+    return None
+
+
+def _warm_facets(folder: Path, ix: FileIndex) -> None:
+    """Save the new generation's facet table before readers see it: each serving
+    process would otherwise build its own from the postings."""
+    with ix.reader() as reader:
+        facet_table(folder, ix.latest_generation(), reader)

@@ -78,6 +78,7 @@ def _option(path: tuple[str, ...], name: str) -> click.Option:
     (("serve",), "cache_mb", "search_cache_bytes", settings.MiB),
     (("serve",), "connection_limit", "connection_limit", 1),
     (("serve",), "channel_timeout", "channel_timeout", 1),
+    (("serve",), "replica_interval", "replica_interval", 1),
 ])
 def test_the_command_line_takes_its_defaults_from_the_table(
         path: tuple[str, ...], option: str, setting: str, scale: int) -> None:

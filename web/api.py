@@ -10,7 +10,7 @@ from archive.model import FaceRecord
 from . import faces, lookups
 from .browse import credits_download
 from .context import archive
-from .searching import int_arg, search_request
+from .searching import index_status, int_arg, search_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,6 +18,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.route("/search")
 def search() -> dict:
     return search_request()
+
+
+@bp.route("/status")
+def status() -> dict:
+    """For monitors and a pool of web nodes: is this node's index caught up?"""
+    return index_status()
 
 
 @bp.route("/items/<item_id>")

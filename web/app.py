@@ -40,7 +40,7 @@ def create_app(archive_dir: str | Path | None = None,
     """
     app = Flask(__name__)
     app.config.from_mapping(ARCHIVE_DIR=str(archive_dir) if archive_dir else None,
-                            SEARCH_CACHE_DIR=None, BASE_URL=None,
+                            SEARCH_CACHE_DIR=None, BASE_URL=None, REPLICA_DIR=None,
                             **{name.upper(): settings.value(name) for name in CONFIGURABLE})
     if test_config:
         app.config.update(test_config)
@@ -52,7 +52,8 @@ def create_app(archive_dir: str | Path | None = None,
                                                  app.config["SEARCH_CACHE"],
                                                  app.config["SEARCH_CACHE_BYTES"],
                                                  _path(app.config["SEARCH_CACHE_DIR"]),
-                                                 app.config["MAX_QUERY_LENGTH"])
+                                                 app.config["MAX_QUERY_LENGTH"],
+                                                 _path(app.config["REPLICA_DIR"]))
     for blueprint in (pages.bp, browse.bp, files.bp, faces.bp, captions.bp, api.bp, sheets.bp,
                       takeaway.bp):
         app.register_blueprint(blueprint)

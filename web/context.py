@@ -1,4 +1,5 @@
-"""Per-request access to the archive: a read-only catalog on `g`, one shared index."""
+"""Per-request access to the archive: a read-only catalog on `g`, one shared index (the
+archive's, or the node's own replica of it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import current_app, g
 
 from archive import settings
 from archive.store import Archive
+from indexer.replica import Replica
 from indexer.search import SearchIndex
 
 
@@ -17,16 +19,21 @@ class SiteArchive:
 
     def __init__(self, root: Path, cache_size: int = 0, cache_bytes: int = 0,
                  cache_dir: Path | None = None,
-                 max_query_length: int = settings.value("max_query_length")) -> None:
+                 max_query_length: int = settings.value("max_query_length"),
+                 replica: Path | None = None) -> None:
+        """`replica`: search the index replica in that folder (serve --replica), which
+        the serving process keeps synced, instead of the archive's own index."""
         self.root, self.cache_size, self.cache_bytes = root, cache_size, cache_bytes
         self.cache_dir, self.max_query_length = cache_dir, max_query_length
+        self.replica = Replica(replica, root) if replica else None
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
 
     def index(self) -> SearchIndex:
         with self._lock:
             if self._index is None:
-                reader = Archive.open(self.root, create=False, readonly=True)
+                reader = (self.replica.open() if self.replica else
+                          Archive.open(self.root, create=False, readonly=True))
                 try:
                     self._index = SearchIndex(reader, rebuild_missing=False, persist=False,
                                               cache_size=self.cache_size,

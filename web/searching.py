@@ -88,6 +88,17 @@ def search_request(default_limit: int | None = None) -> dict[str, Any]:
                request.args.get("sort", "relevance"))
 
 
+def index_status() -> dict[str, Any]:
+    """How current the searches are: the catalog revision the index reflects against the
+    catalog's own (the archive's index catches up with each ingest, a web node's replica
+    on its timer); 503 when the index cannot be used."""
+    catalog = archive().catalog.revision  # first: an index at least this new is caught up
+    with _answering():
+        revision = site().index().revision()
+    return {"catalog_revision": catalog, "index_revision": revision,
+            "behind": max(0, catalog - revision), "replica": site().replica is not None}
+
+
 def every_result(text: str, cap: int = settings.value("export_items")) -> list[dict[str, Any]]:
     """All items a query selects (up to `cap`), page after page."""
     if len(text) > current_app.config["MAX_QUERY_LENGTH"]:

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import waitress
 
+from archive import settings
 from archive.errors import ArchiveError
 from archive.processes import end_with_parent
 from indexer.cache import SharedResultCache
+from indexer.replica import Replica, ReplicaSyncer
 
 from .app import create_app
 
@@ -62,20 +64,32 @@ def _allow_open_files(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
 
 
+def _keep_replica(archive_dir: Path, config: dict, interval: float) -> None:
+    """Sync the node's index replica (config REPLICA_DIR), if it has one, from a thread of
+    this serving process. Each worker runs one: the replica's lock lets one write at a
+    time, and a worker that dies takes no other's syncs with it."""
+    if config.get("REPLICA_DIR"):
+        ReplicaSyncer(Replica(Path(config["REPLICA_DIR"]), archive_dir), interval).start()
+
+
 def _worker(archive_dir: Path, sock: socket.socket, threads: int, config: dict,
-            options: dict[str, int]) -> None:
+            options: dict[str, int], replica_interval: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     app = create_app(archive_dir, config)
+    _keep_replica(archive_dir, config, replica_interval)
     waitress.serve(app, sockets=[sock], threads=threads, ident="event-archive",
                    _quiet=True, **options)
 
 
 def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
           config: dict | None = None, *, connection_limit: int,
-          channel_timeout: int) -> None:
+          channel_timeout: int,
+          replica_interval: float = settings.value("replica_interval")) -> None:
     """Serve until interrupted; with workers > 1, fork that many waitress processes,
-    each taking up to `connection_limit` connections."""
+    each taking up to `connection_limit` connections. With config REPLICA_DIR, each
+    syncs that index replica every `replica_interval` seconds (the caller brought it
+    up to date before)."""
     config = config or {}
     # waitress warns "Task queue depth is N" whenever a request waits for a thread, which
     # is ordinary under any load and reads like trouble in the log.
@@ -85,13 +99,16 @@ def serve(archive_dir: Path, host: str, port: int, threads: int, workers: int,
     options = waitress_limits(connection_limit, channel_timeout)
     sock = listen(host, port)
     if workers <= 1:
-        waitress.serve(create_app(archive_dir, config), sockets=[sock], threads=threads,
-                       ident="event-archive", **options)
+        app = create_app(archive_dir, config)
+        _keep_replica(archive_dir, config, replica_interval)
+        waitress.serve(app, sockets=[sock], threads=threads, ident="event-archive",
+                       **options)
         return
     with ExitStack() as stack:
         shared = _shared_cache(stack)
         _fork(archive_dir, sock, threads, workers,
-              {**config, "SEARCH_CACHE_DIR": shared} if shared else config, options)
+              {**config, "SEARCH_CACHE_DIR": shared} if shared else config, options,
+              replica_interval)
     sock.close()
     log.info("stopped")
 
@@ -117,10 +134,11 @@ QUICK_ENDS = 5
 
 
 def _fork(archive_dir: Path, sock: socket.socket, threads: int, workers: int,
-          config: dict, options: dict[str, int]) -> None:
+          config: dict, options: dict[str, int], replica_interval: float) -> None:
     """Run `workers` waitress processes on the socket until stopped; one that ends (killed,
     out of memory) is replaced. Raises ArchiveError when they keep ending at once."""
-    pool = _Workers(lambda: _worker(archive_dir, sock, threads, config, options))
+    pool = _Workers(lambda: _worker(archive_dir, sock, threads, config, options,
+                                    replica_interval))
     signal.signal(signal.SIGTERM, pool.stop)
     if not pool.run(workers):
         raise ArchiveError("the server's worker processes keep ending as soon as they "

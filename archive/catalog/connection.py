@@ -99,6 +99,11 @@ def check_whole(db: sqlite3.Connection, path: Path, size: int) -> None:
     # the file itself.
     wal = dialect.log_files(path)[1]
     if size < pages * page_size and not (wal.exists() and wal.stat().st_size > 0):
+        # `size` was read before opening: a writer may have grown the file since, and
+        # its last connection moved the log into it and deleted the log (seen while an
+        # ingest ran, by a reader opening the catalog every few milliseconds).
+        size = path.stat().st_size
+    if size < pages * page_size and not (wal.exists() and wal.stat().st_size > 0):
         raise CatalogError(f"{path}: the catalog is cut short ({size:,} of "
                            f"{pages * page_size:,} bytes); {RECOVER}")
 
