@@ -30,6 +30,10 @@ from helpers.consent import make_event
 from helpers.media import make_exif, make_jpeg, make_xmp
 from helpers.processes import LiveServer, poll_until
 
+# Every test here runs against both catalog engines (tests/conftest.py): web nodes with
+# replicas are what a PostgreSQL catalog is for.
+pytestmark = pytest.mark.engines
+
 QUICK = ("--replica-interval", "0.1")
 EVERYTHING = "/api/search?q=&sort=date&limit=200"
 
