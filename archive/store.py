@@ -99,7 +99,8 @@ def record_catalog(root: Path, url: str) -> None:
     document.add(tomlkit.comment("This archive's catalog (event-archive --catalog). A "
                                  "password goes in ~/.pgpass or $PGPASSWORD, not here."))
     document["catalog"] = shown_url(url)
-    (root / SETTINGS_FILE).write_text(tomlkit.dumps(document), encoding="utf-8")
+    (root / SETTINGS_FILE).write_text(tomlkit.dumps(document).rstrip("\n") + "\n",
+                                      encoding="utf-8")
 
 
 def _open_pg(root: Path, url: str, create: bool, readonly: bool, public: bool) -> Catalog:
@@ -109,7 +110,7 @@ def _open_pg(root: Path, url: str, create: bool, readonly: bool, public: bool) -
     if not recorded and not create:
         raise CatalogError(f"{root}: no archive here; run 'event-archive ingest' first "
                            "or pass --archive DIR")
-    catalog = PgCatalog(url, readonly=readonly and recorded, public=public)
+    catalog = PgCatalog(url, readonly=readonly and recorded, public=public, new=not recorded)
     if not recorded:
         try:
             (root / "thumbs").mkdir(parents=True, exist_ok=True)

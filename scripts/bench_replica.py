@@ -37,7 +37,6 @@ from synthetic import generate, write_catalog  # noqa: E402
 
 from archive import settings  # noqa: E402
 from archive.errors import ArchiveError  # noqa: E402
-from archive.locking import write_lock  # noqa: E402
 from archive.store import Archive  # noqa: E402
 
 EVENT = """[event]
@@ -123,10 +122,12 @@ def node(root: Path, replica: Path, interval: float, log: Path) -> Iterator[int]
         proc.wait(timeout=30)
 
 
-def ingest(root: Path, folder: Path) -> float:
+def ingest(root: Path, folder: Path, catalog: str | None = None) -> float:
+    """Seconds to ingest `folder` (into a new archive whose catalog is `catalog`)."""
     started = time.perf_counter()
-    subprocess.run([*CLI, "--archive", str(root), "-q", "ingest", "--no-faces", "--jobs",
-                    "2", str(folder)], check=True)
+    where = ["--catalog", catalog] if catalog else []
+    subprocess.run([*CLI, "--archive", str(root), *where, "-q", "ingest", "--no-faces",
+                    "--jobs", "2", str(folder)], check=True)
     return time.perf_counter() - started
 
 
@@ -149,7 +150,7 @@ def bulk_lag(root: Path, port: int, count: int) -> float:
     """`count` synthetic items written in one transaction: seconds until the node has them."""
     events, items = generate(count, seed=23)
     served = RevisionWatch(lambda: node_revision(port))
-    with Archive.open(root) as archive, write_lock(archive.lock_path):
+    with Archive.open(root) as archive, archive.write_lock():
         write_catalog(archive, events, items, [("thumbs/none-320.jpg",
                                                 "thumbs/none-1280.jpg")])
         revision = archive.catalog.revision
@@ -160,23 +161,26 @@ def bulk_lag(root: Path, port: int, count: int) -> float:
 
 
 def replica_lag(count: int = 1000, interval: float = settings.value("replica_interval"),
-                bulk: bool = False, work: Path | None = None) -> dict[str, float]:
+                bulk: bool = False, work: Path | None = None,
+                catalog: str | None = None) -> dict[str, float]:
     """Measure (and print) how long a serving node's replica takes to catch up after an
-    ingest of `count` items; with `bulk`, after `count` items committed at once too."""
+    ingest of `count` items; with `bulk`, after `count` items committed at once too.
+    `catalog`: a PostgreSQL catalog's address (else the archive's SQLite file)."""
     with tempfile.TemporaryDirectory(prefix="bench-replica-", dir=work) as tmp:
         folder = Path(tmp)
         root = folder / "archive"
-        ingest(root, make_event(folder / "seed", "seed", 10))
+        ingest(root, make_event(folder / "seed", "seed", 10), catalog)
         event = make_event(folder / "lag", "lag", count)
         with node(root, folder / "replica", interval, folder / "serve.log") as port:
             figures = ingest_lag(root, port, event)
             if bulk:
                 figures["bulk"] = bulk_lag(root, port, count)
     gap = figures["after_exit"]
-    print(f"replica lag after an ingest of {count:,} photos ({figures['ingest']:.1f} s, "
-          f"--jobs 2), sync interval {interval:g} s: {figures['lag']:.2f} s after its "
-          f"last commit ({abs(gap):.2f} s {'after' if gap >= 0 else 'before'} the ingest "
-          "command ended)")
+    engine = "PostgreSQL" if catalog else "SQLite"
+    print(f"replica lag ({engine} catalog) after an ingest of {count:,} photos "
+          f"({figures['ingest']:.1f} s, --jobs 2), sync interval {interval:g} s: "
+          f"{figures['lag']:.2f} s after its last commit ({abs(gap):.2f} s "
+          f"{'after' if gap >= 0 else 'before'} the ingest command ended)")
     if bulk:
         print(f"replica lag after {count:,} items committed in one transaction: "
               f"{figures['bulk']:.2f} s")

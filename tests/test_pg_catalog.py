@@ -17,7 +17,7 @@ import pytest
 from archive.catalog import count_items
 from archive.catalog.pgdatabase import PgCatalog
 from archive.catalog.schema import MIGRATIONS
-from archive.store import Archive
+from archive.store import Archive, record_catalog
 
 from helpers.archives import snapshot
 from helpers.media import make_jpeg
@@ -249,3 +249,9 @@ def test_an_archive_keeps_its_catalog_and_refuses_another(
     with pytest.raises(CatalogError, match="cannot reach the catalog"):
         Archive.open(tmp_path / "y", catalog="postgresql://postgres@127.0.0.1:1/none")
     assert not (tmp_path / "y" / "archive.toml").exists()
+    emptied = tmp_path / "emptied"
+    emptied.mkdir()
+    record_catalog(emptied, pg_server.create_database("emptied"))
+    for readonly in (True, False):
+        with pytest.raises(CatalogError, match="holds no catalog"):
+            Archive.open(emptied, readonly=readonly)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from archive.catalog.connection import escape_params, unescape_text
@@ -139,8 +139,12 @@ class PgConnection:
     def close(self) -> None:
         self.db.close()
 
-    def __iter__(self) -> Iterator[Any]:  # pragma: no cover - not a cursor
-        raise TypeError("iterate over execute()'s result")
+    def __del__(self) -> None:
+        # As an sqlite3 connection is: closed when its catalog is dropped unclosed (the
+        # site's long-lived index reader, say), not left for psycopg to warn about.
+        db = getattr(self, "db", None)
+        if db is not None and not db.closed:
+            db.close()
 
 
 def _first_line(exc: Exception) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from archive.catalog import pgdialect
 from archive.catalog.database import Catalog
-from archive.catalog.errors import CatalogError
+from archive.catalog.errors import RECOVER, CatalogError
 from archive.catalog.pgconnection import PgConnection, shown_url
 from archive.catalog.schema import migrate, refuse_newer, show_published_only
 
@@ -29,7 +29,10 @@ class PgCatalog(Catalog):
 
     dialect: Any = pgdialect
 
-    def __init__(self, url: str, readonly: bool = False, public: bool = False) -> None:
+    def __init__(self, url: str, readonly: bool = False, public: bool = False,
+                 new: bool = True) -> None:
+        """`new`: the database may be empty (a new archive); else an empty one was
+        emptied or replaced, and opening it would make an empty archive of it."""
         self.url, self.public = url, public
         self.path = shown_url(url)  # type: ignore[assignment]  # names it in messages
         readonly = readonly or public
@@ -38,6 +41,9 @@ class PgCatalog(Catalog):
 
         self.Error = psycopg.Error
         try:
+            if not new and pgdialect.schema_version(self.db) == 0:
+                raise CatalogError(f"{self.name}: the archive's catalog database holds no "
+                                   f"catalog (emptied, or another database); {RECOVER}")
             if readonly:
                 refuse_newer(pgdialect.schema_version(self.db), self.name)
             else:
