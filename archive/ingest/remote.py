@@ -31,7 +31,7 @@ from archive.ingest.wire import outcome_from_json, task_to_json
 log = logging.getLogger(__name__)
 
 POLL = 0.1  # seconds between two looks at the results still awaited
-SILENCE = 10.0  # seconds without a result after which the ingest asks who is working
+SILENCE = 5.0  # seconds without a result after which the ingest asks who is working
 PING = 1.0  # seconds the workers have to answer
 
 
@@ -67,7 +67,12 @@ class Broker:
 
     def workers(self, first: bool = False) -> set[str]:
         """The workers that answer (`first`: stop at the first one)."""
-        replies = self.app.control.ping(timeout=PING, limit=1 if first else None)
+        # A connection of its own, closed here: one left in the app's pool while it waits
+        # for replies hangs any process forked later (an index build's), whose kombu
+        # closes it after the fork and waits for those replies on the shared socket.
+        with self.app.connection_for_write() as connection:
+            replies = self.app.control.ping(timeout=PING, limit=1 if first else None,
+                                            connection=connection)
         return {name for reply in replies or [] for name in reply}
 
     def run(self, tasks: Iterable[Task], timeout: float
