@@ -19,10 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from celery import states
+from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
+from redis.exceptions import RedisError
 
 from archive import settings
 from archive.errors import ArchiveError
+from archive.fsnames import readable
 from archive.ingest.pool import TaskFailed
 from archive.ingest.queue import DELIVERIES, GRACE, TASK_NAME, TIMED_OUT, make_app
 from archive.ingest.tasks import Outcome, Task
@@ -90,6 +93,9 @@ class Broker:
                 run.fill()
                 if not done:
                     run.idle()
+        except (RedisError, OperationalError) as exc:
+            raise BrokerError(f"lost the broker at {self.shown} ({exc}); the batches "
+                              "committed so far are kept: run ingest again") from None
         finally:
             run.cancel()
 
@@ -153,7 +159,7 @@ class _Run:
                     self.started[task_id] = meta["result"].get("hostname", "")
                 continue
             sent = self.pending.pop(task_id)
-            done.append((task_id, sent, _result(sent.task, meta)))
+            done.append((task_id, sent, _result(meta)))
         if done:
             self.heard = time.monotonic()
             backend.client.delete(*(key for task_id, sent, _ in done for key in (
@@ -175,8 +181,11 @@ class _Run:
         lost = [task_id for task_id, host in self.started.items() if host not in alive]
         for task_id in lost:
             log.warning("%s: its worker %s no longer answers; sending the file again",
-                        self.pending[task_id].task.relpath, self.started[task_id])
+                        readable(self.pending[task_id].task.path), self.started[task_id])
         self.send([self.pending.pop(task_id) for task_id in lost])
+        if lost:  # their "started" states: nobody will look at them again
+            backend = self.broker.app.backend
+            backend.client.delete(*(backend.get_key_for_task(i) for i in lost))
 
     def cancel(self) -> None:
         """Revoke what is still queued (a best effort: the broker may be gone)."""
@@ -188,7 +197,7 @@ class _Run:
             log.debug("could not revoke the queued files: %s", exc)
 
 
-def _result(task: Task, meta: dict) -> Outcome | TaskFailed:
+def _result(meta: dict) -> Outcome | TaskFailed:
     """A finished task's outcome; TaskFailed when its worker failed."""
     if meta["status"] == states.SUCCESS:
         return outcome_from_json(meta["result"])
