@@ -750,7 +750,8 @@ def worker(obj: Context, broker: str, concurrency: int | None, name: str | None)
     finish the files being read first. Run it on any machine that sees the event folders
     and the archive directory at the paths the ingest gives them."""
     checked = _broker(broker)
-    assert checked is not None  # required, and '' is refused by the check
+    if checked is None:
+        raise click.BadParameter("a worker needs the Redis URL", param_hint="--broker")
     from archive.ingest.worker import default_name, run_worker
 
     name = name or default_name()

@@ -27,7 +27,8 @@ from archive.store import Archive
 from helpers.archives import snapshot
 from helpers.media import make_jpeg, make_video
 from helpers.processes import EVENT_ARCHIVE, catalogued, free_port, poll_until, stopped_when
-from helpers.workers import Worker, fresh_database, running_workers
+from helpers.services import RedisServer
+from helpers.workers import Worker, fresh_database, running_workers, start_worker, wait_answering
 
 PHOTOS = 200
 PHOTOS_BESIDE = 8  # beside the video
@@ -202,6 +203,30 @@ def test_a_file_past_its_time_limit_is_recorded_for_the_next_ingest(
     with Archive.open(tmp_path / "local") as archive:
         summary = ingest_folder(archive, video_event, jobs=2, progress=False, timeout=60)
     assert summary.added == PHOTOS_BESIDE + 1
+
+
+@pytest.mark.slow
+def test_a_broker_lost_mid_ingest_is_one_line_and_the_committed_batches_stay(
+        tmp_path: Path, many_photos: Path) -> None:
+    redis = RedisServer(tmp_path / "redis").start()  # of its own: this test stops it
+    url, root, stderr = redis.url, tmp_path / "archive", tmp_path / "ingest.err"
+    worker = start_worker(url, tmp_path, "worker", "--concurrency", "1")
+    try:
+        wait_answering(url, [worker])
+        ingest = _ingest(root, many_photos, url, stderr)
+        try:
+            assert stopped_when(ingest, lambda: catalogued(root), "a committed batch")
+            redis.stop()
+        finally:
+            ingest.send_signal(signal.SIGCONT)
+        out, _ = ingest.communicate(timeout=120)
+    finally:
+        worker.kill()  # it would try to reconnect for ever
+        redis.stop()
+    assert ingest.returncode == 1
+    (line,) = [line for line in stderr.read_text().splitlines() if "error" in line]
+    assert line.startswith(f"error: lost the broker at {url}") and "run ingest again" in line
+    assert 0 < (catalogued(root, mode="rw") or 0) < PHOTOS
 
 
 @pytest.mark.parametrize(("command", "url", "said"), [
