@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -40,6 +40,9 @@ from archive.store import CATALOG_ENV_VAR, CATALOG_FILE, ENV_VAR, Archive, defau
 from archive.terminal import echo
 
 REPLICA_ENV_VAR = "EVENT_ARCHIVE_REPLICA"  # serve --replica
+
+if TYPE_CHECKING:  # Celery is the scale extra's, loaded only with a broker
+    from archive.ingest.remote import Broker
 
 
 class Context:
@@ -181,6 +184,12 @@ def _short_flags(arg: str, takes_value: dict[str, bool]) -> bool:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+BROKER_ENV = "EVENT_ARCHIVE_BROKER"
+broker_option = click.option(
+    "--broker", metavar="URL", envvar=BROKER_ENV, default=None,
+    help="Read the files on ingest workers on Celery ('event-archive worker') through "
+    "this Redis, redis://HOST[:PORT][/DB] (default: $EVENT_ARCHIVE_BROKER; '' or none: "
+    "local worker processes, --jobs).")
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -228,22 +237,25 @@ def _print_summary(summary: IngestSummary, verbose: int) -> None:
 @click.option("--prune", is_flag=True, help="Forget items whose files have disappeared.")
 @click.option("--faces/--no-faces", default=True, show_default=True,
               help="Find faces in the files read (needs event-archive[faces]).")
+@broker_option
 @json_option
 @click.pass_obj
 def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: bool,
-           faces: bool, as_json: bool) -> None:
+           faces: bool, broker: str | None, as_json: bool) -> None:
     """Ingest event folders (media plus event.toml) into the archive."""
     absent = tools.missing("ffprobe", "ffmpeg")
     if absent and not as_json:
         echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
              f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
+    workers = _broker(broker)  # before anything is written
     failures: list[dict[str, str]] = []
     summaries: list[IngestSummary] = []
     events = _load_events(obj, event_dirs, failures)
     if events:
         ids = [event.id for _folder, event in events]
         with obj.open(create=True) as archive, archive.write_lock(ids, quiet=as_json):
-            options = {"jobs": jobs, "prune": prune, "faces": FaceStage(faces, quiet=as_json)}
+            options = {"jobs": jobs, "prune": prune, "faces": FaceStage(faces, quiet=as_json),
+                       "broker": workers}
             summaries = _ingest_events(obj, archive, events, failures, options, as_json)
             if summaries:
                 from indexer.sync import sync
@@ -254,6 +266,19 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         emit({"events": [s.as_dict() for s in summaries], "failed": failures})
     if failures:
         sys.exit(1)
+
+
+def _broker(url: str | None) -> Broker | None:
+    """The broker `--broker` names, checked to answer (raises ArchiveError when it does
+    not, or when Celery is not installed); None without one."""
+    if not url:
+        return None
+    try:
+        from archive.ingest.remote import Broker
+    except ImportError as exc:
+        raise ArchiveError(f"--broker needs Celery and redis ({exc}); install "
+                           "event-archive[scale]") from None
+    return Broker.connect(url)
 
 
 def _failed(obj: Context, failures: list[dict[str, str]], folder: Path,
@@ -281,7 +306,7 @@ def _load_events(obj: Context, event_dirs: tuple[Path, ...],
 def _ingest_events(obj: Context, archive: Archive, events: list[tuple[Path, Event]],
                    failures: list[dict[str, str]], options: dict[str, Any],
                    as_json: bool) -> list[IngestSummary]:
-    """Each folder in turn; `options` go to ingest_folder (jobs, prune, faces)."""
+    """Each folder in turn; `options` go to ingest_folder (jobs, prune, faces, broker)."""
     summaries = []
     for folder, event in events:
         try:
@@ -732,18 +757,21 @@ def _upgrade_index(obj: Context) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of cores).")
 @click.option("--wait", is_flag=True, help="Wait for another ingest instead of exiting.")
+@broker_option
 @json_option
 @click.pass_obj
 def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None, wait: bool,
-                         as_json: bool) -> None:
+                         broker: str | None, as_json: bool) -> None:
     """Ingest every event folder (one holding event.toml) under ROOTS; exit 1 if any
     event failed. Safe from cron: a second run exits (or, with --wait, waits)."""
     from archive.ingest.batch import batch_ingest, table
     from indexer.sync import sync
 
+    workers = _broker(broker)  # before anything is written
     with obj.open(create=True) as archive, archive.write_lock(wait=wait,
                                                      quiet=as_json):
-        lines = batch_ingest(archive, list(roots), jobs, obj.debug, quiet=as_json)
+        lines = batch_ingest(archive, list(roots), jobs, obj.debug, quiet=as_json,
+                             broker=workers)
         if any(line.ok for line in lines):
             sync(archive)
     if as_json:
@@ -754,6 +782,33 @@ def batch_ingest_command(obj: Context, roots: tuple[Path, ...], jobs: int | None
         echo(table(lines))
     if not lines or not all(line.ok for line in lines):
         sys.exit(1)
+
+
+@main.command()
+@click.option("--broker", metavar="URL", envvar=BROKER_ENV, required=True,
+              help="The Redis that ingests send files through, redis://HOST[:PORT][/DB] "
+              "(default: $EVENT_ARCHIVE_BROKER).")
+@click.option("--concurrency", "-c", type=click.IntRange(1, 256), default=None,
+              help="Processes reading files (default: number of cores).")
+@click.option("--name", help="This worker's node name, unique among the broker's workers "
+              "(default: event-archive-PID@HOST).")
+@click.pass_obj
+def worker(obj: Context, broker: str, concurrency: int | None, name: str | None) -> None:
+    """Read the files that 'ingest --broker' sends, until stopped: SIGTERM or Ctrl-C
+    finish the files being read first. Run it on any machine that sees the event folders
+    and the archive directory at the paths the ingest gives them."""
+    checked = _broker(broker)
+    if checked is None:
+        raise click.BadParameter("a worker needs the Redis URL", param_hint="--broker")
+    from archive.ingest.worker import default_name, run_worker
+
+    name = name or default_name()
+    concurrency = concurrency or os.cpu_count() or 1
+    loglevel = "WARNING" if obj.verbose < 1 else "INFO" if obj.verbose == 1 else "DEBUG"
+    if obj.verbose >= 0:
+        echo(f"worker {name}: {concurrency} process(es) reading the files sent to "
+             f"{checked.shown} (Ctrl-C to stop)")
+    sys.exit(run_worker(broker, concurrency, name, loglevel))
 
 
 @main.command()

@@ -33,6 +33,11 @@ SETTINGS: tuple[Setting, ...] = (
             "them it is recorded as an error and a fresh worker goes on"),
     Setting("worker_memory", 3 * 2**30, "bytes of address space of one ingest worker; a "
             "file that needs more is recorded as an error"),
+    Setting("broker_deliveries", 3, "times one file may be handed to ingest workers on "
+            "Celery (ingest --broker) when they are lost reading it (killed, out of memory, "
+            "their machine stopped); then it is recorded as an error"),
+    Setting("queued_files", 1000, "files an ingest with --broker keeps queued for the "
+            "workers at a time (a killed ingest leaves at most these for them)"),
     Setting("max_photo_file", 512 * MiB, "bytes: a larger photo file is recorded as an "
             "error, not read into memory"),
     Setting("max_pixels", 100_000_000, "pixels: a photo with more is recorded as an error "

@@ -6,12 +6,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archive.catalog.database import CatalogError
 from archive.errors import ArchiveError
 from archive.ingest.pipeline import FaceStage, IngestSummary, ingest_folder
 from archive.resolve.eventfile import EVENT_FILE
 from archive.store import Archive
+
+if TYPE_CHECKING:  # Celery is the scale extra's, loaded only with a broker
+    from archive.ingest.remote import Broker
 
 
 @dataclass
@@ -50,16 +54,17 @@ def event_folders(roots: list[Path]) -> Iterator[Path]:
 
 
 def batch_ingest(archive: Archive, roots: list[Path], jobs: int | None = None,
-                 debug: bool = False, quiet: bool = False) -> list[BatchLine]:
+                 debug: bool = False, quiet: bool = False, broker: Broker | None = None
+                 ) -> list[BatchLine]:
     """Ingest each event folder in turn; a failing event is recorded and the rest go on
-    (`quiet`: not even a notice that faces are off)."""
+    (`quiet`: not even a notice that faces are off; `broker`: read by workers on Celery)."""
     faces = FaceStage(quiet=quiet)  # said once for the batch
     lines = []
     for folder in event_folders(roots):
         try:
             lines.append(BatchLine(folder, ingest_folder(archive, folder, jobs=jobs,
                                                          debug=debug, progress=False,
-                                                         faces=faces)))
+                                                         faces=faces, broker=broker)))
         except CatalogError:
             raise  # the archive itself: no other event can go in either
         except ArchiveError as exc:

@@ -1,10 +1,10 @@
 """The ingest pipeline: scan -> plan -> examine -> commit and resolve -> missing files.
 
 `ingest_folder` reads as the whole flow; each stage lives in its own module.
-Extraction runs in a process pool; the catalog is written by this process
-alone, in batches, each one transaction that also resolves the batch's items,
-so a kill at any moment leaves a consistent catalog, with no item lacking its
-time, sessions or credit, and a re-run finishes the job.
+Extraction runs in a process pool, or on workers on Celery (`broker`); the catalog
+is written by this process alone, in batches, each one transaction that also resolves
+the batch's items, so a kill at any moment leaves a consistent catalog, with no item
+lacking its time, sessions or credit, and a re-run finishes the job.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tqdm import tqdm
 
@@ -37,6 +37,9 @@ from archive.model import Event, Problem
 from archive.outputs.report import unmatched_media
 from archive.resolve.eventfile import load_event
 from archive.store import Archive
+
+if TYPE_CHECKING:  # Celery is the scale extra's, loaded only with a broker
+    from archive.ingest.remote import Broker
 
 __all__ = ["FaceStage", "IngestSummary", "ingest_folder"]
 
@@ -104,8 +107,9 @@ def _face_work(catalog: Catalog, event: Event, work: Plan, stage: FaceStage,
     work.scans = face_scans(catalog, event.id, work, root, debug)
 
 
-def _outcomes(tasks: list[Task], jobs: int, progress: bool,
-              timeout: float = settings.value("file_timeout")) -> Iterable[Outcome]:
+def _examined_here(tasks: list[Task], jobs: int, timeout: float
+                   ) -> Iterator[tuple[Task, Outcome | TaskFailed]]:
+    """The tasks run by this machine's pool, in the order they finish."""
     # The readers (Pillow, exifread, ffmpeg bindings) load only when a file needs them.
     from archive.ingest.examine import examine, prepare_worker
 
@@ -118,11 +122,19 @@ def _outcomes(tasks: list[Task], jobs: int, progress: bool,
         # (forkserver, spawn) loads its own when it starts.
         load_models()
     init = partial(prepare_worker, with_faces)
+    return run_tasks(examine, tasks, jobs, timeout, init)
 
+
+def _outcomes(tasks: list[Task], jobs: int, progress: bool,
+              timeout: float = settings.value("file_timeout"),
+              broker: Broker | None = None) -> Iterable[Outcome]:
+    """What examining each task found, in the order the workers finish: this machine's
+    pool, or the workers on Celery behind `broker`."""
+    results = broker.run(tasks, timeout) if broker else _examined_here(tasks, jobs, timeout)
     bar = _Bar(total=len(tasks), unit="file", disable=None if progress else True,
                leave=False, **_bar_size(sys.stderr))
     with bar:
-        for task, result in run_tasks(examine, tasks, jobs, timeout, init):
+        for task, result in results:
             bar.update()
             if isinstance(result, TaskFailed):
                 result = Outcome(task, problems=[Problem(
@@ -140,10 +152,11 @@ def _problems(catalog: Catalog, event_id: str) -> list[dict[str, str]]:
 def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
                   prune: bool = False, debug: bool = False, progress: bool = True,
                   timeout: float = settings.value("file_timeout"),
-                  event: Event | None = None, faces: FaceStage | None = None
-                  ) -> IngestSummary:
+                  event: Event | None = None, faces: FaceStage | None = None,
+                  broker: Broker | None = None) -> IngestSummary:
     """Ingest one event folder into the archive (`event`: its event file, if already
-    read; `faces`: the command's face stage, by default wanted if installed).
+    read; `faces`: the command's face stage, by default wanted if installed; `broker`:
+    files are read by the workers on Celery behind it, else by a local pool of `jobs`).
 
     Raises ManifestError for a wrong event file (nothing is written then) and
     CatalogError when the archive cannot be written or its catalog is damaged (then
@@ -166,7 +179,7 @@ def ingest_folder(archive: Archive, folder: Path, jobs: int | None = None,
     summary.resolved = follow_event_file(catalog, event, event_changed, before, work.rereads)
     if work.tasks or work.scans:
         outcomes = _outcomes(work.tasks + work.scans, jobs or os.cpu_count() or 1, progress,
-                             timeout)
+                             timeout, broker)
         commit_all(catalog, event, outcomes, work.present, summary, work.retry,
                    settings.value("batch_size"))
     summary.missing, summary.pruned = record_missing(catalog, event.id, work.seen, prune)
