@@ -95,9 +95,11 @@ def _finish(ingest: subprocess.Popen, stderr: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.engines  # into either catalog, the same as a local ingest into SQLite's
 def test_an_ingest_through_two_workers_makes_the_catalog_a_local_ingest_makes(
-        tmp_path: Path, sample: Path, sample_archive: Path, broker_url: str) -> None:
-    root, stderr = tmp_path / "archive", tmp_path / "ingest.err"
+        tmp_path: Path, sample: Path, sample_archive_sqlite: Path, broker_url: str,
+        archive_dir: Path) -> None:
+    root, stderr = archive_dir, tmp_path / "ingest.err"
     ingest = _ingest(root, sample, broker_url, stderr)
     try:
         # With no worker yet, the files wait in the queue, and the ingest says so.
@@ -109,7 +111,7 @@ def test_an_ingest_through_two_workers_makes_the_catalog_a_local_ingest_makes(
     finally:
         ingest.kill()
     assert "59 added" in out, out
-    assert _catalogued(root) == _catalogued(sample_archive)
+    assert _catalogued(root) == _catalogued(sample_archive_sqlite)
     for worker in workers:  # both took their share
         assert "succeeded in" in worker.output(), worker.output()
 
