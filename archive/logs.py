@@ -49,3 +49,6 @@ def configure(verbosity: int) -> None:
                         handlers=[CurrentStderr()], force=True)
     for name in PACKAGES:
         logging.getLogger(name).setLevel(ours)
+    # After a lost PostgreSQL server, psycopg warns that it could not end the pipeline
+    # of the very statement whose error we report in one line; -vv shows it still.
+    logging.getLogger("psycopg").setLevel(others if verbosity > 1 else logging.ERROR)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import re
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from archive.catalog.connection import escape_params, unescape_text
@@ -119,6 +120,17 @@ class PgConnection:
             with self.db.cursor() as cursor:
                 cursor.executemany(_translate(sql, self.schema), rows)
                 return cursor
+        except self._psycopg.OperationalError as exc:
+            raise self.lost(exc) from None
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Send statements without waiting for each one's answer until a result is read
+        or the block ends (psycopg's pipeline mode): a batch's writes then cost one
+        round trip to the server, not one each."""
+        try:
+            with self.db.pipeline():
+                yield
         except self._psycopg.OperationalError as exc:
             raise self.lost(exc) from None
 

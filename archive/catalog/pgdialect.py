@@ -22,7 +22,7 @@ NAME = "postgresql"
 # BEGIN IMMEDIATE gives the same order by letting one writer in at a time.
 REVISION_LOCK = 0x65766172  # "evar"
 MIGRATION_LOCK = REVISION_LOCK + 1
-BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({REVISION_LOCK})"
+BEGIN_WRITE = ("BEGIN", f"SELECT pg_advisory_xact_lock({REVISION_LOCK})")
 BEGIN_MIGRATION = f"BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
 # One snapshot for every statement of the read (PostgreSQL's default takes one per
 # statement).
