@@ -9,6 +9,8 @@ PostgreSQL cluster made by initdb and a Redis server, on free loopback ports).
   PostgreSQL catalog against an SQLite one, from the same examined files.
 - Replica lag: how long a web node's replica (`serve --replica`) takes to catch up after
   an ingest of 1,000 items into a PostgreSQL catalog.
+- Web nodes: requests/s of one node serving 10,000 synthetic items (search, item and
+  thumbnail pages; each request reads the catalog) on PostgreSQL against SQLite.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 from bench_ingest import CLI, make_photos  # noqa: E402
 from bench_replica import make_event, replica_lag  # noqa: E402
+from bench_web import Load, build, free_port, serve  # noqa: E402
 
 from archive import settings  # noqa: E402
 from archive.ingest.commit import commit_all  # noqa: E402
@@ -125,6 +128,41 @@ def queue_overhead(redis: RedisServer, work_dir: Path, count: int, rounds: int) 
     return qu / lo
 
 
+# ---- web nodes -------------------------------------------------------------------
+
+def requests_per_second(root: Path, seconds: float, texts: list[str], ids: list[str],
+                        log: Path) -> tuple[float, int]:
+    """Requests/s of one node (2 workers, 8 clients over search, item and thumbnail
+    pages) and its errors."""
+    port = free_port()
+    proc = serve(root, port, 256, log, ["--workers", "2"])
+    try:
+        load = Load(port, texts, ids, seconds)
+        elapsed = load.run(8)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    done = sum(len(v) for v in load.latency.values())
+    return done / elapsed, len(load.errors)
+
+
+def web_throughput(pg: PostgresServer, work_dir: Path, count: int, seconds: float) -> float:
+    rates = {}
+    for engine, catalog in (("SQLite", None), ("PostgreSQL", pg.create_database("web"))):
+        folder = work_dir / f"web-{engine}"
+        texts, ids = build(folder, count, catalog)
+        rate, errors = requests_per_second(folder / "archive", seconds, texts, ids,
+                                           work_dir / f"serve-{engine}.log")
+        if errors:
+            raise SystemExit(f"{errors} failed requests on {engine}'s node")
+        rates[engine] = rate
+    ratio = rates["PostgreSQL"] / rates["SQLite"]
+    print(f"web node ({count:,} synthetic items, 2 workers, 8 clients, {seconds:g} s): "
+          f"PostgreSQL catalog {rates['PostgreSQL']:,.0f} requests/s, SQLite "
+          f"{rates['SQLite']:,.0f} requests/s: ratio {ratio:.2f}")
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,9 +170,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=1000, help="items committed")
     parser.add_argument("--lag-items", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("queue", "writes", "lag"), action="append")
+    parser.add_argument("--web-items", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=15.0, help="of web load")
+    parser.add_argument("--only", choices=("queue", "writes", "lag", "web"), action="append")
     args = parser.parse_args()
-    only = set(args.only or ("queue", "writes", "lag"))
+    only = set(args.only or ("queue", "writes", "lag", "web"))
     with servers() as (pg, redis), tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work_dir = Path(tmp)
         if "queue" in only:
@@ -144,6 +184,8 @@ def main() -> None:
         if "lag" in only:
             replica_lag(args.lag_items, bulk=False, work=work_dir,
                         catalog=pg.create_database("lag"))
+        if "web" in only:
+            web_throughput(pg, work_dir, args.web_items, args.seconds)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ from indexer.sync import rebuild, sync  # noqa: E402
 PER_PAGE = settings.value("per_page")  # as the site pages its results
 
 
-def build(folder: Path, count: int) -> tuple[list[str], list[str]]:
-    """The archive (built once) and the query texts and item ids to request."""
+def build(folder: Path, count: int, catalog: str | None = None
+          ) -> tuple[list[str], list[str]]:
+    """The archive (built once; `catalog`: on that PostgreSQL database) and the query
+    texts and item ids to request."""
     events, items = generate(count)
     root = folder / "archive"
     done = folder / "complete"
@@ -51,7 +53,7 @@ def build(folder: Path, count: int) -> tuple[list[str], list[str]]:
                 Image.new("RGB", (size, size * 2 // 3), (20 * k, 90, 160)).save(root / rel)
                 pair.append(rel)
             thumbs.append(tuple(pair))
-        with Archive.open(root) as archive:
+        with Archive.open(root, catalog=catalog) as archive:
             write_catalog(archive, events, items, thumbs)
             rebuild(archive)
         done.touch()

@@ -169,7 +169,8 @@ def _write_item(db: Any, item: dict, revision: int, thumbs: tuple[str, str]) -> 
     tags = [(item["id"], "session", s["id"], "", s["source"]) for s in item["sessions"]]
     tags += [(item["id"], "person", p["id"], p["relation"], p["source"])
              for p in item["people"]]
-    db.db.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?, ?)", tags)
+    db.db.executemany("INSERT INTO tags (item_id, kind, value, relation, source) VALUES "
+                      "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", tags)
     db.db.executemany("INSERT INTO credits VALUES (?, ?, ?, ?)", [
         (item["id"], k, item["credit"][k], "default") for k in
         ("creator", "organisation", "project", "copyright", "license") if item["credit"][k]])

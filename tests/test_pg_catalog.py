@@ -255,3 +255,24 @@ def test_an_archive_keeps_its_catalog_and_refuses_another(
     for readonly in (True, False):
         with pytest.raises(CatalogError, match="holds no catalog"):
             Archive.open(emptied, readonly=readonly)
+
+
+def test_the_site_answers_again_once_a_restarted_server_is_back(
+        own_server: PostgresServer, tmp_path: Path) -> None:
+    from web.app import create_app
+
+    folder = event_folder(tmp_path / "event", "site", 3)
+    root = pg_archive(own_server, tmp_path / "archive", "site_restart")
+    assert run_ingest(root, folder).returncode == 0
+    client = create_app(root, {"TESTING": True}).test_client()
+    pages = ("/", "/?q=IMG", "/api/search?q=kind:photo", "/events/site")
+    before = [client.get(url) for url in pages]
+    assert [r.status_code for r in before] == [200] * len(pages)
+    own_server.stop(fast=True)
+    down = client.get("/api/search?q=kind:photo")
+    assert down.status_code == 503 and b"Traceback" not in down.data
+    own_server.launch()
+    # Kept connections are found gone and made again: no request fails once it is back.
+    after = [client.get(url) for url in pages * 3]
+    assert [r.status_code for r in after] == [200] * len(pages) * 3
+    assert after[2].json["total"] == before[2].json["total"] == 3

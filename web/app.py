@@ -18,7 +18,7 @@ from archive.store import Archive
 
 from . import api, browse, captions, faces, files, pages, sheets, takeaway
 from .alttext import alt_text
-from .context import SiteArchive
+from .context import SiteArchive, site
 from .hosts import HostCheck
 
 # Scripts only from our own static files; no inline script may run (the JSON-LD
@@ -85,7 +85,7 @@ def _path(value: str | Path | None) -> Path | None:
 def _close_catalog(_exc: BaseException | None) -> None:
     archive = g.pop("archive", None)
     if archive is not None:
-        archive.close()
+        site().release(archive)
 
 
 def _security_headers(response: Any) -> Any:
