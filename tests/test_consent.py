@@ -30,6 +30,9 @@ from helpers.consent import PUBLISHED, WITHHELD, event_text, make_event
 from helpers.media import make_jpeg, make_xmp
 from helpers.processes import LiveServer
 
+# The tests of archives run against both catalog engines (tests/conftest.py).
+pytestmark = pytest.mark.engines
+
 
 def parsed(text: str) -> Any:
     return parse_event(text, Path("/ev/event.toml"), Path("/ev"))
@@ -175,14 +178,14 @@ def test_an_exact_entry_without_publish_leaves_the_decision_to_consent() -> None
 
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", ['path = "private/**"', 'path = "private/s.jpg"'])
-def test_a_copy_never_undoes_a_takedown(tmp_path: Path, entry: str) -> None:
+def test_a_copy_never_undoes_a_takedown(tmp_path: Path, entry: str, archive_dir: Path) -> None:
     folder = tmp_path / "event"
     (folder / "private").mkdir(parents=True)
     (folder / "event.toml").write_text(
         '[event]\nid = "e"\ntitle = "E"\n\n[[media]]\n' + entry + '\npublish = false\n',
         encoding="utf-8")
     make_jpeg(folder / "private" / "s.jpg", xmp=make_xmp(title="secret zebraword"))
-    cli = Cli(tmp_path / "archive")
+    cli = Cli(archive_dir)
 
     def state() -> tuple[str, bool, int]:
         (item,) = cli.json("list")
@@ -208,12 +211,13 @@ def test_a_copy_never_undoes_a_takedown(tmp_path: Path, entry: str) -> None:
 # Slow from here: media made with ffmpeg, ingests, servers and a browser.
 
 @pytest.fixture(scope="module")
-def withheld_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def withheld_archive(tmp_path_factory: pytest.TempPathFactory,
+                     new_archive: Callable[[Path], Path]) -> tuple[Path, Path]:
     """(archive, event folder): the consent event ingested, Keller refusing. Tests only
     read it."""
     base = tmp_path_factory.mktemp("consent")
     folder = make_event(base / "event")
-    Cli(base / "archive")("ingest", str(folder))
+    Cli(new_archive(base / "archive"))("ingest", str(folder))
     return base / "archive", folder
 
 
@@ -369,9 +373,9 @@ def test_the_site_neither_lists_nor_serves_a_withheld_item(
 
 @pytest.mark.slow
 def test_consent_withdrawn_then_given_back_with_the_site_running(
-        tmp_path: Path, live_server: Callable[..., LiveServer]) -> None:
+        tmp_path: Path, live_server: Callable[..., LiveServer], archive_dir: Path) -> None:
     folder = make_event(tmp_path / "event", consent="")
-    cli = Cli(tmp_path / "archive")
+    cli = Cli(archive_dir)
     cli("ingest", str(folder))
     ids = ids_by_name(cli)
     keller = ids["keller"]
@@ -412,11 +416,11 @@ def test_consent_withdrawn_then_given_back_with_the_site_running(
 
 @pytest.mark.slow
 def test_the_site_lists_no_item_the_catalog_withholds_before_the_index_knows(
-        tmp_path: Path, live_server: Callable[..., LiveServer]) -> None:
+        tmp_path: Path, live_server: Callable[..., LiveServer], archive_dir: Path) -> None:
     """An ingest killed between its catalog commit and its index sync leaves the index
     behind; the site (which never syncs it) still lists no withheld item."""
     folder = make_event(tmp_path / "event", consent="")
-    cli = Cli(tmp_path / "archive")
+    cli = Cli(archive_dir)
     cli("ingest", str(folder))
     keller = ids_by_name(cli)["keller"]
     server = live_server(tmp_path / "archive")
