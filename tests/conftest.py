@@ -16,7 +16,7 @@ from helpers.cli import Cli
 from helpers.corpus import corpus_or_skip
 from helpers.processes import LiveServer, serving
 from helpers.sample import SampleBuild
-from helpers.services import PostgresServer, RedisServer, temporary_folder
+from helpers.services import PostgresServer, RedisServer, running
 
 ROOT = Path(__file__).resolve().parents[1]
 # The sample event's file; scripts/make_sample_event.py adds the media.
@@ -174,22 +174,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster of this test run's own (initdb in a temporary folder)."""
-    folder = temporary_folder("event-archive-pg-")
-    server = PostgresServer(folder).start()
-    try:
+    with running(PostgresServer, "event-archive-pg-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A Redis server of this test run's own, on a free loopback port."""
-    folder = temporary_folder("event-archive-redis-")
-    server = RedisServer(folder).start()
-    try:
+    with running(RedisServer, "event-archive-redis-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from archive.store import Archive, record_catalog
 from helpers.archives import snapshot
 from helpers.media import make_jpeg
 from helpers.processes import poll_until, stopped_when
-from helpers.services import PostgresServer, temporary_folder
+from helpers.services import PostgresServer, running
 
 # Slow: real ingests of a hundred photos, stopped, killed and resumed.
 pytestmark = pytest.mark.slow
@@ -56,13 +56,8 @@ def reference(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[PostgresServer]:
     """A cluster of this module's own, which its tests restart."""
-    folder = temporary_folder("event-archive-pg-restart-")
-    server = PostgresServer(folder).start()
-    yield server
-    server.stop()
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
+    with running(PostgresServer, "event-archive-pg-restart-") as server:
+        yield server
 
 
 def pg_archive(server: PostgresServer, root: Path, name: str) -> Path:
@@ -100,42 +95,47 @@ def items_of(root: Path) -> int:
         return count_items(archive.catalog)
 
 
+def interrupted(root: Path, folder: Path, interrupt: Callable[[subprocess.Popen[bytes]], object]
+                ) -> tuple[int, str]:
+    """An ingest of `folder` stopped once it has committed a batch, `interrupt(it)` done
+    then, and left to end: its exit code and what it said on stderr."""
+    proc = start_ingest(root, folder)
+    try:
+        assert stopped_when(proc, lambda: items_of(root) > 0, "a committed batch")
+        interrupt(proc)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    stderr = proc.communicate(timeout=120)[1].decode()
+    assert 0 < items_of(root) < COUNT
+    return proc.returncode, stderr
+
+
+def rerun_completes(root: Path, folder: Path, reference: Path) -> None:
+    again = run_ingest(root, folder)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(root) == snapshot(reference)
+
+
 def test_a_postgresql_restart_mid_ingest_is_one_line_and_a_rerun_completes(
         own_server: PostgresServer, photos: Path, reference: Path, tmp_path: Path) -> None:
     root = pg_archive(own_server, tmp_path / "archive", "restarted")
-    proc = start_ingest(root, photos)
-    try:
-        assert stopped_when(proc, lambda: items_of(root) > 0, "a committed batch")
+
+    def restart(_proc: object) -> None:
         own_server.stop(fast=True)  # sessions cut, as a server restart cuts them
         own_server.launch()
-    finally:
-        proc.send_signal(signal.SIGCONT)
-    _, stderr = proc.communicate(timeout=120)
-    lines = stderr.decode().strip().splitlines()
-    assert proc.returncode == 1, lines
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "catalog" in lines[0], lines
-    assert 0 < items_of(root) < COUNT
 
-    again = run_ingest(root, photos)
-    assert again.returncode == 0, again.stderr
-    assert snapshot(root) == snapshot(reference)
+    code, stderr = interrupted(root, photos, restart)
+    lines = stderr.strip().splitlines()
+    assert code == 1, lines
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "catalog" in lines[0], lines
+    rerun_completes(root, photos, reference)
 
 
 def test_a_killed_committer_loses_nothing_and_doubles_nothing(
         pg_server: PostgresServer, photos: Path, reference: Path, tmp_path: Path) -> None:
     root = pg_archive(pg_server, tmp_path / "archive", "killed_committer")
-    proc = start_ingest(root, photos)
-    try:
-        assert stopped_when(proc, lambda: items_of(root) > 0, "a committed batch")
-        proc.kill()
-    finally:
-        proc.send_signal(signal.SIGCONT)
-    proc.communicate(timeout=120)
-    assert 0 < items_of(root) < COUNT
-
-    again = run_ingest(root, photos)
-    assert again.returncode == 0, again.stderr
-    assert snapshot(root) == snapshot(reference)
+    interrupted(root, photos, lambda proc: proc.kill())
+    rerun_completes(root, photos, reference)
 
 
 def test_ingests_of_two_events_write_together_and_one_event_waits_for_itself(

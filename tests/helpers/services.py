@@ -13,8 +13,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -180,3 +183,18 @@ def temporary_folder(prefix: str) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     folder.chmod(0o755)
     return folder
+
+
+Server = TypeVar("Server", PostgresServer, RedisServer)
+
+
+@contextmanager
+def running(kind: type[Server], prefix: str) -> Iterator[Server]:
+    """A server of `kind` in a temporary folder, stopped and removed afterwards."""
+    folder = temporary_folder(prefix)
+    server = kind(folder).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
