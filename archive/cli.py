@@ -36,7 +36,14 @@ from archive.outputs.itemjson import (
 from archive.outputs.report import build_report, report_lines, unmatched_line
 from archive.resolve.eventfile import load_event
 from archive.resolve.licenses import url_problem
-from archive.store import CATALOG_ENV_VAR, CATALOG_FILE, ENV_VAR, Archive, default_archive_dir
+from archive.store import (
+    CATALOG_ENV_VAR,
+    CATALOG_FILE,
+    ENV_VAR,
+    Archive,
+    default_archive_dir,
+    holds_archive,
+)
 from archive.terminal import echo
 
 REPLICA_ENV_VAR = "EVENT_ARCHIVE_REPLICA"  # serve --replica
@@ -47,13 +54,17 @@ if TYPE_CHECKING:  # Celery is the scale extra's, loaded only with a broker
 
 class Context:
     def __init__(self, archive_dir: Path, verbose: int, debug: bool,
-                 catalog: str | None = None) -> None:
+                 catalog: str | None = None, catalog_from_env: bool = False) -> None:
         self.archive_dir, self.verbose, self.debug = archive_dir, verbose, debug
-        self.catalog = catalog
+        self.catalog, self.catalog_from_env = catalog, catalog_from_env
 
     def open(self, create: bool = False, readonly: bool = False) -> Archive:
+        catalog = self.catalog
+        if self.catalog_from_env and holds_archive(self.archive_dir):
+            # $EVENT_ARCHIVE_CATALOG names new archives' catalog; an archive has its own.
+            catalog = None
         return Archive.open(self.archive_dir, create=create, readonly=readonly,
-                            catalog=self.catalog)
+                            catalog=catalog)
 
 
 def emit(data: Any) -> None:
@@ -81,7 +92,7 @@ def _catalog_after_command(ctx: click.Context, _param: click.Parameter,
                            value: str | None) -> None:
     obj = ctx.find_object(Context)
     if value is not None and obj is not None:
-        obj.catalog = value
+        obj.catalog, obj.catalog_from_env = value, False
 
 
 def _verbose_after_command(ctx: click.Context, _param: click.Parameter, value: int) -> None:
@@ -211,8 +222,9 @@ def main(ctx: click.Context, archive_dir: Path | None, catalog: str | None, verb
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors=ERRORS)
+    from_env = ctx.get_parameter_source("catalog") == click.core.ParameterSource.ENVIRONMENT
     ctx.obj = Context(archive_dir or default_archive_dir(), -1 if quiet else verbose, debug,
-                      catalog)
+                      catalog, from_env)
 
 
 def _print_summary(summary: IngestSummary, verbose: int) -> None:

@@ -6,6 +6,8 @@ import logging
 import os
 import stat
 import tomllib
+import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ CATALOG_SCHEMES = ("postgresql://", "postgres://")
 # their event's; what changes the whole archive holds the archive's alone.
 ARCHIVE_LOCK = "archive"
 INDEX_LOCK = "index"
+# The catalog's meta keys naming the archive directory it belongs to.
+ARCHIVE_ID, ARCHIVE_DIR = "archive_id", "archive_dir"
 
 
 def default_archive_dir() -> Path:
@@ -50,6 +54,11 @@ def _refuse_lost_catalog(root: Path) -> None:
     if emptied and ((root / "index").is_symlink() or any((root / "thumbs").glob("*/*"))):
         raise CatalogError(f"{catalog}: the catalog is empty (0 bytes) but the archive "
                            f"holds an index and thumbnails; {RECOVER}")
+
+
+def holds_archive(root: Path) -> bool:
+    """Whether `root` is an archive already, whatever its catalog's engine."""
+    return (root / CATALOG_FILE).exists() or (root / SETTINGS_FILE).exists()
 
 
 def recorded_catalog(root: Path) -> str | None:
@@ -91,14 +100,17 @@ def _catalog_url(root: Path, given: str | None) -> str | None:
     return given or recorded
 
 
-def record_catalog(root: Path, url: str) -> None:
-    """Make `root` an archive whose catalog is at `url`."""
+def record_catalog(root: Path, url: str, identity: str | None = None) -> None:
+    """Make `root` an archive whose catalog is at `url` (`identity`: the catalog's
+    archive id, which it checks when opened)."""
     from archive.catalog.pgconnection import shown_url
 
     document = tomlkit.document()
     document.add(tomlkit.comment("This archive's catalog (event-archive --catalog). A "
                                  "password goes in ~/.pgpass or $PGPASSWORD, not here."))
     document["catalog"] = shown_url(url)
+    if identity:
+        document["id"] = identity
     (root / SETTINGS_FILE).write_text(tomlkit.dumps(document).rstrip("\n") + "\n",
                                       encoding="utf-8")
 
@@ -111,14 +123,53 @@ def _open_pg(root: Path, url: str, create: bool, readonly: bool, public: bool) -
         raise CatalogError(f"{root}: no archive here; run 'event-archive ingest' first "
                            "or pass --archive DIR")
     catalog = PgCatalog(url, readonly=readonly and recorded, public=public, new=not recorded)
-    if not recorded:
-        try:
-            (root / "thumbs").mkdir(parents=True, exist_ok=True)
-            record_catalog(root, url)
-        except OSError as exc:
-            catalog.close()
-            raise CatalogError(f"{root}: cannot create the archive: {exc.strerror}") from None
+    try:
+        if recorded:
+            _check_identity(root, catalog)
+        else:
+            _make_archive(root, url, catalog)
+    except BaseException:
+        catalog.close()
+        raise
     return catalog
+
+
+def _check_identity(root: Path, catalog: Catalog) -> None:
+    """Refuse a catalog that is another archive directory's (archive.toml edited, or a
+    database restored over another)."""
+    mine, theirs = _recorded_id(root), catalog.get_meta(ARCHIVE_ID)
+    if mine and theirs and mine != theirs:
+        raise CatalogError(f"{root}: {catalog.name} is the catalog of another archive "
+                           f"directory ({catalog.get_meta(ARCHIVE_DIR)}), not of this one")
+
+
+def _make_archive(root: Path, url: str, catalog: Catalog) -> None:
+    """Make `root` the archive of a catalog made now; refuse one another directory
+    already has, whose thumbnails this one would not hold."""
+    if not catalog.created:  # type: ignore[attr-defined]
+        raise CatalogError(f"{catalog.name}: already the catalog of the archive at "
+                           f"{catalog.get_meta(ARCHIVE_DIR) or 'another directory'}; pass "
+                           "--archive with that directory (or copy its archive.toml)")
+    identity = uuid.uuid4().hex
+    with catalog.transaction():
+        catalog.set_meta(ARCHIVE_ID, identity)
+        catalog.set_meta(ARCHIVE_DIR, str(root))
+    try:
+        (root / "thumbs").mkdir(parents=True, exist_ok=True)
+        record_catalog(root, url, identity)
+    except OSError as exc:
+        raise CatalogError(f"{root}: cannot create the archive: {exc.strerror}") from None
+    if urllib.parse.urlsplit(url).password is not None:
+        log.warning("%s keeps the catalog's address without its password: later commands "
+                    "need it in ~/.pgpass or $PGPASSWORD", root / SETTINGS_FILE)
+
+
+def _recorded_id(root: Path) -> str | None:
+    try:
+        value = tomllib.loads((root / SETTINGS_FILE).read_text(encoding="utf-8")).get("id")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 @dataclass

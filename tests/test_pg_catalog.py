@@ -276,3 +276,56 @@ def test_the_site_answers_again_once_a_restarted_server_is_back(
     after = [client.get(url) for url in pages * 3]
     assert [r.status_code for r in after] == [200] * len(pages) * 3
     assert after[2].json["total"] == before[2].json["total"] == 3
+
+
+def test_a_database_that_is_not_this_archives_own_is_refused_in_one_line(
+        pg_server: PostgresServer, tmp_path: Path) -> None:
+    import psycopg
+
+    from archive.catalog import CatalogError
+
+    foreign = pg_server.create_database("foreign_app")
+    with psycopg.connect(foreign, autocommit=True) as db:
+        db.execute("CREATE TABLE customers (id int)")
+    with pytest.raises(CatalogError, match=r"tables of something else \(customers\)"):
+        Archive.open(tmp_path / "a", catalog=foreign)
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as db:
+        db.execute("CREATE ROLE visitor LOGIN")
+    # PostgreSQL 15 lets only a database's owner create tables in its public schema.
+    locked = pg_server.create_database("not_visitors").replace("postgres@", "visitor@")
+    with pytest.raises(CatalogError, match="cannot make the catalog's tables .*permission "
+                                           "denied.*a database, or a schema, that it owns"):
+        Archive.open(tmp_path / "b", catalog=locked)
+    shared = pg_server.create_database("first_archives")
+    Archive.open(tmp_path / "first", catalog=shared).close()
+    with pytest.raises(CatalogError, match=f"already the catalog of the archive at "
+                                           f"{tmp_path / 'first'}"):
+        Archive.open(tmp_path / "second", catalog=shared)
+    assert not (tmp_path / "second" / "archive.toml").exists()
+    # archive.toml edited to name another archive's catalog
+    other = pg_server.create_database("third_archives")
+    Archive.open(tmp_path / "third", catalog=other).close()
+    settings = tmp_path / "first" / "archive.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(shared, other),
+                        encoding="utf-8")
+    with pytest.raises(CatalogError, match=f"catalog of another archive directory "
+                                           f"\\({tmp_path / 'third'}\\)"):
+        Archive.open(tmp_path / "first")
+
+
+def test_a_password_is_never_written_down_and_the_variable_names_new_archives_only(
+        pg_server: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.cli import Cli
+
+    url = pg_server.create_database("with_password").replace("postgres@",
+                                                               "postgres:s3cret@")
+    Archive.open(tmp_path / "pg", catalog=url).close()  # trust: the password is not asked
+    assert "s3cret" not in (tmp_path / "pg" / "archive.toml").read_text(encoding="utf-8")
+    assert "without its password" in caplog.text and "~/.pgpass" in caplog.text
+    Cli(tmp_path / "sqlite")("ingest", str(event_folder(tmp_path / "event", "env", 2)))
+    monkeypatch.setenv("EVENT_ARCHIVE_CATALOG", pg_server.url("somewhere_else"))
+    assert len(Cli(tmp_path / "sqlite").json("list")) == 2  # its own catalog, as before
+    assert Cli(tmp_path / "pg").json("list") == []
+    out = Cli(tmp_path / "sqlite")("--catalog", pg_server.url("x"), "list", code=1)
+    assert "its SQLite file" in out  # said on the command line: refused

@@ -283,11 +283,27 @@ def test_a_worker_gives_up_on_a_file_handed_out_too_often_without_reading_it(
     assert problem.message.startswith("given up after 3 workers were lost")
 
 
+@pytest.mark.parametrize("archive", ["not-mounted", "empty-mount-point"])
 def test_a_worker_that_does_not_see_the_archive_says_so_and_leaves_the_file(
-        tmp_path: Path) -> None:
+        tmp_path: Path, archive: str) -> None:
     make_jpeg(tmp_path / "event" / "photo.jpg")
+    (tmp_path / "empty-mount-point" / "thumbs").mkdir(parents=True)  # no catalog in it
     task = Task(str(tmp_path / "event" / "photo.jpg"), "photo.jpg", 1, 0, (),
-                str(tmp_path / "not-mounted"))
+                str(tmp_path / archive))
     (problem,) = examined(task, delivery=1).problems
     assert problem.stage == "worker" and "does not see the archive directory" in \
         problem.message and problem.message.endswith("the next ingest tries again")
+
+
+def test_a_worker_whose_event_folder_is_an_empty_mount_point_leaves_the_file(
+        tmp_path: Path) -> None:
+    """The folder is there, the file is not (a mount point with nothing mounted): a
+    problem of the worker, read again by the next ingest, not the file's own error."""
+    Archive.open(tmp_path / "archive").close()
+    (tmp_path / "event").mkdir()
+    task = Task(str(tmp_path / "event" / "photo.jpg"), "photo.jpg", 1, 0, (),
+                str(tmp_path / "archive"))
+    outcome = examined(task, delivery=1)
+    (problem,) = outcome.problems
+    assert (problem.stage, outcome.item_id) == ("worker", None)
+    assert "does not see" in problem.message and "photo.jpg" in problem.message

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from archive import settings
 from archive.catalog.database import CatalogError
+from archive.catalog.errors import CatalogUnreachable
 from archive.errors import ArchiveError
 from archive.model import taken_text
 from archive.resolve.licensetext import license_name
@@ -96,7 +97,10 @@ def _security_headers(response: Any) -> Any:
     return response
 
 
-def _catalog_unreadable(_error: Exception) -> Any:
+def _catalog_unreadable(error: Exception) -> Any:
+    if isinstance(error, CatalogUnreachable):  # a server down: nothing to repair
+        return _error_page(ServiceUnavailable("The archive's catalog server cannot be "
+                                              "reached just now; try again in a moment."))
     return _error_page(ServiceUnavailable("The archive's catalog cannot be read; run "
                                           "'event-archive verify' on the server."))
 

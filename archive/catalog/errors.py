@@ -14,6 +14,11 @@ class CatalogError(ArchiveError):
     """The catalog file cannot be opened or written."""
 
 
+class CatalogUnreachable(CatalogError):
+    """The catalog's server cannot be reached, or went away: nothing is wrong with the
+    catalog itself, and a later try may work."""
+
+
 class DamagedValue(sqlite3.DatabaseError):
     """A value the catalog stored no longer parses: the file was damaged where SQLite
     does not look (inside a row), as its own DatabaseError says of damaged pages."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from archive.catalog.connection import escape_params, unescape_text
-from archive.catalog.errors import CatalogError
+from archive.catalog.errors import CatalogError, CatalogUnreachable
 
 INSTALL_HINT = "pip install 'event-archive[scale]'"
 # How long to wait for the server to answer a connection.
@@ -94,8 +94,8 @@ class PgConnection:
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
                                       row_factory=_row_factory)
         except psycopg.Error as exc:
-            raise CatalogError(f"{shown_url(url)}: cannot reach the catalog: "
-                               f"{_first_line(exc)}") from None
+            raise CatalogUnreachable(f"{shown_url(url)}: cannot reach the catalog: "
+                                     f"{_first_line(exc)}{_password_hint(exc)}") from None
         self.schema = "public"
         self.schema = self.execute("SELECT current_schema()").fetchone()[0]
         self.readonly = readonly
@@ -136,7 +136,7 @@ class PgConnection:
 
     def lost(self, exc: Exception) -> CatalogError:
         """What to say when the server went away or refused us."""
-        return CatalogError(f"{shown_url(self.url)}: the catalog's server failed: "
+        return CatalogUnreachable(f"{shown_url(self.url)}: the catalog's server failed: "
                             f"{_first_line(exc)}; run again when it is back")
 
     @property
@@ -157,6 +157,15 @@ class PgConnection:
         db = getattr(self, "db", None)
         if db is not None and not db.closed:
             db.close()
+
+
+def _password_hint(exc: Exception) -> str:
+    """Where a password goes, when the server asked for one: archive.toml keeps none."""
+    text = str(exc)
+    if "no password supplied" in text or "password authentication failed" in text:
+        return ("; the archive keeps its address without a password: put it in "
+                "~/.pgpass or $PGPASSWORD")
+    return ""
 
 
 def _first_line(exc: Exception) -> str:

@@ -41,22 +41,52 @@ class PgCatalog(Catalog):
 
         self.Error = psycopg.Error
         try:
-            if not new and pgdialect.schema_version(self.db) == 0:
-                raise CatalogError(f"{self.name}: the archive's catalog database holds no "
-                                   f"catalog (emptied, or another database); {RECOVER}")
-            if readonly:
-                refuse_newer(pgdialect.schema_version(self.db), self.name)
-            else:
-                migrate(self.db, self.name, pgdialect)
-            if public:
-                show_published_only(self.db, pgdialect)
-            if readonly:
-                self.db.make_readonly()
+            self.created = self._prepare(new, readonly, public)
         except BaseException:
             self.db.close()
             raise
         self.revision_in_tx: int | None = None
         self._sound = True
+
+    def _prepare(self, new: bool, readonly: bool, public: bool) -> bool:
+        """Check and migrate the catalog, set the connection up; whether the database
+        was empty (the catalog made now)."""
+        version = pgdialect.schema_version(self.db)
+        if version == 0 and not new:
+            raise CatalogError(f"{self.name}: the archive's catalog database holds no "
+                               f"catalog (emptied, or another database); {RECOVER}")
+        if version == 0:
+            self._refuse_foreign_tables()
+        if readonly:
+            refuse_newer(version, self.name)
+        else:
+            self._migrate()
+        if public:
+            show_published_only(self.db, pgdialect)
+        if readonly:
+            self.db.make_readonly()
+        return version == 0
+
+    def _refuse_foreign_tables(self) -> None:
+        """A catalog goes into an empty database (or schema), never beside another
+        application's tables, whose names may be ours."""
+        found = [r[0] for r in self.db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "ORDER BY 1 LIMIT 4")]
+        if found:
+            listed = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+            raise CatalogError(f"{self.name}: the database holds tables of something else "
+                               f"({listed}); give the archive an empty database, or a "
+                               "schema of its own (?options=-csearch_path%3DNAME)")
+
+    def _migrate(self) -> None:
+        try:
+            migrate(self.db, self.name, pgdialect)
+        except self.Error as exc:  # a lost server is CatalogUnreachable already
+            reason = str(exc).strip().splitlines()[0]
+            raise CatalogError(f"{self.name}: cannot make the catalog's tables ({reason}); "
+                               "the role needs a database, or a schema, that it owns"
+                               ) from None
 
     @property
     def name(self) -> str:

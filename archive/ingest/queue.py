@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -27,6 +28,7 @@ from archive import settings
 from archive.fsnames import readable
 from archive.ingest.tasks import WORKER_STAGE, Outcome, Task
 from archive.ingest.wire import outcome_to_json, task_from_json
+from archive.store import CATALOG_FILE, SETTINGS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ DELIVERIES = "event-archive:deliveries:{}"  # Redis key counting one file's deli
 GRACE = 10.0
 TIMED_OUT = "timed out: gave up on this file"
 SCHEMES = ("redis://", "rediss://", "unix://")
+# What an archive directory holds, whatever its catalog's engine.
+ARCHIVE_MARKS = (CATALOG_FILE, SETTINGS_FILE)
 
 
 def visibility_timeout() -> float:
@@ -147,14 +151,16 @@ def lost(task: Task, reason: str) -> Outcome:
 
 
 def _unseen(task: Task) -> str | None:
-    """Why this machine cannot do the task: the archive or the event folder is not at
-    the path the ingest gave (each worker must see them where the ingest does)."""
+    """Why this machine cannot do the task: the archive or the event's file is not at
+    the path the ingest gave (each worker must see them where the ingest does). An empty
+    mount point is a folder too: the archive must hold its catalog's file, and the file
+    itself must be there."""
     host = socket.gethostname()
-    if not os.path.isdir(task.root):
+    root = Path(task.root)
+    if not any((root / name).is_file() for name in ARCHIVE_MARKS):
         return (f"the worker on {host} does not see the archive directory "
                 f"{readable(task.root)}; mount it at that path")
-    folder = task.path[:-len(task.relpath)] if task.path.endswith(task.relpath) else ""
-    if task.scan is None and folder and not os.path.isdir(folder):
-        return (f"the worker on {host} does not see the event folder {readable(folder)}; "
-                "mount it at that path")
+    if task.scan is None and not os.path.lexists(task.path):
+        return (f"the worker on {host} does not see {readable(task.path)}; mount the "
+                "event folder at that path")
     return None

@@ -35,7 +35,10 @@ def copy_archive(source: Path, dest: Path) -> Path:
     shutil.copytree(source, dest, symlinks=True)
     url = recorded_catalog(dest)
     if url is not None:
-        record_catalog(dest, clone_database(url))
+        import tomllib
+
+        identity = tomllib.loads((dest / "archive.toml").read_text(encoding="utf-8"))["id"]
+        record_catalog(dest, clone_database(url), identity)
     return dest
 
 
