@@ -260,6 +260,9 @@ def ingest(obj: Context, event_dirs: tuple[Path, ...], jobs: int | None, prune: 
         echo(f"warning: {', '.join(absent)} not found: videos will be recorded as "
              f"errors, photos still ingest; {tools.INSTALL_HINT}", err=True)
     workers = _broker(broker)  # before anything is written
+    if workers is not None and jobs is not None and not as_json:
+        echo("warning: --jobs is for reading files here; with --broker, the workers' "
+             "--concurrency says how many are read at once", err=True)
     failures: list[dict[str, str]] = []
     summaries: list[IngestSummary] = []
     events = _load_events(obj, event_dirs, failures)
