@@ -82,7 +82,9 @@ def test_video_plays_past_its_middle_with_ranges(page: Page) -> None:
 def test_transcript_time_seeks_the_player(page: Page) -> None:
     page.goto("/?q=kind%3Avideo")
     page.locator(".card a").first.click()
-    wait_until(page, "document.getElementById('player').readyState >= 1")
+    page.wait_for_url("**/items/**")  # the click only starts the navigation
+    wait_until(page, "document.getElementById('player') !== null && "
+                     "document.getElementById('player').readyState >= 1")
     page.evaluate("document.getElementById('player').muted = true")
     page.set_viewport_size({"width": 1280, "height": 400})
     page.locator("a.cue[data-start='6.0']").scroll_into_view_if_needed()
