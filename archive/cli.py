@@ -72,7 +72,7 @@ def emit(data: Any) -> None:
 
 
 ARCHIVE_HELP = "Archive directory (default: $EVENT_ARCHIVE, else ./event-archive)."
-CATALOG_HELP = ("A new archive's catalog on PostgreSQL: postgresql://USER@HOST/DB (default: "
+CATALOG_HELP = ("A new archive's catalog on PostgreSQL: postgresql://USER@HOST[:PORT]/DB (default: "
                 "$EVENT_ARCHIVE_CATALOG; without it, a SQLite file in the archive). The "
                 "archive remembers it.")
 VERBOSE_HELP = ("Say more: every per-file warning, and debug messages (-vv: those of "
@@ -107,14 +107,19 @@ def _quiet_after_command(ctx: click.Context, _param: click.Parameter, value: boo
         obj.verbose = -1
 
 
-def after_command_options() -> list[click.Option]:
-    """`--archive`, `-v` and `-q` for a subcommand: the same options as before the
-    command."""
-    return [click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
-                         expose_value=False, callback=_archive_after_command,
-                         help=ARCHIVE_HELP),
-            click.Option(["--catalog"], metavar="URL", expose_value=False,
-                         callback=_catalog_after_command, help=CATALOG_HELP),
+# Commands that never open an archive: they take -v and -q after them, not --archive.
+WITHOUT_ARCHIVE = frozenset({"worker"})
+
+
+def after_command_options(archive: bool = True) -> list[click.Option]:
+    """`--archive`, `--catalog`, `-v` and `-q` for a subcommand (`archive` false: the
+    last two alone): the same options as before the command."""
+    where = [click.Option(["--archive"], type=click.Path(file_okay=False, path_type=Path),
+                          expose_value=False, callback=_archive_after_command,
+                          help=ARCHIVE_HELP),
+             click.Option(["--catalog"], metavar="URL", expose_value=False,
+                          callback=_catalog_after_command, help=CATALOG_HELP)]
+    return [*(where if archive else []),
             click.Option(["-v", "--verbose"], count=True, expose_value=False,
                          callback=_verbose_after_command, help=VERBOSE_HELP),
             click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
@@ -141,7 +146,7 @@ class ArchiveGroup(click.Group):
     command_class = ArchiveCommand
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        cmd.params += after_command_options()
+        cmd.params += after_command_options((name or cmd.name) not in WITHOUT_ARCHIVE)
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -217,7 +222,8 @@ def main(ctx: click.Context, archive_dir: Path | None, catalog: str | None, verb
          quiet: bool, debug: bool) -> None:
     """Archive and search the photos and videos of events.
 
-    --archive, -v and -q go before or after the command; an --archive after it wins.
+    --archive, --catalog, -v and -q go before or after the command; an --archive
+    after it wins.
     """
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 shows as \xe9
         if hasattr(stream, "reconfigure"):
