@@ -329,3 +329,51 @@ def test_a_password_is_never_written_down_and_the_variable_names_new_archives_on
     assert Cli(tmp_path / "pg").json("list") == []
     out = Cli(tmp_path / "sqlite")("--catalog", pg_server.url("x"), "list", code=1)
     assert "its SQLite file" in out  # said on the command line: refused
+
+
+@pytest.mark.engines
+def test_a_nul_in_stored_values_reads_back_on_every_page(archive_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """TOML and IPTC can carry U+0000; PostgreSQL's JSON cannot: it is read as U+FFFD
+    where the catalog's SQL looks inside the JSON, and the pages answer as on SQLite."""
+    from web.app import create_app
+
+    from helpers.cli import Cli
+    from helpers.media import make_exif
+
+    event = tmp_path / "event"
+    sample = (Path(__file__).parent / "data" / "sample" / "event.toml").read_text(
+        encoding="utf-8")
+    event.mkdir()
+    (event / "event.toml").write_text(
+        sample.replace('organisation = "ASEV"', 'organisation = "AS\\u0000EV"', 1)
+        .replace('affiliation = "FUTOUR"', 'affiliation = "FU\\u0000TOUR"', 1),
+        encoding="utf-8")
+    make_jpeg(event / "photo.jpg", exif=make_exif())
+    cli = Cli(archive_dir)
+    cli("ingest", str(event))
+    report = cli.json("report")
+    assert report["errors"] == []
+    client = create_app(archive_dir, {"TESTING": True}).test_client()
+    for url in ("/events/florence-2019", "/events/florence-2019/people/paolo-martinez",
+                "/api/people/paolo-martinez", "/?q=photo"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_failed_write_leaves_the_connection_usable_and_says_one_line(
+        pg_server: PostgresServer, tmp_path: Path) -> None:
+    from archive.catalog import CatalogError
+
+    root = pg_archive(pg_server, tmp_path / "archive", "failed_write")
+    with Archive.open(root) as archive:
+        catalog = archive.catalog
+        with archive.write_lock(["e"]):
+            for _ in range(2):  # the second shows the first left nothing half-done
+                with pytest.raises(CatalogError, match="cannot write the catalog"), \
+                        catalog.transaction():
+                    # no answer is read: the server's error comes as the pipeline ends
+                    catalog.execute("INSERT INTO meta (key, value) VALUES ('x', NULL)")
+        assert catalog.get_meta("x") is None
+        with catalog.transaction():
+            catalog.set_meta("x", "written")
+        assert catalog.get_meta("x") == "written"

@@ -22,6 +22,8 @@ from archive.catalog.schema import migrate, refuse_newer, show_published_only
 
 # How often a lock that may wait only so long is asked for again.
 LOCK_POLL = 0.05
+# Tries at migrating a catalog that other processes are making at the same moment.
+MIGRATE_ATTEMPTS = 3
 
 
 class PgCatalog(Catalog):
@@ -80,13 +82,25 @@ class PgCatalog(Catalog):
                                "schema of its own (?options=-csearch_path%3DNAME)")
 
     def _migrate(self) -> None:
-        try:
-            migrate(self.db, self.name, pgdialect)
-        except self.Error as exc:  # a lost server is CatalogUnreachable already
-            reason = str(exc).strip().splitlines()[0]
-            raise CatalogError(f"{self.name}: cannot make the catalog's tables ({reason}); "
-                               "the role needs a database, or a schema, that it owns"
-                               ) from None
+        import psycopg
+
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                migrate(self.db, self.name, pgdialect)
+                return
+            except psycopg.errors.DuplicateTable:
+                # Another process made the tables while this one waited for the lock,
+                # and the server answered from what it knew before: look again.
+                self._settle()
+                if attempt == MIGRATE_ATTEMPTS - 1:
+                    raise CatalogError(f"{self.name}: the database holds tables of "
+                                       "something else; give the archive an empty "
+                                       "database, or a schema of its own") from None
+            except self.Error as exc:  # a lost server is CatalogUnreachable already
+                self._settle()
+                raise CatalogError(f"{self.name}: cannot make the catalog's tables "
+                                   f"({_said(exc)}); the role needs a database, or a "
+                                   "schema, that it owns") from None
 
     @property
     def name(self) -> str:
@@ -99,9 +113,26 @@ class PgCatalog(Catalog):
     @contextmanager
     def transaction(self) -> Iterator[int]:
         """As Catalog.transaction, its statements pipelined: an ingest's batch writes
-        a dozen rows per item, and waiting for each answer would cost a round trip each."""
-        with self.db.pipelined(), super().transaction() as revision:
-            yield revision
+        a dozen rows per item, and waiting for each answer would cost a round trip each.
+        An error the server reports only when the pipeline ends is the batch's too."""
+        try:
+            with self.db.pipelined(), super().transaction() as revision:
+                yield revision
+        except self.Error as exc:
+            raise CatalogError(f"{self.name}: cannot write the catalog ({_said(exc)}); "
+                               "nothing of this batch was kept, run again when fixed"
+                               ) from None
+        finally:
+            self._settle()
+
+    def _settle(self) -> None:
+        """After a failed write, end the transaction the aborted pipeline could not: the
+        connection must take the next statement (an unlock, the next batch)."""
+        if not self.db.broken and self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except (self.Error, CatalogError):
+                pass  # gone with the connection
 
     def _begin_write(self) -> None:
         for statement in pgdialect.BEGIN_WRITE:
@@ -150,6 +181,12 @@ class PgCatalog(Catalog):
             if not wait or deadline is None or time.monotonic() >= deadline:
                 return False
             time.sleep(LOCK_POLL)
+
+
+def _said(exc: Exception) -> str:
+    """The first line of what the server said."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def lock_key(name: str) -> int:

@@ -89,14 +89,20 @@ def migration(number: int, script: str) -> list[str]:
 # ---- JSON inside columns ---------------------------------------------------------
 # The columns hold JSON as text (as in SQLite); `path` is a dotted key path of ours.
 
+def _jsonb(column: str) -> str:
+    """The column's JSON as jsonb, which holds no NUL: an escaped one (`\u0000`, from an
+    IPTC caption, say) is read as U+FFFD, where the cast would refuse the whole value."""
+    return f"replace({column}, '\\u0000', '\\ufffd')::jsonb"
+
+
 def _pointer(column: str, path: str) -> str:
-    return f"({column})::jsonb #> '{{{','.join(path.split('.'))}}}'"
+    return f"{_jsonb(column)} #> '{{{','.join(path.split('.'))}}}'"
 
 
 def json_value(column: str, path: str) -> str:
     """The value at `path` as text (JSON text for an array or object), as SQLite gives
     it but for numbers, which come as their text."""
-    return f"(({column})::jsonb #>> '{{{','.join(path.split('.'))}}}')"
+    return f"({_jsonb(column)} #>> '{{{','.join(path.split('.'))}}}')"
 
 
 def json_true(column: str, path: str) -> str:
