@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from archive.fsnames import readable
+
 CREDIT_FIELDS = ("creator", "organisation", "project", "copyright", "license",
                  "acquire_license_page")
 
@@ -198,7 +200,7 @@ class ItemRecord:
     @property
     def label(self) -> str:
         """What the item is called where it is shown: its title, else its file's name."""
-        return self.resolved.get("title") or self.relpath.rsplit("/", 1)[-1]
+        return self.resolved.get("title") or readable(self.relpath.rsplit("/", 1)[-1])
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def recorded_catalog(root: Path) -> str | None:
         return None
     except OSError as exc:
         raise CatalogError(f"{root / SETTINGS_FILE}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CatalogError(f"{root / SETTINGS_FILE}: not UTF-8 text") from None
     try:
         value = tomllib.loads(text).get("catalog")
     except tomllib.TOMLDecodeError as exc:

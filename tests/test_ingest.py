@@ -334,3 +334,26 @@ def test_a_media_entry_naming_a_copy_says_so(cli, tmp_path: Path) -> None:
     assert [(e["event"], e["path"], e["duplicate_of"]) for e in entries] == [
         ("first", photo.name, str(first / "0-copy.jpg")),
         ("second", "from-first.jpg", str(first / "0-copy.jpg"))]
+
+
+def test_a_file_dated_past_2262_and_a_name_not_utf8_ingest_and_show(
+        archive: Archive, event_dir: Path) -> None:
+    """A modification time past what 64 bits of nanoseconds hold, and a name whose bytes
+    are not UTF-8, ingest like any file; the event page shows the name as `\\xff`."""
+    from web.app import create_app
+
+    make_jpeg(event_dir / "future.jpg", exif=make_exif(taken=TAKEN))
+    os.utime(event_dir / "future.jpg", (0, 10_500_000_000))  # in the year 2302
+    odd = os.fsdecode(b"DSC\xff_0100.jpg")
+    make_jpeg(event_dir / odd, size=(44, 30), exif=make_exif(taken=TAKEN))
+    (event_dir / "event.toml").write_text(
+        '[event]\nid = "e"\ntitle = "E"\ndate = 2019-03-19\n\n[[sessions]]\nid = "s"\n'
+        'title = "S"\ndate = 2019-03-19\nstart = "11:00"\nend = "12:30"\n', encoding="utf-8")
+    summary = ingest(archive, event_dir)
+    assert summary.added == 2 and not [e for e in summary.errors if e["level"] == "error"]
+    assert ingest(archive, event_dir).unchanged == 2  # the time it keeps is its own
+    from indexer.sync import sync
+
+    sync(archive)
+    page = create_app(archive.root, {"TESTING": True}).test_client().get("/events/e")
+    assert page.status_code == 200 and "DSC\\xff_0100.jpg" in page.text

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from archive.catalog import count_items
 from archive.catalog.pgdatabase import PgCatalog
@@ -377,3 +379,49 @@ def test_a_failed_write_leaves_the_connection_usable_and_says_one_line(
         with catalog.transaction():
             catalog.set_meta("x", "written")
         assert catalog.get_meta("x") == "written"
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("postgresql://a:pw@h:5/db", "postgresql://a@h:5/db"),
+    ("postgresql://a@h/db?password=x&sslmode=require", "postgresql://a@h/db?sslmode=require"),
+    ("postgresql://a%40b:p%3A@[::1]:5432/db", "postgresql://a%40b@[::1]:5432/db"),
+    ("postgresql://h/db?options=-csearch_path%3Dx", "postgresql://h/db?options=-csearch_path%3Dx"),
+])
+def test_a_catalog_address_is_shown_and_kept_without_its_password(given: str,
+                                                                   shown: str) -> None:
+    from archive.catalog.pgconnection import shown_url
+
+    assert shown_url(given) == shown
+
+
+@given(user=st.text(min_size=1, max_size=12), password=st.text(min_size=1, max_size=12),
+       query=st.sampled_from(["", "?sslmode=require", "?password=PWQ&application_name=x"]))
+def test_no_password_survives_in_a_shown_address(user: str, password: str,
+                                                 query: str) -> None:
+    from urllib.parse import quote
+
+    from archive.catalog.pgconnection import shown_url
+
+    secret = quote("PW" + password, safe="")
+    shown = shown_url(f"postgresql://{quote(user, safe='')}:{secret}@db.example/events"
+                      f"{query}")
+    assert secret not in shown and "PWQ" not in shown
+    assert shown.startswith(f"postgresql://{quote(user, safe='')}@db.example/events")
+
+
+@given(content=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_archive_toml_is_read_or_refused_in_one_line(content: bytes) -> None:
+    import tempfile
+
+    from archive.catalog import CatalogError
+    from archive.store import recorded_catalog
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "archive.toml").write_bytes(content)
+        try:
+            found: str | None = recorded_catalog(Path(folder))
+        except CatalogError as exc:
+            found = str(exc)
+            assert "\n" not in found.split("archive.toml: ", 1)[1]  # noqa: PT017
+        else:
+            assert found is not None and found.startswith(("postgresql://", "postgres://"))

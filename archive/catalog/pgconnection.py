@@ -26,15 +26,19 @@ _TO_STORE = re.compile("[\U0010fffd\ud800-\udfff\x00]")
 
 
 def shown_url(url: str) -> str:
-    """The address without its password, to name the catalog in messages and files."""
+    """The address without its password (given before the host, or as `?password=`),
+    to name the catalog in messages and files."""
     parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k != "password"]
+    if parts.password is None and len(kept) == len(query):
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]  # as written (percent-encoded), not decoded
+    netloc = f"{user}@{host}" if user else host
+    return urllib.parse.urlunsplit(parts._replace(
+        netloc=netloc, query=urllib.parse.urlencode(kept) if len(kept) != len(query)
+        else parts.query))
 
 
 class Row(tuple):

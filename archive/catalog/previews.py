@@ -28,7 +28,8 @@ def event_covers(catalog: Catalog, event_ids: Collection[str]) -> dict[str, Item
     for chunk in chunks(list(event_ids)):
         rows = catalog.db.execute(
             "SELECT * FROM (SELECT i.*, ROW_NUMBER() OVER (PARTITION BY i.event_id "
-            "ORDER BY i.kind <> 'photo', s.day IS NULL, s.day, s.start, s.room, "
+            "ORDER BY i.kind <> 'photo', s.day IS NULL, s.day, s.start, "
+            f"{catalog.dialect.nulls_first('s.room')}, "
             f"{_BY_TIME}) AS nth FROM items i "
             "LEFT JOIN tags t ON t.item_id = i.id AND t.kind = 'session' "
             "LEFT JOIN sessions s ON s.event_id = i.event_id AND s.id = t.value "

@@ -16,6 +16,7 @@ from archive.resolve.eventfile import EVENT_FILE
 
 _SPECIAL = {S_IFIFO: "a FIFO (named pipe)", S_IFCHR: "a character device",
             S_IFBLK: "a block device", S_IFSOCK: "a socket"}
+LATEST_NS = 2**63 - 1  # the largest time a catalog holds: in 2262
 _LANG = re.compile(r"\.[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?\Z")
 
 
@@ -115,7 +116,13 @@ def _walk(folder: Path, unreadable: list[tuple[str, str]], links: _Links) -> Ite
                 links.skipped.append((path, f"{kind}, not a media file; skipped"))
                 continue
             yield Stat(path, os.path.relpath(path, folder).replace(os.sep, "/"),
-                       st.st_size, st.st_mtime_ns)
+                       st.st_size, _storable_time(st.st_mtime_ns))
+
+
+def _storable_time(ns: int) -> int:
+    """A modification time the catalog can hold (a 64-bit integer): a file dated past
+    2262 (a camera's clock, `touch -d 2300-01-01`) keeps the latest such time."""
+    return max(-LATEST_NS - 1, min(ns, LATEST_NS))
 
 
 def _owner_keys(sidecar: str) -> list[str]:
