@@ -146,16 +146,19 @@ def _check_identity(root: Path, catalog: Catalog) -> None:
 
 
 def _make_archive(root: Path, url: str, catalog: Catalog) -> None:
-    """Make `root` the archive of a catalog made now; refuse one another directory
+    """Make `root` the archive of its catalog; refuse a catalog another directory
     already has, whose thumbnails this one would not hold."""
-    if not catalog.created:  # type: ignore[attr-defined]
-        raise CatalogError(f"{catalog.name}: already the catalog of the archive at "
-                           f"{catalog.get_meta(ARCHIVE_DIR) or 'another directory'}; pass "
-                           "--archive with that directory (or copy its archive.toml)")
-    identity = uuid.uuid4().hex
     with catalog.transaction():
-        catalog.set_meta(ARCHIVE_ID, identity)
-        catalog.set_meta(ARCHIVE_DIR, str(root))
+        # The first to commit names the catalog's archive (two first ingests of one new
+        # archive may run at once); any other directory is refused.
+        if catalog.get_meta(ARCHIVE_ID) is None:
+            catalog.set_meta(ARCHIVE_ID, uuid.uuid4().hex)
+            catalog.set_meta(ARCHIVE_DIR, str(root))
+        owner, identity = catalog.get_meta(ARCHIVE_DIR), catalog.get_meta(ARCHIVE_ID)
+        if owner != str(root):
+            raise CatalogError(f"{catalog.name}: already the catalog of the archive at "
+                               f"{owner}; pass --archive with that directory (or copy "
+                               "its archive.toml)")
     try:
         (root / "thumbs").mkdir(parents=True, exist_ok=True)
         record_catalog(root, url, identity)

@@ -43,16 +43,15 @@ class PgCatalog(Catalog):
 
         self.Error = psycopg.Error
         try:
-            self.created = self._prepare(new, readonly, public)
+            self._prepare(new, readonly, public)
         except BaseException:
             self.db.close()
             raise
         self.revision_in_tx: int | None = None
         self._sound = True
 
-    def _prepare(self, new: bool, readonly: bool, public: bool) -> bool:
-        """Check and migrate the catalog, set the connection up; whether the database
-        was empty (the catalog made now)."""
+    def _prepare(self, new: bool, readonly: bool, public: bool) -> None:
+        """Check and migrate the catalog, and set the connection up."""
         version = pgdialect.schema_version(self.db)
         if version == 0 and not new:
             raise CatalogError(f"{self.name}: the archive's catalog database holds no "
@@ -67,15 +66,14 @@ class PgCatalog(Catalog):
             show_published_only(self.db, pgdialect)
         if readonly:
             self.db.make_readonly()
-        return version == 0
 
     def _refuse_foreign_tables(self) -> None:
         """A catalog goes into an empty database (or schema), never beside another
         application's tables, whose names may be ours."""
         found = [r[0] for r in self.db.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "ORDER BY 1 LIMIT 4")]
-        if found:
+            "ORDER BY tablename = 'meta' DESC, 1 LIMIT 4")]
+        if found and found[0] != "meta":  # meta: another process is making the catalog
             listed = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
             raise CatalogError(f"{self.name}: the database holds tables of something else "
                                f"({listed}); give the archive an empty database, or a "
