@@ -308,9 +308,10 @@ def run_search(searcher: Searcher, text: str, page: Page | None = None,
     if parsed.query is None:
         return _empty(text, parsed)
     scope = None if withheld else functools.partial(_published, hidden=hidden)
+    ranked = parsed.query
     if scope is not None:
         parsed = replace(parsed, query=scope(parsed.query))
-    return _run(searcher, text, parsed, page, sort, facets, scope)
+    return _run(searcher, text, parsed, ranked, page, sort, facets, scope)
 
 
 def _published(query: q.Query, hidden: frozenset[str] = frozenset()) -> q.Query:
@@ -324,18 +325,18 @@ def _published(query: q.Query, hidden: frozenset[str] = frozenset()) -> q.Query:
     return q.And([query, *left_out])
 
 
-def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
-         table: FacetTable | None, scope: Callable[[q.Query], q.Query] | None
-         ) -> dict[str, Any]:
+def _run(searcher: Searcher, text: str, parsed: Parsed, ranked: q.Query, page: Page,
+         sort: str, table: FacetTable | None,
+         scope: Callable[[q.Query], q.Query] | None) -> dict[str, Any]:
+    """`parsed.query` says which items are found (withheld ones left out); `ranked`, the
+    query as written, scores them."""
     limit = max(1, min(page.limit, settings.value("max_limit")))
     sortedby = None if sort == "relevance" else sorting.FieldFacet(
         "taken", reverse=sort == "-date")
-    total, facets = None, {}
-    if table is not None:
-        docnums = matching_docs(searcher.docs_for_query(parsed.query))
-        total, facets = len(docnums), table.count(docnums)
-    results, number, pages, total = _page(searcher, parsed.query, page.page, limit,
-                                          sortedby, total)
+    docnums = matching_docs(searcher.docs_for_query(parsed.query))
+    facets = table.count(docnums) if table is not None else {}
+    results, number, pages, total = _page(searcher, ranked, set(docnums.tolist()),
+                                          page.page, limit, sortedby)
     terms = Terms.of(parsed.query, searcher.reader())
     hits = []
     for hit in results:
@@ -352,16 +353,19 @@ def _run(searcher: Searcher, text: str, parsed: Parsed, page: Page, sort: str,
             "notices": parsed.notices}
 
 
-def _page(searcher: Searcher, query: q.Query, number: int, limit: int,
-          sortedby: sorting.FacetType | None,
-          total: int | None) -> tuple[list[Hit], int, int, int]:
-    """The hits of page `number` (of the last page, when there are fewer), its number (0
-    when nothing matched), the number of pages and the total, as Whoosh's `search_page`
-    gives them. That one counts the matches by running the query again, a fifth of a
-    search at 100,000 items: a `total` known from the facet count spares it."""
+def _page(searcher: Searcher, query: q.Query, found: set[int], number: int, limit: int,
+          sortedby: sorting.FacetType | None) -> tuple[list[Hit], int, int, int]:
+    """The hits of page `number` among the documents `found` (of the last page, when
+    there are fewer), its number (0 when nothing matched), the number of pages and the
+    total, as Whoosh's `search_page` gives them (which counts the matches by running the
+    query again).
+
+    The found documents are a filter, not a clause of the scored query: Whoosh's top-N
+    of an `And` with a `Not` in it kept lower-scored documents over higher ones as the
+    limit changed, so page 2 repeated some of page 1 and dropped others."""
     results = searcher.search(query, limit=max(1, number) * limit, sortedby=sortedby,
-                              terms=False)
-    total = len(results) if total is None else total
+                              terms=False, filter=found)
+    total = len(found)
     pages = -(-total // limit)
     number = min(pages, max(1, number))
     return (results[(number - 1) * limit:number * limit] if number else [], number, pages,

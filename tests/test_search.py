@@ -460,3 +460,15 @@ def test_the_command_line_shows_as_many_facet_values_as_the_site(tmp_path: Path)
             if len(counts) > shown:
                 expected += f", … {len(counts) - shown} more"
             assert lines[name] == f"  {name}: {expected}"
+
+
+@pytest.mark.parametrize("text", ["paolo", "keller", "photo", ""])
+def test_pages_of_tied_results_neither_repeat_nor_drop_an_item(index: SearchIndex,
+                                                               text: str) -> None:
+    """Photos of one session tie in score; walking the pages gives every result once, in
+    the order a single page of all of them gives."""
+    whole = index.search(text, Page(1, 100))
+    walked = [hit["id"] for number in range(1, whole["total"] // 7 + 2)
+              for hit in index.search(text, Page(number, 7))["results"]]
+    assert walked == [hit["id"] for hit in whole["results"]]
+    assert len(set(walked)) == whole["total"] > 7
