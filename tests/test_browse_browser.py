@@ -161,8 +161,10 @@ def test_previous_and_next_by_click_and_by_keyboard(browser: Browser, server: st
         page.click("#next-item")
         expect(position).to_have_text("2 of 16")
         assert page.url.endswith(f"/items/{order[1]}?q=keller")
+        page.wait_for_load_state()  # the page's script, which listens for the keys, has run
         page.keyboard.press("ArrowRight")
         expect(position).to_have_text("3 of 16")
+        page.wait_for_load_state()
         page.keyboard.press("ArrowLeft")
         expect(position).to_have_text("2 of 16")
         assert page.url.endswith(f"/items/{order[1]}?q=keller")
