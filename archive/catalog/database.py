@@ -151,16 +151,20 @@ class Catalog:
             self._rollback()
             # A plain DatabaseError is damage found in the file (a full disk or a lock
             # is an OperationalError): retrying cannot help.
-            fix = ("run 'event-archive verify'" if type(exc) in (sqlite3.DatabaseError,
-                                                                DamagedValue)
-                   else "run again when fixed")
-            raise CatalogError(f"{self.name}: cannot write the catalog ({exc}); nothing of "
-                               f"this batch was kept, {fix}") from None
+            raise self.write_failed(str(exc), damaged=type(exc) in (sqlite3.DatabaseError,
+                                                                   DamagedValue)) from None
         except BaseException:
             self._rollback()
             raise
         finally:
             self.revision_in_tx = None
+
+    def write_failed(self, reason: str, damaged: bool = False) -> CatalogError:
+        """What to say of a write transaction the engine refused (`damaged`: damage found
+        in the catalog, which retrying cannot help)."""
+        fix = "run 'event-archive verify'" if damaged else "run again when fixed"
+        return CatalogError(f"{self.name}: cannot write the catalog ({reason}); nothing of "
+                            f"this batch was kept, {fix}")
 
     def _begin_write(self) -> None:
         try:

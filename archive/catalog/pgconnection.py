@@ -99,7 +99,7 @@ class PgConnection:
                                       row_factory=_row_factory)
         except psycopg.Error as exc:
             raise CatalogUnreachable(f"{shown_url(url)}: cannot reach the catalog: "
-                                     f"{_first_line(exc)}{_password_hint(exc)}") from None
+                                     f"{first_line(exc)}{_password_hint(exc)}") from None
         self.schema = "public"
         self.schema = self.execute("SELECT current_schema()").fetchone()[0]
         self.readonly = readonly
@@ -141,7 +141,7 @@ class PgConnection:
     def lost(self, exc: Exception) -> CatalogError:
         """What to say when the server went away or refused us."""
         return CatalogUnreachable(f"{shown_url(self.url)}: the catalog's server failed: "
-                            f"{_first_line(exc)}; run again when it is back")
+                            f"{first_line(exc)}; run again when it is back")
 
     @property
     def in_transaction(self) -> bool:
@@ -172,6 +172,7 @@ def _password_hint(exc: Exception) -> str:
     return ""
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """The first line of what the server (or psycopg) said."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

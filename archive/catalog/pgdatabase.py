@@ -17,7 +17,7 @@ from typing import Any
 from archive.catalog import pgdialect
 from archive.catalog.database import Catalog
 from archive.catalog.errors import RECOVER, CatalogError
-from archive.catalog.pgconnection import PgConnection, shown_url
+from archive.catalog.pgconnection import PgConnection, first_line, shown_url
 from archive.catalog.schema import migrate, refuse_newer, show_published_only
 
 # How often a lock that may wait only so long is asked for again.
@@ -97,7 +97,7 @@ class PgCatalog(Catalog):
             except self.Error as exc:  # a lost server is CatalogUnreachable already
                 self._settle()
                 raise CatalogError(f"{self.name}: cannot make the catalog's tables "
-                                   f"({_said(exc)}); the role needs a database, or a "
+                                   f"({first_line(exc)}); the role needs a database, or a "
                                    "schema, that it owns") from None
 
     @property
@@ -117,9 +117,7 @@ class PgCatalog(Catalog):
             with self.db.pipelined(), super().transaction() as revision:
                 yield revision
         except self.Error as exc:
-            raise CatalogError(f"{self.name}: cannot write the catalog ({_said(exc)}); "
-                               "nothing of this batch was kept, run again when fixed"
-                               ) from None
+            raise self.write_failed(first_line(exc)) from None
         finally:
             self._settle()
 
@@ -179,12 +177,6 @@ class PgCatalog(Catalog):
             if not wait or deadline is None or time.monotonic() >= deadline:
                 return False
             time.sleep(LOCK_POLL)
-
-
-def _said(exc: Exception) -> str:
-    """The first line of what the server said."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def lock_key(name: str) -> int:
